@@ -1,0 +1,127 @@
+"""The ``genoseq`` command line: one subcommand per task.
+
+``main(argv, stdout, stderr) -> int`` never raises for bad input: malformed
+files and bad values become one line ``genoseq: error: FILE:LINE: ...`` on
+stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from genoseq import __version__
+from genoseq.io import InvalidFileError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser that writes to the streams main() was given (set by build_parser)."""
+
+    out: TextIO = sys.stdout
+    err: TextIO = sys.stderr
+
+    def error(self, message: str):
+        self.print_usage(self.err)
+        self.err.write(f"genoseq: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+    def _print_message(self, message, file=None):
+        if message:
+            (self.out if file is sys.stdout else self.err).write(message)
+
+
+def _format_table(rows: list[dict], columns: list[str]) -> str:
+    cells = [[str(row[c]) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    for r in cells:
+        lines.append(
+            "  ".join(
+                v.ljust(w) if i == 0 else v.rjust(w)
+                for i, (v, w) in enumerate(zip(r, widths, strict=True))
+            ).rstrip()
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _run_info(args, stdout: TextIO, stderr: TextIO) -> int:
+    from genoseq.info import file_stats
+
+    columns = ["file", "format", "type", "records", "total_length", "gc_percent", "n50",
+               "min_length", "max_length", "n_percent"]
+    rows = []
+    for path in args.files:
+        stats = file_stats(path).as_dict()
+        for key in ("gc_percent", "n_percent"):
+            value = stats[key]
+            stats[key] = "-" if value is None else f"{value:.2f}"
+        rows.append(stats)
+    if args.tsv:
+        stdout.write("\t".join(columns) + "\n")
+        for row in rows:
+            stdout.write("\t".join(str(row[c]) for c in columns) + "\n")
+    else:
+        stdout.write(_format_table(rows, columns))
+    return 0
+
+
+def build_parser(stdout: TextIO | None = None,
+                 stderr: TextIO | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the ``genoseq`` command, with every subcommand."""
+
+    class Parser(_Parser):
+        out = sys.stdout if stdout is None else stdout
+        err = sys.stderr if stderr is None else stderr
+
+    parser = Parser(
+        prog="genoseq",
+        description="Sequence analysis with recurrent and convolutional neural networks.",
+    )
+    parser.add_argument("--version", action="version", version=f"genoseq {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    info = sub.add_parser(
+        "info",
+        help="summarise FASTA/FASTQ files: records, length, GC %%, N50",
+        description="Per file: record count, total length, GC %% (of A+C+G+T), N50, "
+        "min/max record length and share of N. Reads plain, gzip, bz2 and xz "
+        "files ('-' for standard input).",
+    )
+    info.add_argument("files", nargs="+", metavar="FILE", help="FASTA or FASTQ file(s)")
+    info.add_argument("--tsv", action="store_true", help="tab-separated output")
+    info.set_defaults(run=_run_info)
+    return parser
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    """Run the ``genoseq`` command; return its exit status."""
+    stdout = sys.stdout if stdout is None else stdout
+    stderr = sys.stderr if stderr is None else stderr
+    parser = build_parser(stdout, stderr)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.command is None:
+        parser.print_help(stdout)
+        return 0
+    try:
+        return args.run(args, stdout, stderr)
+    except InvalidFileError as error:
+        stderr.write(f"genoseq: error: {error}\n")
+        return EXIT_USAGE
+    except OSError as error:
+        where = error.filename if error.filename is not None else ""
+        stderr.write(f"genoseq: error: {where}: {error.strerror or error}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr.write("genoseq: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
