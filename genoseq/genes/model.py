@@ -1,0 +1,95 @@
+"""The coding model of the gene finder: a BiLSTM tagger over DNA.
+
+Classes, per base (``FRAME_CLASSES``): 0 non-coding; 1 + f, a base inside a
++ strand CDS whose codons start at positions ≡ f (mod 3); 4 + f, a base
+inside a − strand CDS whose codons, read in the gene's direction, start at
+positions ≡ f (mod 3). Positions are 0-based on the forward strand of the
+record. Unlike the codon position of a base (which cycles 0,1,2 along a
+gene), this absolute frame is constant along a whole gene, which is what a
+recurrent model keeps easily; :func:`frame_to_codon_position` converts back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from genoseq.nn.tagger import BiLSTMTagger, TaggerConfig
+
+N_CLASSES = 7
+FRAME_CLASSES = ("non-coding", "+f0", "+f1", "+f2", "-f0", "-f1", "-f2")
+
+
+def codon_position_to_frame(labels: np.ndarray, offset: int = 0) -> np.ndarray:
+    """Convert codon-position labels to absolute-frame classes.
+
+    Parameters
+    ----------
+    labels : np.ndarray, shape (length,), integer
+        Classes 0 (non-coding), 1 + k (+ strand, codon position k) and 4 + k
+        (− strand, codon position k counted in the gene's direction), as made
+        by :func:`genoseq.io.coding_labels`.
+    offset : int
+        Position of ``labels[0]`` in the record.
+
+    Returns
+    -------
+    np.ndarray, shape (length,), int64
+        Absolute-frame classes (see module docstring).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    position = np.arange(offset, offset + len(labels), dtype=np.int64)
+    out = np.zeros(len(labels), dtype=np.int64)
+    plus = (labels >= 1) & (labels <= 3)
+    minus = labels >= 4
+    out[plus] = 1 + (position[plus] - (labels[plus] - 1)) % 3
+    out[minus] = 4 + (position[minus] + (labels[minus] - 4)) % 3
+    return out
+
+
+def frame_to_codon_position(frames: np.ndarray, offset: int = 0) -> np.ndarray:
+    """Inverse of :func:`codon_position_to_frame`."""
+    frames = np.asarray(frames, dtype=np.int64)
+    position = np.arange(offset, offset + len(frames), dtype=np.int64)
+    out = np.zeros(len(frames), dtype=np.int64)
+    plus = (frames >= 1) & (frames <= 3)
+    minus = frames >= 4
+    out[plus] = 1 + (position[plus] - (frames[plus] - 1)) % 3
+    out[minus] = 4 + ((frames[minus] - 4) - position[minus]) % 3
+    return out
+
+
+def default_config() -> TaggerConfig:
+    """The shipped architecture: one codon per recurrent step."""
+    return TaggerConfig(input_channels=7, n_classes=N_CLASSES, conv_channels=64, conv_kernel=9,
+                        conv_layers=2, stride=3, hidden=64, lstm_layers=2, dropout=0.2)
+
+
+class CodingModel(nn.Module):
+    """BiLSTM coding model on nucleotide index tensors.
+
+    ``forward(index, offset=0)`` takes ``index`` of shape ``(batch, length)``
+    with A=0, C=1, G=2, T=3, anything else 4 (see
+    :func:`genoseq.encoding.dna_to_index`), and the record position of
+    column 0 (a multiple of 3 keeps the recurrent steps on codon
+    boundaries). It returns logits ``(batch, length, 7)`` over
+    ``FRAME_CLASSES``. Input channels are the one-hot bases (N → zero row)
+    and the one-hot codon phase ``(offset + i) mod 3``.
+    """
+
+    def __init__(self, config: TaggerConfig | None = None):
+        super().__init__()
+        config = default_config() if config is None else config
+        if config.input_channels != 7 or config.n_classes != N_CLASSES:
+            raise ValueError("the coding model needs input_channels=7 and n_classes=7")
+        self.config = config
+        self.tagger = BiLSTMTagger(config)
+
+    def forward(self, index: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        batch, length = index.shape
+        bases = nn.functional.one_hot(index.long().clamp(max=4), 5)[..., :4]
+        phase = (torch.arange(length, device=index.device) + offset) % 3
+        phase = nn.functional.one_hot(phase, 3).expand(batch, length, 3)
+        features = torch.cat([bases, phase], dim=-1).to(torch.float32)
+        return self.tagger(features)

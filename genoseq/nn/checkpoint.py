@@ -1,0 +1,50 @@
+"""Saving and loading models as state_dict + JSON config, and resumable training checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from genoseq.io.atomic import atomic_write
+
+
+def save_model(model: torch.nn.Module, config: dict, path_stem: str | os.PathLike,
+               metadata: dict | None = None) -> tuple[Path, Path]:
+    """Write ``<stem>.pt`` (state_dict) and ``<stem>.json`` (config + metadata), atomically."""
+    stem = Path(path_stem)
+    weights, card = stem.with_suffix(".pt"), stem.with_suffix(".json")
+    with atomic_write(weights, "wb") as handle:
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, handle)
+    with atomic_write(card) as handle:
+        json.dump({"config": config, "metadata": metadata or {}}, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    return weights, card
+
+
+def load_state(path_stem: str | os.PathLike) -> tuple[dict, dict, dict]:
+    """Read ``<stem>.pt`` and ``<stem>.json``: (state_dict, config, metadata)."""
+    stem = Path(path_stem)
+    with open(stem.with_suffix(".json"), encoding="utf-8") as handle:
+        card = json.load(handle)
+    state = torch.load(stem.with_suffix(".pt"), map_location="cpu", weights_only=True)
+    return state, card["config"], card.get("metadata", {})
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:
+    """Atomically write a training checkpoint.
+
+    Only tensors, numbers, strings, lists and dicts: it is read back with
+    ``weights_only=True``.
+    """
+    with atomic_write(path, "wb") as handle:
+        torch.save(payload, handle)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict | None:
+    """Read a checkpoint written by :func:`save_checkpoint`, or None if there is none."""
+    if not os.path.exists(path):
+        return None
+    return torch.load(path, map_location="cpu", weights_only=True)

@@ -1,0 +1,115 @@
+"""BiLSTM sequence tagger: conv front, stacked bidirectional LSTM, per-position head.
+
+One module serves every per-position task in genoseq. The gene finder runs it
+on DNA (one-hot + codon-phase channels, stride 3 so each recurrent step reads
+one codon) and the secondary-structure predictor on amino acids (stride 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class TaggerConfig:
+    """Everything needed to rebuild a :class:`BiLSTMTagger` exactly.
+
+    Attributes
+    ----------
+    input_channels : int
+        Channels of the input, e.g. 7 for DNA (4 one-hot + 3 codon phase).
+    n_classes : int
+        Classes predicted per input position.
+    conv_channels, conv_kernel, conv_layers : int
+        Width, kernel size (odd) and depth of the convolutional front.
+    stride : int
+        Positions read per recurrent step. The first convolution has this
+        stride, and the head emits ``stride * n_classes`` logits per step, so
+        the output keeps one row per input position while the LSTM runs over
+        ``length / stride`` steps (3 = one codon per step for DNA).
+    hidden : int
+        LSTM hidden size per direction.
+    lstm_layers : int
+        Stacked bidirectional LSTM layers.
+    dropout : float
+        Dropout after the conv front and between LSTM layers.
+    """
+
+    input_channels: int
+    n_classes: int
+    conv_channels: int = 64
+    conv_kernel: int = 9
+    conv_layers: int = 2
+    stride: int = 1
+    hidden: int = 64
+    lstm_layers: int = 2
+    dropout: float = 0.2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TaggerConfig:
+        return cls(**data)
+
+
+class ConvBlock(nn.Module):
+    """Conv1d → BatchNorm → GELU on ``(batch, channels, length)`` tensors."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int = 1):
+        super().__init__()
+        if stride > 1:
+            # With stride s the kernel spans the s positions of its own step
+            # plus context on both sides; the caller pads length to a multiple of s.
+            padding = (kernel - stride) // 2
+        else:
+            padding = kernel // 2
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel, stride=stride, padding=padding)
+        self.norm = nn.BatchNorm1d(out_channels)
+        self.act = nn.GELU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.norm(self.conv(x)))
+
+
+class BiLSTMTagger(nn.Module):
+    """Conv front → stacked BiLSTM → linear head, one prediction per position.
+
+    ``forward(x)`` takes ``x`` of shape ``(batch, length, input_channels)``
+    (float) and returns logits of shape ``(batch, length, n_classes)``.
+    """
+
+    def __init__(self, config: TaggerConfig):
+        super().__init__()
+        if config.stride > 1 and (config.conv_kernel - config.stride) % 2:
+            raise ValueError("conv_kernel - stride must be even so each step stays centred")
+        self.config = config
+        blocks = [ConvBlock(config.input_channels, config.conv_channels, config.conv_kernel,
+                            stride=config.stride)]
+        for _ in range(config.conv_layers - 1):
+            blocks.append(ConvBlock(config.conv_channels, config.conv_channels, 5))
+        self.front = nn.Sequential(*blocks)
+        self.front_dropout = nn.Dropout(config.dropout)
+        self.lstm = nn.LSTM(
+            config.conv_channels,
+            config.hidden,
+            num_layers=config.lstm_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=config.dropout if config.lstm_layers > 1 else 0.0,
+        )
+        self.head = nn.Linear(2 * config.hidden, config.n_classes * config.stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, _ = x.shape
+        stride = self.config.stride
+        steps = -(-length // stride)
+        if steps * stride != length:
+            x = nn.functional.pad(x, (0, 0, 0, steps * stride - length))
+        features = self.front(x.transpose(1, 2)).transpose(1, 2)
+        features, _ = self.lstm(self.front_dropout(features))
+        logits = self.head(features)
+        return logits.reshape(batch, steps * stride, self.config.n_classes)[:, :length]

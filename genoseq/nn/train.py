@@ -1,0 +1,174 @@
+"""A resumable, seeded training loop for per-position taggers.
+
+The loop is the same for every tagger in genoseq (coding model, secondary
+structure): batches come from a ``sample_batch(rng)`` callable, validation
+from a fixed list of batches; the loss is cross-entropy with ``-100`` as the
+ignored target. Every epoch ends with a checkpoint, so an interrupted CPU run
+continues where it stopped; the best model by validation loss is kept.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from genoseq.nn.checkpoint import load_checkpoint, save_checkpoint
+
+IGNORE = -100
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings; saved with every checkpoint."""
+
+    steps_per_epoch: int = 400
+    max_epochs: int = 30
+    patience: int = 4
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    grad_clip: float = 1.0
+    label_smoothing: float = 0.0
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_tagger` returns: the best model and the per-epoch history."""
+
+    model: nn.Module
+    history: list[dict]
+    best_epoch: int
+
+
+def evaluate(model: nn.Module, batches: Sequence[Batch], device: torch.device) -> dict:
+    """Mean cross-entropy and accuracy over ``batches`` (targets ``-100`` ignored)."""
+    model.eval()
+    total_loss = 0.0
+    correct = 0
+    counted = 0
+    with torch.inference_mode():
+        for inputs, targets in batches:
+            inputs, targets = inputs.to(device), targets.to(device)
+            logits = model(inputs)
+            keep = targets != IGNORE
+            total_loss += nn.functional.cross_entropy(
+                logits[keep], targets[keep], reduction="sum").item()
+            correct += (logits[keep].argmax(-1) == targets[keep]).sum().item()
+            counted += int(keep.sum())
+    return {"loss": total_loss / max(counted, 1), "accuracy": correct / max(counted, 1)}
+
+
+def train_tagger(
+    model: nn.Module,
+    sample_batch: Callable[[np.random.Generator], Batch],
+    valid_batches: Sequence[Batch],
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    device: torch.device,
+    progress: bool = True,
+    on_best: Callable[[nn.Module, dict], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` with AdamW, cosine learning rate, gradient clipping and early stopping.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps an input batch to logits ``(batch, length, n_classes)``.
+    sample_batch : callable
+        ``sample_batch(rng) -> (inputs, targets)`` draws one training batch
+        using the given numpy Generator (the loop owns and checkpoints it);
+        targets ``(batch, length)`` int64, ``-100`` where ignored.
+    valid_batches : sequence of (inputs, targets)
+        Fixed validation batches; their loss drives early stopping.
+    config : TrainConfig
+    run_dir : path
+        Holds ``checkpoint.pt``. If one exists, training resumes from it.
+    device : torch.device
+    progress : bool
+        Show a tqdm bar per epoch.
+    on_best : callable, optional
+        Called with (model, metrics) whenever validation loss improves, e.g.
+        to write the shipped weights.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = run_dir / "checkpoint.pt"
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+                                  weight_decay=config.weight_decay)
+    total_steps = config.steps_per_epoch * config.max_epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
+    state = {"epoch": 0, "best_loss": float("inf"), "best_epoch": -1, "bad_epochs": 0,
+             "history": [], "best_model": None}
+    saved = load_checkpoint(checkpoint_path)
+    if saved is not None:
+        if saved["train_config"] != config.to_dict():
+            raise ValueError(f"{checkpoint_path} was written with other settings "
+                             f"{saved['train_config']}; use a new run folder")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        rng.bit_generator.state = saved["numpy_rng"]
+        torch.set_rng_state(saved["torch_rng"])
+        state = saved["state"]
+    loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE, label_smoothing=config.label_smoothing)
+
+    while state["epoch"] < config.max_epochs and state["bad_epochs"] < config.patience:
+        model.train()
+        running = 0.0
+        bar = tqdm(range(config.steps_per_epoch), desc=f"epoch {state['epoch'] + 1}",
+                   disable=not progress, leave=False)
+        for step in bar:
+            inputs, targets = sample_batch(rng)
+            inputs, targets = inputs.to(device), targets.to(device)
+            logits = model(inputs)
+            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            running += loss.item()
+            bar.set_postfix(loss=f"{running / (step + 1):.4f}")
+        metrics = evaluate(model, valid_batches, device)
+        metrics.update(epoch=state["epoch"] + 1, train_loss=running / config.steps_per_epoch)
+        state["history"].append(metrics)
+        if metrics["loss"] < state["best_loss"]:
+            state.update(best_loss=metrics["loss"], best_epoch=metrics["epoch"], bad_epochs=0,
+                         best_model={k: v.detach().cpu().clone()
+                                     for k, v in model.state_dict().items()})
+            if on_best is not None:
+                on_best(model, metrics)
+        else:
+            state["bad_epochs"] += 1
+        state["epoch"] += 1
+        if progress:
+            tqdm.write(f"epoch {metrics['epoch']}: train loss {metrics['train_loss']:.4f}, "
+                       f"valid loss {metrics['loss']:.4f}, valid accuracy {metrics['accuracy']:.4f}")
+        save_checkpoint(checkpoint_path, {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "numpy_rng": rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(), "state": state,
+            "train_config": config.to_dict(),
+        })
+    if state["best_model"] is not None:
+        model.load_state_dict(state["best_model"])
+    model.eval()
+    return TrainResult(model=model, history=state["history"], best_epoch=state["best_epoch"])
