@@ -1,0 +1,120 @@
+"""Choosing the device, mixed precision and CPU threads for PyTorch work.
+
+Every predict/train call in genoseq takes ``device=None`` and passes it through
+:func:`resolve_device`, so the same code runs on CUDA, Apple MPS or the CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import torch
+
+__all__ = ["autocast_context", "resolve_device", "set_threads"]
+
+_DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(?::\d+)?")
+
+
+def _mps_available() -> bool:
+    return torch.backends.mps.is_available()
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """Turn a user's device choice into an available :class:`torch.device`.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        ``None`` or ``"auto"``: CUDA if available, else MPS if available, else
+        the CPU. Otherwise ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``
+        (case and surrounding spaces ignored), or a ``torch.device`` of one of
+        those types.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ValueError
+        The string names no device genoseq supports.
+    RuntimeError
+        CUDA or MPS was asked for but is not available, or ``cuda:N`` names a
+        GPU that does not exist.
+    """
+    if isinstance(device, torch.device):
+        text = str(device)
+    elif device is None:
+        text = "auto"
+    else:
+        text = str(device).strip().lower()
+    if not _DEVICE_PATTERN.fullmatch(text):
+        raise ValueError(f"unknown device {device!r}: expected auto, cpu, cuda, cuda:N or mps")
+    if text == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    resolved = torch.device(text)
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device {text!r} was requested but CUDA is not available "
+                "(no GPU, or a PyTorch build without CUDA); use device='cpu' or 'auto'"
+            )
+        count = torch.cuda.device_count()
+        if resolved.index is not None and resolved.index >= count:
+            raise RuntimeError(
+                f"device {text!r} was requested but only {count} CUDA device(s) exist "
+                f"(cuda:0 to cuda:{count - 1})"
+            )
+    elif resolved.type == "mps" and not _mps_available():
+        raise RuntimeError(
+            f"device {text!r} was requested but MPS is not available; use device='cpu' or 'auto'"
+        )
+    return resolved
+
+
+def autocast_context(
+    device: str | torch.device,
+) -> torch.autocast | contextlib.nullcontext:
+    """Mixed-precision context for inference on ``device``.
+
+    On CUDA this is :class:`torch.autocast` with bfloat16 on GPUs with native
+    bfloat16 (compute capability 8.0, Ampere, and newer) and float16 on older
+    ones, where bfloat16 would only be emulated. On every other device it does
+    nothing, so CPU results stay in float32.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        A device as returned by :func:`resolve_device`.
+    """
+    device = torch.device(device)
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    major, _ = torch.cuda.get_device_capability(device)
+    dtype = torch.bfloat16 if major >= 8 else torch.float16
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def set_threads(n: int | None) -> int:
+    """Set how many threads PyTorch uses for CPU work.
+
+    Parameters
+    ----------
+    n : int or None
+        Number of threads (at least 1); ``None`` keeps the current setting.
+
+    Returns
+    -------
+    int
+        The number of threads now in effect.
+    """
+    if n is not None:
+        if n < 1:
+            raise ValueError(f"thread count must be at least 1, got {n}")
+        torch.set_num_threads(n)
+    return torch.get_num_threads()

@@ -1,0 +1,1 @@
+"""Prokaryotic gene finding: candidate ORFs, the coding model and the decoder."""
