@@ -68,6 +68,31 @@ def _run_info(args, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
+def _default_holdout() -> tuple[str, ...]:
+    from genoseq.genes.train import DEFAULT_HOLDOUT
+
+    return DEFAULT_HOLDOUT
+
+
+def _run_train_genes(args, stdout: TextIO, stderr: TextIO) -> int:
+    from genoseq.device import set_threads
+    from genoseq.genes.train import train_gene_finder
+    from genoseq.nn.train import TrainConfig
+
+    set_threads(args.threads)
+    holdout = tuple(name for name in args.holdout.split(",") if name)
+    coding = TrainConfig(steps_per_epoch=args.steps, max_epochs=args.epochs, patience=3,
+                         learning_rate=3e-3, seed=args.seed)
+    metadata = train_gene_finder(args.genomes, args.out, args.run_dir, holdout=holdout,
+                                 coding_config=coding, window=args.window,
+                                 batch_size=args.batch_size, seed=args.seed,
+                                 device=args.device, progress=not args.quiet)
+    figures = metadata["decoder_validation"]
+    stdout.write(f"wrote {args.out}.pt and {args.out}.json; validation F1 "
+                 f"{figures['f1']:.4f}, exact starts {figures['exact_start']:.4f}\n")
+    return 0
+
+
 def build_parser(stdout: TextIO | None = None,
                  stderr: TextIO | None = None) -> argparse.ArgumentParser:
     """The argument parser of the ``genoseq`` command, with every subcommand."""
@@ -93,6 +118,31 @@ def build_parser(stdout: TextIO | None = None,
     info.add_argument("files", nargs="+", metavar="FILE", help="FASTA or FASTQ file(s)")
     info.add_argument("--tsv", action="store_true", help="tab-separated output")
     info.set_defaults(run=_run_info)
+
+    train = sub.add_parser("train", help="train a model from reference data")
+    train_sub = train.add_subparsers(dest="task", metavar="TASK", parser_class=Parser,
+                                     required=True)
+    genes = train_sub.add_parser(
+        "genes", help="train the gene finder (coding model, start detector, decoder weights)",
+        description="Train the gene finder on a folder of annotated genomes laid out like "
+        "../shared/data/genomes (genomes.tsv + <name>.fna.gz + <name>.gff3.gz). Held-out "
+        "genomes are never read. Each stage checkpoints into --run-dir and resumes from it.")
+    genes.add_argument("--genomes", required=True, metavar="DIR", help="genome folder")
+    genes.add_argument("--holdout", default=",".join(_default_holdout()), metavar="NAMES",
+                       help="comma-separated genomes kept out of training (default: %(default)s)")
+    genes.add_argument("-o", "--out", required=True, metavar="STEM",
+                       help="write STEM.pt (weights) and STEM.json (config, metrics)")
+    genes.add_argument("--run-dir", required=True, metavar="DIR",
+                       help="checkpoints; an interrupted run resumes from here")
+    genes.add_argument("--seed", type=int, default=0)
+    genes.add_argument("--epochs", type=int, default=20, help="most coding-model epochs")
+    genes.add_argument("--steps", type=int, default=300, help="batches per epoch")
+    genes.add_argument("--window", type=int, default=3000, help="training window, bp")
+    genes.add_argument("--batch-size", type=int, default=32)
+    genes.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
+    genes.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    genes.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    genes.set_defaults(run=_run_train_genes)
     return parser
 
 

@@ -1,10 +1,11 @@
-"""A resumable, seeded training loop for per-position taggers.
+"""A resumable, seeded training loop shared by every model in genoseq.
 
-The loop is the same for every tagger in genoseq (coding model, secondary
-structure): batches come from a ``sample_batch(rng)`` callable, validation
-from a fixed list of batches; the loss is cross-entropy with ``-100`` as the
-ignored target. Every epoch ends with a checkpoint, so an interrupted CPU run
-continues where it stopped; the best model by validation loss is kept.
+Batches come from a ``sample_batch(rng)`` callable, validation from a fixed
+list of batches; an objective says how logits and targets make a loss
+(:class:`TaggingObjective`: per-position cross-entropy with ``-100`` as the
+ignored target; :class:`BinaryObjective`: one logit per example). Every
+epoch ends with a checkpoint, so an interrupted CPU run continues where it
+stopped; the best model by validation loss is kept.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ class TrainConfig:
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     grad_clip: float = 1.0
-    label_smoothing: float = 0.0
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -53,21 +53,57 @@ class TrainResult:
     best_epoch: int
 
 
-def evaluate(model: nn.Module, batches: Sequence[Batch], device: torch.device) -> dict:
-    """Mean cross-entropy and accuracy over ``batches`` (targets ``-100`` ignored)."""
+class TaggingObjective:
+    """Cross-entropy over logits ``(batch, length, classes)``; targets ``-100`` are ignored."""
+
+    def __init__(self, label_smoothing: float = 0.0):
+        self.label_smoothing = label_smoothing
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                           targets.reshape(-1), ignore_index=IGNORE,
+                                           label_smoothing=self.label_smoothing)
+
+    def summary(self, logits: torch.Tensor, targets: torch.Tensor) -> tuple[float, int, int]:
+        """(summed unsmoothed loss, correct, counted) of one batch."""
+        keep = targets != IGNORE
+        loss = nn.functional.cross_entropy(logits[keep], targets[keep], reduction="sum")
+        correct = (logits[keep].argmax(-1) == targets[keep]).sum()
+        return loss.item(), int(correct), int(keep.sum())
+
+
+class BinaryObjective:
+    """Logistic loss over one logit per example ``(batch,)``; targets 0/1 floats."""
+
+    def __init__(self, positive_weight: float = 1.0):
+        self.positive_weight = positive_weight
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        weight = torch.tensor(self.positive_weight, device=logits.device)
+        return nn.functional.binary_cross_entropy_with_logits(logits, targets.float(),
+                                                              pos_weight=weight)
+
+    def summary(self, logits: torch.Tensor, targets: torch.Tensor) -> tuple[float, int, int]:
+        loss = nn.functional.binary_cross_entropy_with_logits(logits, targets.float(),
+                                                              reduction="sum")
+        correct = ((logits > 0) == (targets > 0.5)).sum()
+        return loss.item(), int(correct), len(targets)
+
+
+def evaluate(model: nn.Module, batches: Sequence[Batch], device: torch.device,
+             objective=None) -> dict:
+    """Mean loss and accuracy of ``model`` over ``batches``."""
+    objective = TaggingObjective() if objective is None else objective
     model.eval()
     total_loss = 0.0
     correct = 0
     counted = 0
     with torch.inference_mode():
         for inputs, targets in batches:
-            inputs, targets = inputs.to(device), targets.to(device)
-            logits = model(inputs)
-            keep = targets != IGNORE
-            total_loss += nn.functional.cross_entropy(
-                logits[keep], targets[keep], reduction="sum").item()
-            correct += (logits[keep].argmax(-1) == targets[keep]).sum().item()
-            counted += int(keep.sum())
+            loss, right, count = objective.summary(model(inputs.to(device)), targets.to(device))
+            total_loss += loss
+            correct += right
+            counted += count
     return {"loss": total_loss / max(counted, 1), "accuracy": correct / max(counted, 1)}
 
 
@@ -79,6 +115,7 @@ def train_tagger(
     run_dir: str | os.PathLike,
     *,
     device: torch.device,
+    objective=None,
     progress: bool = True,
     on_best: Callable[[nn.Module, dict], None] | None = None,
 ) -> TrainResult:
@@ -98,6 +135,8 @@ def train_tagger(
     run_dir : path
         Holds ``checkpoint.pt``. If one exists, training resumes from it.
     device : torch.device
+    objective : TaggingObjective or BinaryObjective, optional
+        Default: per-position cross-entropy.
     progress : bool
         Show a tqdm bar per epoch.
     on_best : callable, optional
@@ -128,7 +167,7 @@ def train_tagger(
         rng.bit_generator.state = saved["numpy_rng"]
         torch.set_rng_state(saved["torch_rng"])
         state = saved["state"]
-    loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE, label_smoothing=config.label_smoothing)
+    objective = TaggingObjective() if objective is None else objective
 
     while state["epoch"] < config.max_epochs and state["bad_epochs"] < config.patience:
         model.train()
@@ -138,8 +177,7 @@ def train_tagger(
         for step in bar:
             inputs, targets = sample_batch(rng)
             inputs, targets = inputs.to(device), targets.to(device)
-            logits = model(inputs)
-            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+            loss = objective.loss(model(inputs), targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -147,7 +185,7 @@ def train_tagger(
             scheduler.step()
             running += loss.item()
             bar.set_postfix(loss=f"{running / (step + 1):.4f}")
-        metrics = evaluate(model, valid_batches, device)
+        metrics = evaluate(model, valid_batches, device, objective)
         metrics.update(epoch=state["epoch"] + 1, train_loss=running / config.steps_per_epoch)
         state["history"].append(metrics)
         if metrics["loss"] < state["best_loss"]:

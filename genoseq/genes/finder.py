@@ -1,0 +1,270 @@
+"""GeneFinder: coding model + start detector + ORF decoder → genes.
+
+``GeneFinder.find_genes(sequence)`` runs, for one DNA sequence:
+
+1. the coding model over overlapping windows (batched, stitched) → per-base
+   log-probabilities of the seven absolute-frame classes;
+2. ORF enumeration under the translation table (:func:`find_orfs`);
+3. per candidate: summed coding log-likelihood ratio, and the start
+   detector's logit for its start codon (5'-partial candidates get
+   ``edge_start_score``);
+4. the overlap-aware dynamic programme (:func:`select_genes`).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import math
+import os
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from genoseq.device import resolve_device
+from genoseq.encoding import dna_to_index
+from genoseq.genes.decode import OverlapRules, coding_evidence, coding_scores, select_genes
+from genoseq.genes.model import CodingModel
+from genoseq.genes.orfs import OrfCandidates, find_orfs
+from genoseq.genes.starts import StartModel, gene_start_positions, start_windows
+from genoseq.io.genes import Gene, translate_gene
+from genoseq.nn.checkpoint import load_state, save_model
+from genoseq.nn.motif_cnn import MotifCNNConfig
+from genoseq.nn.tagger import TaggerConfig
+
+SHIPPED_MODEL = "genes"
+START_LOGIT_CAP = 10.0
+
+
+@dataclass(frozen=True)
+class DecoderParams:
+    """Weights of the decoder's gene score, fitted on training genomes.
+
+    ``score = coding_weight * coding_llr + start_weight * start_logit + gene_bias``;
+    the start logit is clipped to ±10, and per-base coding log-ratios to ±``llr_clip``.
+    """
+
+    coding_weight: float = 0.3
+    start_weight: float = 1.0
+    gene_bias: float = -10.0
+    edge_start_score: float = 0.0
+    llr_clip: float = 8.0
+    overlap: OverlapRules = field(default_factory=OverlapRules)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DecoderParams:
+        data = dict(data)
+        data["overlap"] = OverlapRules(**data.get("overlap", {}))
+        return cls(**data)
+
+
+class GeneModels(nn.Module):
+    """The two networks of the gene finder, saved together as one state_dict."""
+
+    def __init__(self, coding_config: TaggerConfig | None = None,
+                 start_config: MotifCNNConfig | None = None):
+        super().__init__()
+        self.coding = CodingModel(coding_config)
+        self.start = StartModel(start_config)
+
+    def config(self) -> dict:
+        return {"coding": self.coding.config.to_dict(), "start": self.start.config.to_dict()}
+
+
+def save_gene_models(models: GeneModels, params: DecoderParams, path_stem,
+                     metadata: dict | None = None):
+    """Write ``<stem>.pt`` + ``<stem>.json`` (network configs and decoder parameters)."""
+    config = models.config()
+    config["decoder"] = params.to_dict()
+    return save_model(models, config, path_stem, metadata)
+
+
+def load_gene_models(path_stem: str | os.PathLike | None = None
+                     ) -> tuple[GeneModels, DecoderParams, dict]:
+    """Load gene models saved by :func:`save_gene_models`; None → the shipped ones."""
+    if path_stem is None:
+        folder = importlib.resources.files("genoseq.weights")
+        with importlib.resources.as_file(folder / f"{SHIPPED_MODEL}.pt") as weights:
+            path_stem = weights.with_suffix("")
+            state, config, metadata = load_state(path_stem)
+    else:
+        state, config, metadata = load_state(path_stem)
+    models = GeneModels(TaggerConfig.from_dict(config["coding"]),
+                        MotifCNNConfig.from_dict(config["start"]))
+    models.load_state_dict(state)
+    models.eval()
+    return models, DecoderParams.from_dict(config["decoder"]), metadata
+
+
+@dataclass
+class ScoredCandidates:
+    """Candidates of one sequence with their score parts (for decoding and calibration)."""
+
+    candidates: OrfCandidates
+    coding: np.ndarray       # summed coding log-likelihood ratio, (n,)
+    start: np.ndarray        # start logit, clipped; edge score for 5'-partial, (n,)
+
+
+class GeneFinder:
+    """Find protein-coding genes in prokaryotic DNA.
+
+    Parameters
+    ----------
+    model : path or None
+        Saved gene models (``<stem>``, as written by :func:`save_gene_models`);
+        None loads the shipped weights.
+    translation_table : int
+        NCBI genetic code (11 for most bacteria and archaea, 4 for Mycoplasma).
+    min_len : int
+        Shortest gene called, bp including the stop codon.
+    closed : bool
+        No genes running off sequence edges (Prodigal ``-c``).
+    mask_n : bool
+        No genes across unknown bases (Prodigal ``-m``).
+    device : str or torch.device or None
+        None: CUDA when present, else CPU.
+    batch_size : int
+        Windows per forward pass of the coding model.
+    window, context : int
+        Coding-model windows of ``window`` bases, of which ``context`` bases on
+        each side only give context (both multiples of 3).
+    """
+
+    def __init__(self, model=None, *, translation_table: int = 11, min_len: int = 90,
+                 closed: bool = False, mask_n: bool = False, device=None, batch_size: int = 32,
+                 window: int = 6000, context: int = 600, models: GeneModels | None = None,
+                 params: DecoderParams | None = None):
+        if window % 3 or context % 3 or window <= 2 * context:
+            raise ValueError("window and context must be multiples of 3 with window > 2*context")
+        if models is None:
+            models, saved_params, _ = load_gene_models(model)
+            params = saved_params if params is None else params
+        self.device = resolve_device(device)
+        self.models = models.to(self.device).eval()
+        self.params = DecoderParams() if params is None else params
+        self.translation_table = translation_table
+        self.min_len = min_len
+        self.closed = closed
+        self.mask_n = mask_n
+        self.batch_size = batch_size
+        self.window = window
+        self.context = context
+
+    def coding_log_probs(self, index: np.ndarray) -> np.ndarray:
+        """Per-base log-probabilities of the frame classes.
+
+        Parameters
+        ----------
+        index : np.ndarray, shape (length,), uint8
+            Bases as A=0, C=1, G=2, T=3, other=4.
+
+        Returns
+        -------
+        np.ndarray, shape (length, 7), float32
+        """
+        length = len(index)
+        context = self.context
+        window = min(self.window, 3 * math.ceil((length + 2 * context) / 3))
+        step = window - 2 * context
+        n_windows = math.ceil(length / step)
+        padded = np.full(n_windows * step + 2 * context, 4, dtype=np.uint8)
+        padded[context:context + length] = index
+        out = np.empty((n_windows * step, 7), dtype=np.float32)
+        with torch.inference_mode():
+            for first in range(0, n_windows, self.batch_size):
+                rows = range(first, min(first + self.batch_size, n_windows))
+                batch = np.stack([padded[k * step:k * step + window] for k in rows])
+                # Every window begins at k*step - context ≡ 0 (mod 3): offset 0 for all.
+                logits = self.models.coding(torch.from_numpy(batch).to(self.device))
+                log_probs = torch.log_softmax(logits.float(), dim=-1)[:, context:context + step]
+                out[first * step:(first + len(rows)) * step] = (
+                    log_probs.reshape(-1, 7).cpu().numpy())
+        return out[:length]
+
+    def start_logits(self, index: np.ndarray, candidates: OrfCandidates,
+                     which: np.ndarray) -> np.ndarray:
+        """Start-detector logits of the candidates ``which`` (indices), float64."""
+        windows = start_windows(index, gene_start_positions(candidates)[which],
+                                candidates.strand[which])
+        out = np.empty(len(which), dtype=np.float64)
+        with torch.inference_mode():
+            for first in range(0, len(which), 8192):
+                batch = torch.from_numpy(windows[first:first + 8192]).to(self.device)
+                out[first:first + len(batch)] = self.models.start(batch).float().cpu().numpy()
+        return out
+
+    def score_candidates(self, seq: bytes | np.ndarray, all_starts: bool = False
+                         ) -> tuple[np.ndarray, ScoredCandidates]:
+        """Enumerate and score the candidate genes of one sequence.
+
+        Start logits are computed only for candidates that could score above
+        zero under the current decoder weights, unless ``all_starts``.
+        """
+        index = dna_to_index(seq)
+        candidates = find_orfs(seq, self.translation_table, min_len=self.min_len,
+                               closed=self.closed, mask_n=self.mask_n)
+        cumulative = coding_evidence(self.coding_log_probs(index), clip=self.params.llr_clip)
+        coding = coding_scores(cumulative, candidates.start, candidates.end, candidates.strand)
+        start = np.full(len(candidates), self.params.edge_start_score, dtype=np.float64)
+        p = self.params
+        # Only candidates that could score above zero with the best possible start need one.
+        hopeful = (p.coding_weight * coding + p.start_weight * START_LOGIT_CAP + p.gene_bias > 0)
+        which = np.flatnonzero((hopeful | all_starts) & ~candidates.partial_5prime)
+        start[which] = np.clip(self.start_logits(index, candidates, which),
+                               -START_LOGIT_CAP, START_LOGIT_CAP)
+        return index, ScoredCandidates(candidates, coding, start)
+
+    def total_scores(self, scored: ScoredCandidates, params: DecoderParams | None = None
+                     ) -> np.ndarray:
+        p = self.params if params is None else params
+        return p.coding_weight * scored.coding + p.start_weight * scored.start + p.gene_bias
+
+    def decode(self, scored: ScoredCandidates, params: DecoderParams | None = None) -> np.ndarray:
+        """Indices of the chosen candidates."""
+        p = self.params if params is None else params
+        c = scored.candidates
+        return select_genes(c.start, c.end, c.strand, self.total_scores(scored, p), p.overlap)
+
+    def find_genes(self, sequence: bytes | str, seqid: str = "seq") -> list[Gene]:
+        """Genes of one DNA sequence, sorted by position.
+
+        Parameters
+        ----------
+        sequence : bytes or str
+            DNA, either case; N and IUPAC codes allowed.
+        seqid : str
+            Name carried by the returned genes.
+        """
+        seq = sequence.encode("ascii") if isinstance(sequence, str) else bytes(sequence)
+        seq = seq.upper()
+        index, scored = self.score_candidates(seq)
+        chosen = self.decode(scored)
+        c = scored.candidates
+        total = self.total_scores(scored)
+        p = self.params
+        genes = []
+        for k in chosen.tolist():
+            start, end = int(c.start[k]), int(c.end[k])
+            bases = index[start:end]
+            acgt = int(np.count_nonzero(bases < 4))
+            gc = int(np.count_nonzero((bases == 1) | (bases == 2)))
+            score = float(total[k])
+            gene = Gene(
+                seqid=seqid, start=start, end=end, strand=int(c.strand[k]),
+                partial=f"{int(c.partial_left[k])}{int(c.partial_right[k])}",
+                start_type="Edge" if c.partial_5prime[k] else str(c.start_codon_str[k]),
+                rbs_motif="None", rbs_spacer="None",
+                gc_cont=gc / acgt if acgt else 0.0,
+                conf=100.0 / (1.0 + math.exp(-min(max(score, -50.0), 50.0))),
+                score=score,
+                cscore=float(p.coding_weight * scored.coding[k]),
+                sscore=float(p.start_weight * scored.start[k] + p.gene_bias),
+                rscore=0.0, uscore=0.0, tscore=0.0,
+                translation_table=self.translation_table,
+            )
+            genes.append(replace(gene, protein=translate_gene(gene, seq)))
+        return genes

@@ -1,0 +1,123 @@
+"""Start detector: a MotifCNN scoring each candidate start codon in its context.
+
+The input is a window read on the gene's strand, from ``START_UPSTREAM``
+bases before the first base of the start codon (where ribosome-binding
+sites lie) to ``START_DOWNSTREAM`` bases after it. The model is trained on
+reference genes: the annotated start of each gene is a positive, the other
+start codons of the same ORF and starts in ORFs with no annotated gene are
+negatives. Its logit is the start score the decoder adds to a gene.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from genoseq.genes.orfs import OrfCandidates, find_orfs
+from genoseq.nn.motif_cnn import MotifCNN, MotifCNNConfig
+
+START_UPSTREAM = 45
+START_DOWNSTREAM = 24
+START_WINDOW = START_UPSTREAM + START_DOWNSTREAM
+_INDEX_TO_ASCII = np.frombuffer(b"ACGTN", dtype=np.uint8)
+_COMPLEMENT_INDEX = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
+
+
+def index_to_ascii(index: np.ndarray) -> np.ndarray:
+    """Base-index array (A=0 … other=4) back to ASCII bytes (other → N); uint8, same shape."""
+    return _INDEX_TO_ASCII[index]
+
+
+def gene_start_positions(candidates: OrfCandidates) -> np.ndarray:
+    """First base of each candidate's first codon, read in the gene's direction; int64."""
+    return np.where(candidates.strand > 0, candidates.start, candidates.end - 1)
+
+
+def start_windows(index: np.ndarray, position: np.ndarray, strand: np.ndarray) -> np.ndarray:
+    """Windows around start codons, read on the gene's strand.
+
+    Parameters
+    ----------
+    index : np.ndarray, shape (length,), uint8
+        Bases A=0, C=1, G=2, T=3, other=4 of the whole record.
+    position : np.ndarray, shape (n,), int
+        First base of each start codon in the gene's direction (forward
+        coordinates; for a − strand gene the highest base of its start codon).
+    strand : np.ndarray, shape (n,), +1 / -1
+
+    Returns
+    -------
+    np.ndarray, shape (n, START_WINDOW), uint8
+        Bases in the gene's direction, complemented on the − strand; 4 past
+        the record's ends.
+    """
+    pad = START_WINDOW
+    padded = np.concatenate([np.full(pad, 4, np.uint8), index.astype(np.uint8),
+                             np.full(pad, 4, np.uint8)])
+    offsets = np.arange(-START_UPSTREAM, START_DOWNSTREAM)
+    direction = np.where(np.asarray(strand) > 0, 1, -1)[:, None]
+    where = np.asarray(position)[:, None] + direction * offsets[None, :] + pad
+    bases = padded[where]
+    return np.where(direction < 0, _COMPLEMENT_INDEX[bases], bases)
+
+
+def default_start_config() -> MotifCNNConfig:
+    return MotifCNNConfig(window=START_WINDOW, n_filters=48, filter_width=9, pool=3, hidden=64,
+                          n_outputs=1, dropout=0.2)
+
+
+class StartModel(nn.Module):
+    """MotifCNN over start windows; ``forward(index (batch, START_WINDOW)) -> logits (batch,)``."""
+
+    def __init__(self, config: MotifCNNConfig | None = None):
+        super().__init__()
+        config = default_start_config() if config is None else config
+        if config.window != START_WINDOW or config.n_outputs != 1:
+            raise ValueError(f"the start model needs window={START_WINDOW} and n_outputs=1")
+        self.config = config
+        self.cnn = MotifCNN(config)
+
+    def forward(self, index: torch.Tensor) -> torch.Tensor:
+        bases = nn.functional.one_hot(index.long().clamp(max=4), 5)[..., :4].to(torch.float32)
+        return self.cnn(bases)[:, 0]
+
+
+def start_examples(index: np.ndarray, cds: list, table: int, rng: np.random.Generator,
+                   background_per_gene: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Training windows and 0/1 labels from one annotated record.
+
+    For every complete, single-segment reference gene whose ORF is found, its
+    annotated start is a positive and every other candidate start of that ORF
+    a negative; ``background_per_gene`` negatives per gene are added from
+    ORFs that hold no reference gene.
+
+    Returns
+    -------
+    windows : np.ndarray, shape (n, START_WINDOW), uint8
+    labels : np.ndarray, shape (n,), float32
+    """
+    candidates = find_orfs(index_to_ascii(index), table, min_len=60, closed=True)
+    stop_key = candidates.strand.astype(np.int64) * (candidates.stop_pos + 1)
+    position = gene_start_positions(candidates)
+    true_start = {}
+    for gene in cds:
+        if gene.partial_5 or gene.partial_3 or len(gene.segments) > 1:
+            continue
+        stop = gene.end - 3 if gene.strand > 0 else gene.start
+        true_start[gene.strand * (stop + 1)] = gene.start if gene.strand > 0 else gene.end - 1
+    keys = np.fromiter(true_start.keys(), dtype=np.int64, count=len(true_start))
+    starts = np.fromiter(true_start.values(), dtype=np.int64, count=len(true_start))
+    in_gene_orf = np.isin(stop_key, keys)
+    lookup = dict(zip(keys.tolist(), starts.tolist(), strict=True))
+    labels = np.zeros(len(candidates), dtype=np.float32)
+    chosen = np.flatnonzero(in_gene_orf)
+    labels[chosen] = [float(lookup[k] == p) for k, p in zip(stop_key[chosen].tolist(),
+                                                              position[chosen].tolist(),
+                                                              strict=True)]
+    background = np.flatnonzero(~in_gene_orf & ~candidates.partial_5prime)
+    n_background = min(len(background), int(background_per_gene * len(keys)))
+    keep = np.concatenate([chosen, rng.choice(background, size=n_background, replace=False)])
+    keep.sort()
+    windows = start_windows(index, position[keep], candidates.strand[keep])
+    return windows, labels[keep]

@@ -1,0 +1,200 @@
+"""Training the gene finder from annotated genomes: ``genoseq train genes``.
+
+Three stages, each resumable from its run folder:
+
+1. coding model: windows of the training genomes (both strands), per-base
+   frame classes from the reference CDS, early stopping on the last 10% of
+   every training record (never on the held-out genomes);
+2. start detector: annotated starts vs the other starts of their ORFs and
+   starts in ORFs without a reference gene, same split;
+3. decoder weights: a grid search on that 10% validation part, maximising
+   stop-level F1 (plus a quarter of the exact-start rate).
+
+Held-out genomes are not read at all; evaluate on them with
+``benchmarks/genes_vs_pyrodigal.py``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from genoseq import __version__
+from genoseq.device import resolve_device
+from genoseq.genes.dataset import (
+    LabelledRecord,
+    WindowSampler,
+    load_genome,
+    read_genome_table,
+    split_records,
+    tiled_batches,
+)
+from genoseq.genes.decode import OverlapRules
+from genoseq.genes.finder import DecoderParams, GeneFinder, GeneModels, save_gene_models
+from genoseq.genes.starts import index_to_ascii, start_examples
+from genoseq.io import InvalidFileError
+from genoseq.nn.train import BinaryObjective, TrainConfig, train_tagger
+
+#: Genera kept for independent evaluation: never trained on.
+RESERVED_GENERA = ("Staphylococcus", "Mesoplasma", "Mycobacterium", "Natronomonas",
+                   "Deinococcus", "Synechocystis")
+DEFAULT_HOLDOUT = ("ecoli_k12_mg1655", "hsal_r1", "mgen_g37")
+
+
+def _check_not_reserved(genomes_dir: Path, names: list[str]) -> None:
+    with open(genomes_dir / "genomes.tsv", encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+        for line in handle:
+            row = dict(zip(header, line.rstrip("\n").split("\t"), strict=False))
+            organism = row.get("organism", "")
+            if row.get("name") in names and any(g.lower() in organism.lower()
+                                                 for g in RESERVED_GENERA):
+                raise InvalidFileError(genomes_dir / "genomes.tsv", None,
+                                       f"genome {row['name']!r} ({organism}) belongs to a genus "
+                                       "reserved for independent evaluation; not training on it")
+
+
+def stop_keys(strand: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Identify genes by strand and stop coordinate, as the project's scorer does."""
+    return np.where(strand > 0, end, -(start + 1)).astype(np.int64)
+
+
+def match_counts(finder: GeneFinder, scored_records: list, params: DecoderParams
+                 ) -> tuple[int, int, int, int]:
+    """(n_ref, n_pred, stop matches, exact starts among matches) over records."""
+    n_ref = n_pred = matched = exact = 0
+    for record, scored in scored_records:
+        chosen = finder.decode(scored, params)
+        c = scored.candidates
+        pred = dict(zip(stop_keys(c.strand[chosen], c.start[chosen], c.end[chosen]).tolist(),
+                        zip(c.start[chosen].tolist(), c.end[chosen].tolist(), strict=True),
+                        strict=True))
+        ref = {}
+        for gene in record.cds:
+            key = int(stop_keys(np.array([gene.strand]), np.array([gene.start]),
+                                np.array([gene.end]))[0])
+            ref[key] = (gene.start, gene.end)
+        n_ref += len(ref)
+        n_pred += len(pred)
+        for key, span in ref.items():
+            if key in pred:
+                matched += 1
+                exact += pred[key] == span
+    return n_ref, n_pred, matched, exact
+
+
+def calibrate_decoder(finder: GeneFinder, records: list[LabelledRecord], progress: bool = True
+                      ) -> tuple[DecoderParams, dict]:
+    """Grid-search the decoder weights on labelled records; return the best and its figures."""
+    scored_records = []
+    for record in tqdm(records, desc="scoring validation records", disable=not progress,
+                       leave=False):
+        seq = index_to_ascii(record.index).tobytes()
+        table_finder = GeneFinder(models=finder.models, params=finder.params,
+                                  translation_table=record.translation_table,
+                                  device=finder.device, batch_size=finder.batch_size)
+        scored_records.append((record, table_finder.score_candidates(seq, all_starts=True)[1]))
+    best_value, best_params, best_figures = -1.0, finder.params, {}
+    grid = itertools.product((0.1, 0.2, 0.3, 0.5, 0.8), (0.5, 1.0, 2.0),
+                             (-20.0, -12.0, -6.0, -2.0), (0.0, 2.0, 5.0))
+    for coding_weight, start_weight, bias, penalty in grid:
+        params = replace(finder.params, coding_weight=coding_weight, start_weight=start_weight,
+                         gene_bias=bias, overlap=replace(finder.params.overlap, penalty=penalty))
+        n_ref, n_pred, matched, exact = match_counts(finder, scored_records, params)
+        sensitivity = matched / max(n_ref, 1)
+        precision = matched / max(n_pred, 1)
+        f1 = 2 * sensitivity * precision / max(sensitivity + precision, 1e-9)
+        start_rate = exact / max(matched, 1)
+        if f1 + 0.25 * start_rate > best_value:
+            best_value, best_params = f1 + 0.25 * start_rate, params
+            best_figures = {"sensitivity": sensitivity, "precision": precision, "f1": f1,
+                            "exact_start": start_rate, "n_ref": n_ref, "n_pred": n_pred}
+    return best_params, best_figures
+
+
+def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLike,
+                      run_dir: str | os.PathLike, *, holdout=DEFAULT_HOLDOUT,
+                      coding_config: TrainConfig | None = None,
+                      start_config: TrainConfig | None = None,
+                      window: int = 3000, batch_size: int = 32, seed: int = 0,
+                      device=None, progress: bool = True) -> dict:
+    """Train the coding model, the start detector and the decoder weights; save all three.
+
+    Returns the metadata written beside the weights (data, settings, figures).
+    """
+    genomes_dir, run_dir = Path(genomes_dir), Path(run_dir)
+    device = resolve_device(device)
+    entries = read_genome_table(genomes_dir)
+    unknown = set(holdout) - {e.name for e in entries}
+    if unknown:
+        raise ValueError(f"held-out genome(s) not in {genomes_dir}: {sorted(unknown)}")
+    train_entries = [e for e in entries if e.name not in set(holdout)]
+    _check_not_reserved(genomes_dir, [e.name for e in train_entries])
+    records = []
+    for entry in tqdm(train_entries, desc="reading genomes", disable=not progress, leave=False):
+        records.extend(load_genome(entry))
+    train_records, valid_records = split_records(records, 0.1)
+
+    torch.manual_seed(seed)
+    models = GeneModels()
+    coding_config = coding_config or TrainConfig(steps_per_epoch=300, max_epochs=20,
+                                                 patience=3, learning_rate=3e-3, seed=seed)
+    coding_result = train_tagger(
+        models.coding, WindowSampler(train_records, window, batch_size),
+        tiled_batches(valid_records, window, batch_size, max_windows=512),
+        coding_config, run_dir / "coding", device=device, progress=progress)
+
+    rng = np.random.default_rng(seed)
+
+    def examples(part):
+        pieces = [start_examples(r.index, r.cds, r.translation_table, rng) for r in part]
+        return (torch.from_numpy(np.concatenate([w for w, _ in pieces])),
+                torch.from_numpy(np.concatenate([y for _, y in pieces])))
+
+    train_x, train_y = examples(train_records)
+    valid_x, valid_y = examples(valid_records)
+    positive_rate = float(train_y.mean())
+
+    def start_batch(generator, size=256):
+        pick = torch.from_numpy(generator.integers(0, len(train_y), size=size))
+        return train_x[pick], train_y[pick]
+
+    valid_batches = [(valid_x[i:i + 4096], valid_y[i:i + 4096])
+                     for i in range(0, len(valid_y), 4096)]
+    start_config = start_config or TrainConfig(steps_per_epoch=300, max_epochs=15, patience=3,
+                                               learning_rate=2e-3, seed=seed)
+    start_result = train_tagger(
+        models.start, start_batch, valid_batches, start_config, run_dir / "start",
+        device=device, objective=BinaryObjective((1 - positive_rate) / positive_rate),
+        progress=progress)
+
+    finder = GeneFinder(models=models, params=DecoderParams(overlap=OverlapRules()),
+                        device=device)
+    params, figures = calibrate_decoder(finder, valid_records, progress)
+    metadata = {
+        "genoseq_version": __version__,
+        "genomes_dir": str(genomes_dir),
+        "training_genomes": [e.name for e in train_entries],
+        "held_out_genomes": list(holdout),
+        "seed": seed,
+        "window": window,
+        "batch_size": batch_size,
+        "coding_training": coding_config.to_dict(),
+        "coding_history": coding_result.history,
+        "start_training": start_config.to_dict(),
+        "start_history": start_result.history,
+        "start_examples": {"train": len(train_y), "valid": len(valid_y),
+                           "positive_rate": positive_rate},
+        "decoder_validation": figures,
+    }
+    save_gene_models(models, params, out_stem, metadata)
+    with open(run_dir / "summary.json", "w", encoding="utf-8") as handle:
+        json.dump(metadata, handle, indent=2)
+    return metadata
