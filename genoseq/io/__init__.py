@@ -1,6 +1,35 @@
 """Reading and writing sequence and annotation files."""
 
+from genoseq.io.annotation import coding_labels, coding_mask, read_cds
 from genoseq.io.atomic import atomic_write
+from genoseq.io.cds import CDS, Annotation, GenoseqWarning
+from genoseq.io.compression import open_input
 from genoseq.io.errors import InvalidFileError
+from genoseq.io.fasta import SequenceRecord, read_fasta, read_fastq, read_sequences
+from genoseq.io.genbank import read_genbank_cds, write_genbank
+from genoseq.io.genes import Gene, write_gene_sequences, write_proteins, write_sco
+from genoseq.io.gff import read_gff3_cds, write_gff3
 
-__all__ = ["InvalidFileError", "atomic_write"]
+__all__ = [
+    "CDS",
+    "Annotation",
+    "Gene",
+    "GenoseqWarning",
+    "InvalidFileError",
+    "SequenceRecord",
+    "atomic_write",
+    "coding_labels",
+    "coding_mask",
+    "open_input",
+    "read_cds",
+    "read_fasta",
+    "read_fastq",
+    "read_genbank_cds",
+    "read_gff3_cds",
+    "read_sequences",
+    "write_gene_sequences",
+    "write_genbank",
+    "write_gff3",
+    "write_proteins",
+    "write_sco",
+]

@@ -16,8 +16,13 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str = "utf-
 
     The data goes to a hidden temporary file in the same folder, which is
     renamed over ``path`` when the ``with`` block exits normally and removed
-    when it raises. ``-`` writes to standard output directly.
+    when it raises. ``-`` writes to standard output directly, and an open
+    text or binary stream (anything with ``write``) is written to as it is.
     """
+    if hasattr(path, "write"):
+        yield path
+        path.flush()
+        return
     if os.fspath(path) == "-":
         stream = sys.stdout.buffer if "b" in mode else sys.stdout
         yield stream
