@@ -1,3 +1,40 @@
-"""genoseq: sequence analysis with recurrent and convolutional neural networks."""
+"""genoseq: sequence analysis with recurrent and convolutional neural networks.
+
+The public API, imported lazily so that ``import genoseq`` stays fast and
+torch is loaded only when a model is used::
+
+    import genoseq
+    for record in genoseq.read_fasta("genome.fna.gz"):
+        genes = genoseq.GeneFinder().find_genes(record.seq, record.id)
+    table = genoseq.predict_genes("genome.fna.gz")      # pandas DataFrame
+"""
+
+import importlib
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "read_fasta": "genoseq.io",
+    "read_fastq": "genoseq.io",
+    "read_sequences": "genoseq.io",
+    "read_cds": "genoseq.io",
+    "coding_labels": "genoseq.io",
+    "InvalidFileError": "genoseq.io",
+    "GeneFinder": "genoseq.genes.finder",
+    "predict_genes": "genoseq.genes.predict",
+    "MotifCNN": "genoseq.nn.motif_cnn",
+    "BiLSTMTagger": "genoseq.nn.tagger",
+    "file_stats": "genoseq.info",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'genoseq' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

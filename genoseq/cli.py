@@ -8,6 +8,7 @@ stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TextIO
 
@@ -68,6 +69,33 @@ def _run_info(args, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
+def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
+    from genoseq.device import set_threads
+    from genoseq.encoding import genetic_code_ids
+    from genoseq.genes.finder import GeneFinder
+    from genoseq.genes.predict import predict_to_files, progress_enabled, warnings_to
+
+    if args.translation_table not in genetic_code_ids():
+        valid = ", ".join(map(str, genetic_code_ids()))
+        raise InvalidFileError("-g", None, f"unknown translation table "
+                               f"{args.translation_table}: expected one of {valid}")
+    if args.min_len < 60:
+        raise InvalidFileError("--min-len", None, f"{args.min_len} is too short: expected >= 60")
+    set_threads(args.threads)
+    finder = GeneFinder(args.model, translation_table=args.translation_table,
+                        min_len=args.min_len, closed=args.closed, mask_n=args.mask,
+                        device=args.device, batch_size=args.batch_size)
+    output = args.output
+    if output == "-":
+        output = stdout
+    with warnings_to(stderr, args.quiet):
+        predict_to_files(args.input, finder, output=output, format=args.format,
+                         proteins=args.proteins, nucleotides=args.nucleotides,
+                         starts=args.starts, coding_track=args.coding_track,
+                         progress=progress_enabled(args.quiet, stderr))
+    return 0
+
+
 def _default_holdout() -> tuple[str, ...]:
     from genoseq.genes.train import DEFAULT_HOLDOUT
 
@@ -119,6 +147,43 @@ def build_parser(stdout: TextIO | None = None,
     info.add_argument("--tsv", action="store_true", help="tab-separated output")
     info.set_defaults(run=_run_info)
 
+    predict = sub.add_parser(
+        "predict",
+        help="find protein-coding genes in prokaryotic genomes and contigs (Prodigal's flags)",
+        description="Predict genes with the BiLSTM coding model, the CNN start detector and "
+        "an overlap-aware ORF decoder. Flags follow Prodigal's, so pipelines switch without "
+        "edits. Input: FASTA, plain/gzip/bz2/xz, '-' for standard input.")
+    predict.add_argument("-i", "--input", default="-", metavar="FILE",
+                         help="input FASTA (default: standard input)")
+    predict.add_argument("-o", "--output", default="-", metavar="FILE",
+                         help="gene coordinates (default: standard output)")
+    predict.add_argument("-f", "--format", default="gff", choices=("gff", "gbk", "sco"),
+                         help="output format (default: gff, GFF3)")
+    predict.add_argument("-a", "--proteins", metavar="FILE", help="write proteins (.faa)")
+    predict.add_argument("-d", "--nucleotides", metavar="FILE", help="write genes (.ffn)")
+    predict.add_argument("-s", "--starts", metavar="FILE",
+                         help="write every candidate gene (all starts) with its scores, TSV")
+    predict.add_argument("-p", "--procedure", default="single", choices=("single", "meta"),
+                         help="single genome or metagenome (default: single)")
+    predict.add_argument("-g", "--translation-table", type=int, default=11, metavar="N",
+                         help="NCBI translation table (default: 11; 4 for Mycoplasma)")
+    predict.add_argument("-c", "--closed", action="store_true",
+                         help="closed ends: no genes running off sequence edges")
+    predict.add_argument("-m", "--mask", action="store_true",
+                         help="do not build genes across unknown bases (N)")
+    predict.add_argument("--min-len", type=int, default=90, metavar="BP",
+                         help="shortest gene, bp including the stop codon (default: 90)")
+    predict.add_argument("--coding-track", metavar="FILE",
+                         help="per-base coding probability of each strand, bedGraph")
+    predict.add_argument("--model", metavar="STEM", help="gene models (default: shipped)")
+    predict.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
+    predict.add_argument("--batch-size", type=int, default=32, metavar="N",
+                         help="coding-model windows per batch (default: 32)")
+    predict.add_argument("--threads", type=int, default=None, metavar="N",
+                         help="CPU threads for torch (default: torch's choice)")
+    predict.add_argument("-q", "--quiet", action="store_true", help="no progress or warnings")
+    predict.set_defaults(run=_run_predict)
+
     train = sub.add_parser("train", help="train a model from reference data")
     train_sub = train.add_subparsers(dest="task", metavar="TASK", parser_class=Parser,
                                      required=True)
@@ -146,6 +211,13 @@ def build_parser(stdout: TextIO | None = None,
     return parser
 
 
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null so that Python's exit-time flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv: list[str] | None = None, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
     """Run the ``genoseq`` command; return its exit status."""
@@ -164,6 +236,10 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
     except InvalidFileError as error:
         stderr.write(f"genoseq: error: {error}\n")
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`): stop quietly, as Unix tools do.
+        _silence_stdout()
+        return 141
     except OSError as error:
         where = error.filename if error.filename is not None else ""
         stderr.write(f"genoseq: error: {where}: {error.strerror or error}\n")

@@ -107,6 +107,7 @@ class ScoredCandidates:
     candidates: OrfCandidates
     coding: np.ndarray       # summed coding log-likelihood ratio, (n,)
     start: np.ndarray        # start logit, clipped; edge score for 5'-partial, (n,)
+    log_probs: np.ndarray    # coding-model log-probabilities, (length, 7)
 
 
 class GeneFinder:
@@ -207,7 +208,8 @@ class GeneFinder:
         index = dna_to_index(seq)
         candidates = find_orfs(seq, self.translation_table, min_len=self.min_len,
                                closed=self.closed, mask_n=self.mask_n)
-        cumulative = coding_evidence(self.coding_log_probs(index), clip=self.params.llr_clip)
+        log_probs = self.coding_log_probs(index)
+        cumulative = coding_evidence(log_probs, clip=self.params.llr_clip)
         coding = coding_scores(cumulative, candidates.start, candidates.end, candidates.strand)
         start = np.full(len(candidates), self.params.edge_start_score, dtype=np.float64)
         p = self.params
@@ -216,7 +218,7 @@ class GeneFinder:
         which = np.flatnonzero((hopeful | all_starts) & ~candidates.partial_5prime)
         start[which] = np.clip(self.start_logits(index, candidates, which),
                                -START_LOGIT_CAP, START_LOGIT_CAP)
-        return index, ScoredCandidates(candidates, coding, start)
+        return index, ScoredCandidates(candidates, coding, start, log_probs)
 
     def total_scores(self, scored: ScoredCandidates, params: DecoderParams | None = None
                      ) -> np.ndarray:
@@ -239,9 +241,14 @@ class GeneFinder:
         seqid : str
             Name carried by the returned genes.
         """
+        return self.predict(sequence, seqid).genes
+
+    def predict(self, sequence: bytes | str, seqid: str = "seq", all_starts: bool = False
+                ) -> Prediction:
+        """Genes of one sequence with the evidence behind them (see :class:`Prediction`)."""
         seq = sequence.encode("ascii") if isinstance(sequence, str) else bytes(sequence)
         seq = seq.upper()
-        index, scored = self.score_candidates(seq)
+        index, scored = self.score_candidates(seq, all_starts=all_starts)
         chosen = self.decode(scored)
         c = scored.candidates
         total = self.total_scores(scored)
@@ -267,4 +274,25 @@ class GeneFinder:
                 translation_table=self.translation_table,
             )
             genes.append(replace(gene, protein=translate_gene(gene, seq)))
-        return genes
+        return Prediction(genes=genes, scored=scored, total=total, log_probs=scored.log_probs)
+
+
+@dataclass
+class Prediction:
+    """Result of :meth:`GeneFinder.predict` for one sequence.
+
+    Attributes
+    ----------
+    genes : list of Gene
+    scored : ScoredCandidates
+        Every candidate gene with its coding and start scores.
+    total : np.ndarray, shape (n_candidates,)
+        Decoder score of each candidate.
+    log_probs : np.ndarray, shape (length, 7), float32
+        Coding-model log-probabilities per base (absolute-frame classes).
+    """
+
+    genes: list[Gene]
+    scored: ScoredCandidates
+    total: np.ndarray
+    log_probs: np.ndarray

@@ -1,0 +1,176 @@
+"""``genoseq predict``: gene prediction over a FASTA file, Prodigal's outputs.
+
+Genes are written as GFF3 (default), GenBank or Prodigal's ``sco``; proteins
+(.faa), gene sequences (.ffn), every candidate start with its scores, and a
+per-base coding-probability bedGraph track on request. Every output file is
+written atomically, after all records were read: an error leaves none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from genoseq.genes.finder import GeneFinder, Prediction
+from genoseq.io.atomic import atomic_write
+from genoseq.io.cds import GenoseqWarning
+from genoseq.io.fasta import read_fasta
+from genoseq.io.genbank import write_genbank
+from genoseq.io.genes import Gene, write_gene_sequences, write_proteins, write_sco
+from genoseq.io.gff import write_gff3
+
+FORMATS = ("gff", "gbk", "sco")
+
+
+@dataclass
+class PredictionRun:
+    """Genes of every record of an input, with what the writers need."""
+
+    genes: list[Gene] = field(default_factory=list)
+    lengths: dict[str, int] = field(default_factory=dict)
+    sequences: dict[str, bytes] = field(default_factory=dict)
+
+
+def _coding_track_lines(seqid: str, log_probs: np.ndarray, strand: int) -> list[str]:
+    """bedGraph lines of P(coding on ``strand``) per base, runs of equal values merged."""
+    columns = slice(1, 4) if strand > 0 else slice(4, 7)
+    probability = np.round(np.exp(log_probs[:, columns]).sum(axis=1), 2)
+    if len(probability) == 0:
+        return []
+    change = np.flatnonzero(np.diff(probability)) + 1
+    begins = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(probability)]])
+    return [f"{seqid}\t{b}\t{e}\t{probability[b]:.2f}\n"
+            for b, e in zip(begins.tolist(), ends.tolist(), strict=True)]
+
+
+def _candidate_rows(seqid: str, prediction: Prediction) -> list[str]:
+    c = prediction.scored.candidates
+    rows = []
+    codons = c.start_codon_str
+    for k in range(len(c)):
+        codon = "Edge" if c.partial_5prime[k] else str(codons[k])
+        rows.append(f"{seqid}\t{c.start[k] + 1}\t{c.end[k]}\t{'+' if c.strand[k] > 0 else '-'}\t"
+                    f"{codon}\t{int(c.partial_left[k])}{int(c.partial_right[k])}\t"
+                    f"{prediction.scored.coding[k]:.2f}\t{prediction.scored.start[k]:.2f}\t"
+                    f"{prediction.total[k]:.2f}\n")
+    return rows
+
+
+def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
+                   on_record: Callable[[str, Prediction], None] | None = None,
+                   progress: bool = False) -> PredictionRun:
+    """Predict genes on every record of a FASTA file (or stream).
+
+    Records without a single A, C, G or T are skipped with a GenoseqWarning.
+    """
+    run = PredictionRun()
+    records = read_fasta(source, alphabet="dna")
+    for record in tqdm(records, desc="records", unit=" records", disable=not progress):
+        run.lengths[record.id] = len(record)
+        if keep_sequences:
+            run.sequences[record.id] = record.seq
+        if not any(base in record.seq for base in (b"A", b"C", b"G", b"T")):
+            warnings.warn(f"{source}:{record.line}: record {record.id!r} has no A/C/G/T "
+                          "bases; no genes predicted on it", GenoseqWarning, stacklevel=2)
+            continue
+        prediction = finder.predict(record.seq, record.id, all_starts=on_record is not None)
+        run.genes.extend(prediction.genes)
+        if on_record is not None:
+            on_record(record.id, prediction)
+    return run
+
+
+def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "gff",
+                     proteins=None, nucleotides=None, starts=None, coding_track=None,
+                     progress: bool = False) -> PredictionRun:
+    """Run :func:`run_prediction` and write the requested files (``-`` = stdout)."""
+    if format not in FORMATS:
+        raise ValueError(f"unknown output format {format!r}: expected one of {', '.join(FORMATS)}")
+    track_lines: dict[int, list[str]] = {1: [], -1: []}
+    candidate_rows: list[str] = []
+
+    def on_record(seqid, prediction):
+        if coding_track is not None:
+            for strand in (1, -1):
+                track_lines[strand].extend(_coding_track_lines(seqid, prediction.log_probs,
+                                                               strand))
+        if starts is not None:
+            candidate_rows.extend(_candidate_rows(seqid, prediction))
+
+    wants_records = coding_track is not None or starts is not None
+    run = run_prediction(source, finder, keep_sequences=format == "gbk" or nucleotides is not None,
+                         on_record=on_record if wants_records else None, progress=progress)
+    if format == "gff":
+        write_gff3(output, run.genes, run.lengths)
+    elif format == "gbk":
+        write_genbank(output, run.genes, run.sequences)
+    else:
+        write_sco(output, run.genes, run.lengths)
+    if proteins is not None:
+        write_proteins(proteins, run.genes)
+    if nucleotides is not None:
+        write_gene_sequences(nucleotides, run.genes, run.sequences)
+    if starts is not None:
+        with atomic_write(starts) as handle:
+            handle.write("seqid\tstart\tend\tstrand\tstart_codon\tpartial\tcoding_score\t"
+                         "start_score\ttotal_score\n")
+            handle.writelines(candidate_rows)
+    if coding_track is not None:
+        with atomic_write(coding_track) as handle:
+            for strand, name in ((1, "+"), (-1, "-")):
+                handle.write(f'track type=bedGraph name="genoseq coding {name}" '
+                             f'description="P(coding) on the {name} strand"\n')
+                handle.writelines(track_lines[strand])
+    return run
+
+
+def genes_to_frame(genes: list[Gene]) -> pd.DataFrame:
+    """One row per gene: seqid, start (1-based), end, strand, partial, scores, protein."""
+    columns = ["seqid", "start", "end", "strand", "partial", "start_type", "gc_cont", "conf",
+               "score", "cscore", "sscore", "translation_table", "protein"]
+    rows = [(g.seqid, g.start + 1, g.end, "+" if g.strand > 0 else "-", g.partial, g.start_type,
+             g.gc_cont, g.conf, g.score, g.cscore, g.sscore, g.translation_table, g.protein)
+            for g in genes]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def predict_genes(path: str | os.PathLike, *, translation_table: int = 11, **options
+                  ) -> pd.DataFrame:
+    """Predict genes in a FASTA file and return them as a DataFrame.
+
+    Coordinates in the frame are 1-based and inclusive, as in GFF3. Keyword
+    options go to :class:`GeneFinder` (``min_len``, ``closed``, ``device``, ...).
+    """
+    finder = GeneFinder(translation_table=translation_table, **options)
+    return genes_to_frame(run_prediction(path, finder).genes)
+
+
+@contextlib.contextmanager
+def warnings_to(stream, quiet: bool = False):
+    """Show GenoseqWarnings as one line ``genoseq: warning: ...`` on ``stream``."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not quiet:
+            stream.write(f"genoseq: warning: {message}\n")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", GenoseqWarning)
+        previous = warnings.showwarning
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            warnings.showwarning = previous
+
+
+def progress_enabled(quiet: bool, stream=sys.stderr) -> bool:
+    """Progress bars only on a terminal and when not asked to be quiet."""
+    return not quiet and hasattr(stream, "isatty") and stream.isatty()
