@@ -31,7 +31,11 @@ class _Parser(argparse.ArgumentParser):
 
     def _print_message(self, message, file=None):
         if message:
-            (self.out if file is sys.stdout else self.err).write(message)
+            if file is None or file is sys.stdout:
+                file = self.out
+            elif file is sys.stderr:
+                file = self.err
+            file.write(message)
 
 
 def _format_table(rows: list[dict], columns: list[str]) -> str:

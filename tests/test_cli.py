@@ -1,0 +1,109 @@
+"""The command line: help, version, info, and one-line errors with exit status 2."""
+
+import gzip
+import io
+
+import pytest
+from conftest import DATA, TEST_DATA
+
+from genoseq import __version__
+from genoseq.cli import main
+
+BAD = TEST_DATA / "bad"
+BAD_FILES = ["empty.fa", "no_header.fa", "garbage.txt", "binary.bin", "truncated.fa.gz",
+             "qual_length.fq", "duplicate_ids.fa", "empty_record.fa", "nul_byte.fa"]
+
+
+def run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_version_and_help():
+    code, out, _ = run("--version")
+    assert code == 0 and out.strip() == f"genoseq {__version__}"
+    code, out, _ = run("--help")
+    assert code == 0 and "predict" in out and "info" in out
+    code, out, _ = run()
+    assert code == 0 and "usage" in out
+
+
+def test_unknown_option_is_a_usage_error():
+    code, _, err = run("info", "--no-such-flag", DATA / "ecoli_proteins.faa")
+    assert code == 2 and "genoseq: error:" in err
+
+
+def test_info_table_and_tsv():
+    code, out, _ = run("info", "--tsv", DATA / "ecoli_k12_500kb.fna.gz", DATA / "ecoli_proteins.faa")
+    assert code == 0
+    header, dna, protein = (line.split("\t") for line in out.strip().split("\n"))
+    row = dict(zip(header, dna, strict=True))
+    assert row["records"] == "1" and row["total_length"] == "500000"
+    assert row["type"] == "DNA" and 50 < float(row["gc_percent"]) < 53
+    assert row["n50"] == "500000" and row["n_percent"] == "0.00"
+    row = dict(zip(header, protein, strict=True))
+    assert row["type"] == "protein" and row["records"] == "12" and row["gc_percent"] == "-"
+    code, out, _ = run("info", DATA / "ecoli_proteins.faa")
+    assert code == 0 and out.splitlines()[0].split()[:3] == ["file", "format", "type"]
+
+
+def test_info_reads_stdin(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b">a\nACGTNN\n>b\nGG\n")))
+    code, out, _ = run("info", "--tsv", "-")
+    assert code == 0
+    assert out.splitlines()[1].split("\t")[3:6] == ["2", "8", "66.67"]
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_bad_input_gives_one_line_and_exit_2(name):
+    code, out, err = run("info", BAD / name)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith(f"genoseq: error: {BAD / name}")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", [*BAD_FILES, "protein.fa"])
+def test_bad_input_to_predict_leaves_no_output(tmp_path, tiny_gene_model, name):
+    outputs = [tmp_path / "genes.gff", tmp_path / "genes.faa", tmp_path / "genes.ffn"]
+    code, _, err = run("predict", "-i", BAD / name, "-o", outputs[0], "-a", outputs[1],
+                       "-d", outputs[2], "--model", tiny_gene_model, "-q")
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith(f"genoseq: error: {BAD / name}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_protein_given_to_predict_names_line_and_value(tmp_path, tiny_gene_model):
+    code, _, err = run("predict", "-i", BAD / "protein.fa", "-o", tmp_path / "x.gff",
+                       "--model", tiny_gene_model)
+    assert code == 2
+    assert f"{BAD / 'protein.fa'}:2:" in err and "expected DNA" in err
+
+
+def test_missing_file(tmp_path):
+    code, _, err = run("info", tmp_path / "nope.fa")
+    assert code == 2 and err.startswith(f"genoseq: error: {tmp_path / 'nope.fa'}")
+
+
+def test_existing_output_survives_a_failed_run(tmp_path, tiny_gene_model):
+    out = tmp_path / "genes.gff"
+    out.write_text("previous result\n")
+    code, _, _ = run("predict", "-i", BAD / "truncated.fa.gz", "-o", out,
+                     "--model", tiny_gene_model)
+    assert code == 2
+    assert out.read_text() == "previous result\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["genes.gff"]
+
+
+def test_all_n_record_is_skipped_with_a_warning(tmp_path, tiny_gene_model):
+    fasta = tmp_path / "in.fa"
+    with gzip.open(DATA / "ecoli_k12_500kb.fna.gz", "rt") as handle:
+        real = "".join(handle.read().split("\n")[1:200])
+    fasta.write_text(f">gap\n{'N' * 500}\n>real\n{real}\n")
+    code, _, err = run("predict", "-i", fasta, "-o", tmp_path / "out.gff",
+                       "--model", tiny_gene_model)
+    assert code == 0
+    assert "genoseq: warning:" in err and "'gap'" in err
+    assert "##sequence-region gap 1 500" in (tmp_path / "out.gff").read_text()
