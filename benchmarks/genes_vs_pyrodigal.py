@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Gene prediction accuracy and speed: genoseq vs pyrodigal, same genomes, same run.
+
+For every genome chosen from a genome folder (laid out like
+../shared/data/genomes: genomes.tsv, <name>.fna.gz, <name>.gff3.gz, optional
+<name>.verified_starts.gff3.gz) both tools predict genes (pyrodigal in single
+mode, trained on the genome itself, closed ends off; genoseq with its shipped
+or given model), and both are scored against the reference CDS by
+../shared/tools/score_genes.py (a gene matches when seqid, strand and stop
+agree). Writes benchmarks/results/genes.md.
+
+By default the genomes are the model's held-out genomes (from its JSON card):
+figures on training genomes say nothing about generalisation.
+
+    python benchmarks/genes_vs_pyrodigal.py                      # held-out genomes
+    python benchmarks/genes_vs_pyrodigal.py --genomes DIR --names a,b
+    python benchmarks/genes_vs_pyrodigal.py --speed-genome pflu_asm73042
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import genoseq
+from genoseq.device import resolve_device, set_threads
+from genoseq.genes.dataset import read_genome_table
+from genoseq.genes.finder import GeneFinder, load_gene_models
+from genoseq.genes.predict import predict_to_files
+from genoseq.io import read_fasta
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def run_pyrodigal(fasta: Path, table: int, out: Path) -> float:
+    """Train pyrodigal on the genome and predict; write GFF; return wall seconds."""
+    import pyrodigal
+
+    began = time.perf_counter()
+    records = [(r.id, r.seq.decode()) for r in read_fasta(fasta)]
+    finder = pyrodigal.GeneFinder(meta=False, closed=False)
+    finder.train(*(seq for _, seq in records), translation_table=table)
+    with open(out, "w") as handle:
+        for seqid, seq in records:
+            finder.find_genes(seq).write_gff(handle, sequence_id=seqid, header=False)
+    return time.perf_counter() - began
+
+
+def run_genoseq(finder: GeneFinder, fasta: Path, out: Path) -> float:
+    began = time.perf_counter()
+    predict_to_files(fasta, finder, output=out)
+    return time.perf_counter() - began
+
+
+def score(scorer: Path, reference: Path, prediction: Path, verified: Path | None) -> dict:
+    command = [sys.executable, str(scorer), str(reference), str(prediction)]
+    if verified is not None:
+        command += ["--verified", str(verified)]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def fmt(value, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def verified_rate(figures: dict) -> str:
+    """Exact verified starts among verified genes whose stop was found (n found / n)."""
+    block = figures.get("verified")
+    if not block:
+        return "-"
+    return (f"{fmt(block['exact_start_frac_of_found'], 3)} "
+            f"({block['stop_found']}/{block['n']} found)")
+
+
+def machine_line(device: torch.device) -> str:
+    cpu = "unknown CPU"
+    if os.path.exists("/proc/cpuinfo"):
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), device {device}, Python "
+            f"{platform.python_version()}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--genomes", type=Path, default=SHARED / "data" / "genomes")
+    parser.add_argument("--names", help="comma-separated genomes (default: the model's held-out)")
+    parser.add_argument("--model", help="gene model stem (default: shipped)")
+    parser.add_argument("--speed-genome", default="pflu_asm73042",
+                        help="a >= 5 Mbp genome of the folder to time both tools on ('' to skip)")
+    parser.add_argument("--scorer", type=Path, default=SHARED / "tools" / "score_genes.py")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "genes.md")
+    args = parser.parse_args(argv)
+
+    set_threads(args.threads)
+    device = resolve_device(args.device)
+    _, _, metadata = load_gene_models(args.model)
+    entries = {e.name: e for e in read_genome_table(args.genomes)}
+    names = args.names.split(",") if args.names else metadata.get("held_out_genomes", [])
+    if not names:
+        parser.error("no genomes: give --names or a model card listing held_out_genomes")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for name in names:
+            entry = entries[name]
+            finder = GeneFinder(args.model, translation_table=entry.translation_table,
+                                device=device)
+            ours = run_genoseq(finder, entry.fasta, tmp / f"{name}.genoseq.gff")
+            theirs = run_pyrodigal(entry.fasta, entry.translation_table,
+                                   tmp / f"{name}.pyrodigal.gff")
+            figures = {tool: score(args.scorer, entry.gff, tmp / f"{name}.{tool}.gff",
+                                   entry.verified_starts)
+                       for tool in ("genoseq", "pyrodigal")}
+            rows.append((name, entry, figures, ours, theirs))
+            g, p = figures["genoseq"], figures["pyrodigal"]
+            print(f"{name}: F1 genoseq {fmt(g['f1'])} pyrodigal {fmt(p['f1'])}; "
+                  f"start {fmt(g['exact_start'])} vs {fmt(p['exact_start'])}; "
+                  f"verified {verified_rate(g)} vs {verified_rate(p)}; "
+                  f"{ours:.1f} s vs {theirs:.1f} s", flush=True)
+        speed = None
+        if args.speed_genome:
+            entry = entries[args.speed_genome]
+            length = sum(len(r) for r in read_fasta(entry.fasta))
+            finder = GeneFinder(args.model, translation_table=entry.translation_table,
+                                device=device)
+            ours = run_genoseq(finder, entry.fasta, tmp / "speed.genoseq.gff")
+            theirs = run_pyrodigal(entry.fasta, entry.translation_table,
+                                   tmp / "speed.pyrodigal.gff")
+            speed = (args.speed_genome, length, ours, theirs)
+
+    lines = [
+        "# Gene prediction: genoseq vs pyrodigal",
+        "",
+        f"Measured {datetime.date.today()} by `python benchmarks/genes_vs_pyrodigal.py` "
+        f"(genoseq {genoseq.__version__}). Machine: {machine_line(device)}.",
+        "",
+        "Genomes: " + ", ".join(names) + (" — held out of training: no gene of these genomes "
+                                          "was seen by the model or its decoder calibration."
+                                          if not args.names else "."),
+        "pyrodigal: single mode, trained on each genome, closed ends off. Scored with "
+        "`../shared/tools/score_genes.py` (match = seqid, strand and stop; exact start among "
+        "matched). Verified starts: share of experimentally verified starts predicted exactly, "
+        "among verified genes whose stop was found.",
+        "",
+        "| genome | GC % | table | n_ref | tool | sensitivity | precision | F1 | exact start "
+        "| verified start | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    sums = {"genoseq": [0.0, 0.0, 0.0, 0.0], "pyrodigal": [0.0, 0.0, 0.0, 0.0]}
+    for name, entry, figures, ours, theirs in rows:
+        for tool, wall in (("genoseq", ours), ("pyrodigal", theirs)):
+            f = figures[tool]
+            lines.append(f"| {name} | {entry.gc_percent or '-'} | {entry.translation_table} | "
+                         f"{f['n_ref']} | {tool} | {fmt(f['sensitivity'])} | "
+                         f"{fmt(f['precision'])} | {fmt(f['f1'])} | {fmt(f['exact_start'])} | "
+                         f"{verified_rate(f)} | {wall:.2f} |")
+            for i, key in enumerate(("sensitivity", "precision", "f1", "exact_start")):
+                sums[tool][i] += f[key] or 0.0
+    n = max(len(rows), 1)
+    lines += ["", "| mean over genomes | sensitivity | precision | F1 | exact start |",
+              "|---|---|---|---|---|"]
+    for tool, total in sums.items():
+        lines.append(f"| {tool} | " + " | ".join(f"{v / n:.4f}" for v in total) + " |")
+    if speed is not None:
+        name, length, ours, theirs = speed
+        lines += ["", f"Speed on {name} ({length / 1e6:.2f} Mbp), same run: genoseq "
+                  f"{ours:.1f} s, pyrodigal {theirs:.1f} s (train + predict, one core); "
+                  f"ratio genoseq / pyrodigal = {ours / theirs:.2f}."]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
