@@ -111,7 +111,7 @@ def main(argv=None) -> int:
 
     set_threads(args.threads)
     device = resolve_device(args.device)
-    _, _, metadata = load_gene_models(args.model)
+    *_, metadata = load_gene_models(args.model)
     entries = {e.name: e for e in read_genome_table(args.genomes)}
     names = args.names.split(",") if args.names else metadata.get("held_out_genomes", [])
     if not names:

@@ -87,7 +87,7 @@ def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
         raise InvalidFileError("--min-len", None, f"{args.min_len} is too short: expected >= 60")
     set_threads(args.threads)
     finder = GeneFinder(args.model, translation_table=args.translation_table,
-                        min_len=args.min_len, closed=args.closed, mask_n=args.mask,
+                        procedure=args.procedure, min_len=args.min_len, closed=args.closed, mask_n=args.mask,
                         device=args.device, batch_size=args.batch_size)
     output = args.output
     if output == "-":

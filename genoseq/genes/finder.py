@@ -9,6 +9,12 @@
    detector's logit for its start codon (5'-partial candidates get
    ``edge_start_score``);
 4. the overlap-aware dynamic programme (:func:`select_genes`).
+
+In single-genome mode (``procedure="single"``, Prodigal's default) a genome
+of at least ``adapt_min_length`` bp is then decoded a second time with a
+genome-specific hexamer coding score learned from the first pass's genes
+(:mod:`genoseq.genes.adapt`), under decoder weights calibrated for that.
+Metagenome mode (``"meta"``) decodes each record once, independently.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from torch import nn
 
 from genoseq.device import resolve_device
 from genoseq.encoding import dna_to_index
+from genoseq.genes.adapt import hexamer_log_ratios, hexamer_scores
 from genoseq.genes.decode import OverlapRules, coding_evidence, coding_scores, select_genes
 from genoseq.genes.model import CodingModel
 from genoseq.genes.orfs import OrfCandidates, find_orfs
@@ -41,8 +48,10 @@ START_LOGIT_CAP = 10.0
 class DecoderParams:
     """Weights of the decoder's gene score, fitted on training genomes.
 
-    ``score = coding_weight * coding_llr + start_weight * start_logit + gene_bias``;
-    the start logit is clipped to ±10, and per-base coding log-ratios to ±``llr_clip``.
+    ``score = coding_weight * coding_llr + hexamer_weight * hexamer_llr
+    + start_weight * start_logit + gene_bias``; the start logit is clipped to
+    ±10, per-base coding log-ratios to ±``llr_clip``. ``hexamer_weight`` is
+    used by the second, self-trained pass only.
     """
 
     coding_weight: float = 0.3
@@ -50,6 +59,7 @@ class DecoderParams:
     gene_bias: float = -10.0
     edge_start_score: float = 0.0
     llr_clip: float = 8.0
+    hexamer_weight: float = 0.0
     overlap: OverlapRules = field(default_factory=OverlapRules)
 
     def to_dict(self) -> dict:
@@ -76,38 +86,85 @@ class GeneModels(nn.Module):
 
 
 def save_gene_models(models: GeneModels, params: DecoderParams, path_stem,
-                     metadata: dict | None = None):
+                     metadata: dict | None = None, adapted: DecoderParams | None = None):
     """Write ``<stem>.pt`` + ``<stem>.json`` (network configs and decoder parameters)."""
     config = models.config()
     config["decoder"] = params.to_dict()
+    config["decoder_adapted"] = None if adapted is None else adapted.to_dict()
     return save_model(models, config, path_stem, metadata)
 
 
 def load_gene_models(path_stem: str | os.PathLike | None = None
-                     ) -> tuple[GeneModels, DecoderParams, dict]:
-    """Load gene models saved by :func:`save_gene_models`; None → the shipped ones."""
+                     ) -> tuple[GeneModels, DecoderParams, DecoderParams | None, dict]:
+    """Load gene models saved by :func:`save_gene_models`; None → the shipped ones.
+
+    Returns the networks, the first-pass decoder parameters, the self-trained
+    pass's parameters (None if the model has none) and the model card metadata.
+    """
     if path_stem is None:
         folder = importlib.resources.files("genoseq.weights")
         with importlib.resources.as_file(folder / f"{SHIPPED_MODEL}.pt") as weights:
-            path_stem = weights.with_suffix("")
-            state, config, metadata = load_state(path_stem)
+            state, config, metadata = load_state(weights.with_suffix(""))
     else:
         state, config, metadata = load_state(path_stem)
     models = GeneModels(TaggerConfig.from_dict(config["coding"]),
                         MotifCNNConfig.from_dict(config["start"]))
     models.load_state_dict(state)
     models.eval()
-    return models, DecoderParams.from_dict(config["decoder"]), metadata
+    adapted = config.get("decoder_adapted")
+    return (models, DecoderParams.from_dict(config["decoder"]),
+            None if adapted is None else DecoderParams.from_dict(adapted), metadata)
 
 
 @dataclass
 class ScoredCandidates:
-    """Candidates of one sequence with their score parts (for decoding and calibration)."""
+    """Candidates of one sequence with their score parts (for decoding and calibration).
+
+    Attributes
+    ----------
+    candidates : OrfCandidates
+    coding : np.ndarray, shape (n,)
+        Summed coding-model log-likelihood ratio.
+    start : np.ndarray, shape (n,)
+        Start logit, clipped; ``edge_start_score`` for 5'-partial candidates.
+    hexamer : np.ndarray, shape (n,), or None
+        Self-trained hexamer score (second pass only).
+    log_probs : np.ndarray, shape (length, 7), or None
+        Coding-model log-probabilities, kept on request (coding track).
+    """
 
     candidates: OrfCandidates
-    coding: np.ndarray       # summed coding log-likelihood ratio, (n,)
-    start: np.ndarray        # start logit, clipped; edge score for 5'-partial, (n,)
-    log_probs: np.ndarray    # coding-model log-probabilities, (length, 7)
+    coding: np.ndarray
+    start: np.ndarray
+    hexamer: np.ndarray | None = None
+    log_probs: np.ndarray | None = None
+
+
+@dataclass
+class Prediction:
+    """Genes of one sequence with the evidence behind them.
+
+    Attributes
+    ----------
+    seqid : str
+    genes : list of Gene
+    scored : ScoredCandidates
+        Every candidate gene with its score parts.
+    total : np.ndarray, shape (n_candidates,)
+        Decoder score of each candidate in the final pass.
+    adapted : bool
+        Whether the self-trained second pass decided the genes.
+    """
+
+    seqid: str
+    genes: list[Gene]
+    scored: ScoredCandidates
+    total: np.ndarray
+    adapted: bool
+
+    @property
+    def log_probs(self) -> np.ndarray | None:
+        return self.scored.log_probs
 
 
 class GeneFinder:
@@ -120,6 +177,9 @@ class GeneFinder:
         None loads the shipped weights.
     translation_table : int
         NCBI genetic code (11 for most bacteria and archaea, 4 for Mycoplasma).
+    procedure : "single" or "meta"
+        Single genome: self-train on the input when it is long enough.
+        Metagenome: every record on its own, no self-training.
     min_len : int
         Shortest gene called, bp including the stop codon.
     closed : bool
@@ -133,27 +193,42 @@ class GeneFinder:
     window, context : int
         Coding-model windows of ``window`` bases, of which ``context`` bases on
         each side only give context (both multiples of 3).
+    adapt_min_length : int
+        Self-train only on inputs of at least this many bp (total).
     """
 
-    def __init__(self, model=None, *, translation_table: int = 11, min_len: int = 90,
-                 closed: bool = False, mask_n: bool = False, device=None, batch_size: int = 32,
-                 window: int = 6000, context: int = 600, models: GeneModels | None = None,
-                 params: DecoderParams | None = None):
+    def __init__(self, model=None, *, translation_table: int = 11,
+                 procedure: str = "single", min_len: int = 90, closed: bool = False,
+                 mask_n: bool = False, device=None, batch_size: int = 32, window: int = 6000,
+                 context: int = 600, adapt_min_length: int = 100_000,
+                 models: GeneModels | None = None, params: DecoderParams | None = None,
+                 adapted_params: DecoderParams | None = None):
         if window % 3 or context % 3 or window <= 2 * context:
             raise ValueError("window and context must be multiples of 3 with window > 2*context")
+        if procedure not in ("single", "meta"):
+            raise ValueError(f"unknown procedure {procedure!r}: expected single or meta")
         if models is None:
-            models, saved_params, _ = load_gene_models(model)
-            params = saved_params if params is None else params
+            models, saved, saved_adapted, _ = load_gene_models(model)
+            params = saved if params is None else params
+            adapted_params = saved_adapted if adapted_params is None else adapted_params
         self.device = resolve_device(device)
         self.models = models.to(self.device).eval()
         self.params = DecoderParams() if params is None else params
+        self.adapted_params = adapted_params
         self.translation_table = translation_table
+        self.procedure = procedure
         self.min_len = min_len
         self.closed = closed
         self.mask_n = mask_n
         self.batch_size = batch_size
         self.window = window
         self.context = context
+        self.adapt_min_length = adapt_min_length
+
+    @property
+    def adapts(self) -> bool:
+        """Whether long single-genome inputs get the self-trained second pass."""
+        return self.procedure == "single" and self.adapted_params is not None
 
     def coding_log_probs(self, index: np.ndarray) -> np.ndarray:
         """Per-base log-probabilities of the frame classes.
@@ -198,12 +273,12 @@ class GeneFinder:
                 out[first:first + len(batch)] = self.models.start(batch).float().cpu().numpy()
         return out
 
-    def score_candidates(self, seq: bytes | np.ndarray, all_starts: bool = False
-                         ) -> tuple[np.ndarray, ScoredCandidates]:
-        """Enumerate and score the candidate genes of one sequence.
+    def score_candidates(self, seq: bytes, all_starts: bool = False,
+                         keep_log_probs: bool = False) -> tuple[np.ndarray, ScoredCandidates]:
+        """Enumerate and score the candidate genes of one upper-case sequence.
 
         Start logits are computed only for candidates that could score above
-        zero under the current decoder weights, unless ``all_starts``.
+        zero under the first-pass decoder weights, unless ``all_starts``.
         """
         index = dna_to_index(seq)
         candidates = find_orfs(seq, self.translation_table, min_len=self.min_len,
@@ -213,23 +288,69 @@ class GeneFinder:
         coding = coding_scores(cumulative, candidates.start, candidates.end, candidates.strand)
         start = np.full(len(candidates), self.params.edge_start_score, dtype=np.float64)
         p = self.params
-        # Only candidates that could score above zero with the best possible start need one.
         hopeful = (p.coding_weight * coding + p.start_weight * START_LOGIT_CAP + p.gene_bias > 0)
         which = np.flatnonzero((hopeful | all_starts) & ~candidates.partial_5prime)
         start[which] = np.clip(self.start_logits(index, candidates, which),
                                -START_LOGIT_CAP, START_LOGIT_CAP)
-        return index, ScoredCandidates(candidates, coding, start, log_probs)
+        return index, ScoredCandidates(candidates, coding, start,
+                                       log_probs=log_probs if keep_log_probs else None)
 
     def total_scores(self, scored: ScoredCandidates, params: DecoderParams | None = None
                      ) -> np.ndarray:
         p = self.params if params is None else params
-        return p.coding_weight * scored.coding + p.start_weight * scored.start + p.gene_bias
+        total = p.coding_weight * scored.coding + p.start_weight * scored.start + p.gene_bias
+        if p.hexamer_weight and scored.hexamer is not None:
+            total = total + p.hexamer_weight * scored.hexamer
+        return total
 
     def decode(self, scored: ScoredCandidates, params: DecoderParams | None = None) -> np.ndarray:
         """Indices of the chosen candidates."""
         p = self.params if params is None else params
         c = scored.candidates
         return select_genes(c.start, c.end, c.strand, self.total_scores(scored, p), p.overlap)
+
+    def add_hexamer_scores(self, records: list[tuple[np.ndarray, ScoredCandidates]]) -> None:
+        """Self-train: learn hexamer log-ratios from first-pass genes, score every candidate."""
+        first_pass = []
+        for _, scored in records:
+            chosen = self.decode(scored, self.params)
+            c = scored.candidates
+            first_pass.append((c.start[chosen], c.end[chosen], c.strand[chosen]))
+        ratios = hexamer_log_ratios([index for index, _ in records], first_pass)
+        for index, scored in records:
+            c = scored.candidates
+            scored.hexamer = hexamer_scores(index, ratios, c.start, c.end, c.strand)
+
+    def predict_genome(self, records, *, keep_log_probs: bool = False) -> list[Prediction]:
+        """Predict genes on all records of one genome (or, in meta mode, of a metagenome).
+
+        Parameters
+        ----------
+        records : iterable of (seqid, sequence)
+            Sequences as bytes or str, either case.
+        keep_log_probs : bool
+            Keep per-base coding log-probabilities in the predictions.
+        """
+        seqs = []
+        scored_records = []
+        for seqid, sequence in records:
+            seq = sequence.encode("ascii") if isinstance(sequence, str) else bytes(sequence)
+            seq = seq.upper()
+            seqs.append((seqid, seq))
+            scored_records.append(self.score_candidates(seq, all_starts=self.adapts,
+                                                        keep_log_probs=keep_log_probs))
+        total_length = sum(len(seq) for _, seq in seqs)
+        adapted = self.adapts and total_length >= self.adapt_min_length
+        if adapted:
+            self.add_hexamer_scores(scored_records)
+        params = self.adapted_params if adapted else self.params
+        return [self._prediction(seqid, seq, index, scored, params, adapted)
+                for (seqid, seq), (index, scored) in zip(seqs, scored_records, strict=True)]
+
+    def predict(self, sequence: bytes | str, seqid: str = "seq",
+                keep_log_probs: bool = False) -> Prediction:
+        """Genes of one sequence, treated as a whole genome in single mode."""
+        return self.predict_genome([(seqid, sequence)], keep_log_probs=keep_log_probs)[0]
 
     def find_genes(self, sequence: bytes | str, seqid: str = "seq") -> list[Gene]:
         """Genes of one DNA sequence, sorted by position.
@@ -243,16 +364,11 @@ class GeneFinder:
         """
         return self.predict(sequence, seqid).genes
 
-    def predict(self, sequence: bytes | str, seqid: str = "seq", all_starts: bool = False
-                ) -> Prediction:
-        """Genes of one sequence with the evidence behind them (see :class:`Prediction`)."""
-        seq = sequence.encode("ascii") if isinstance(sequence, str) else bytes(sequence)
-        seq = seq.upper()
-        index, scored = self.score_candidates(seq, all_starts=all_starts)
-        chosen = self.decode(scored)
+    def _prediction(self, seqid: str, seq: bytes, index: np.ndarray, scored: ScoredCandidates,
+                    params: DecoderParams, adapted: bool) -> Prediction:
+        chosen = self.decode(scored, params)
         c = scored.candidates
-        total = self.total_scores(scored)
-        p = self.params
+        total = self.total_scores(scored, params)
         genes = []
         for k in chosen.tolist():
             start, end = int(c.start[k]), int(c.end[k])
@@ -260,6 +376,9 @@ class GeneFinder:
             acgt = int(np.count_nonzero(bases < 4))
             gc = int(np.count_nonzero((bases == 1) | (bases == 2)))
             score = float(total[k])
+            coding = params.coding_weight * scored.coding[k]
+            if params.hexamer_weight and scored.hexamer is not None:
+                coding += params.hexamer_weight * scored.hexamer[k]
             gene = Gene(
                 seqid=seqid, start=start, end=end, strand=int(c.strand[k]),
                 partial=f"{int(c.partial_left[k])}{int(c.partial_right[k])}",
@@ -268,31 +387,10 @@ class GeneFinder:
                 gc_cont=gc / acgt if acgt else 0.0,
                 conf=100.0 / (1.0 + math.exp(-min(max(score, -50.0), 50.0))),
                 score=score,
-                cscore=float(p.coding_weight * scored.coding[k]),
-                sscore=float(p.start_weight * scored.start[k] + p.gene_bias),
+                cscore=float(coding),
+                sscore=float(params.start_weight * scored.start[k] + params.gene_bias),
                 rscore=0.0, uscore=0.0, tscore=0.0,
                 translation_table=self.translation_table,
             )
             genes.append(replace(gene, protein=translate_gene(gene, seq)))
-        return Prediction(genes=genes, scored=scored, total=total, log_probs=scored.log_probs)
-
-
-@dataclass
-class Prediction:
-    """Result of :meth:`GeneFinder.predict` for one sequence.
-
-    Attributes
-    ----------
-    genes : list of Gene
-    scored : ScoredCandidates
-        Every candidate gene with its coding and start scores.
-    total : np.ndarray, shape (n_candidates,)
-        Decoder score of each candidate.
-    log_probs : np.ndarray, shape (length, 7), float32
-        Coding-model log-probabilities per base (absolute-frame classes).
-    """
-
-    genes: list[Gene]
-    scored: ScoredCandidates
-    total: np.ndarray
-    log_probs: np.ndarray
+        return Prediction(seqid=seqid, genes=genes, scored=scored, total=total, adapted=adapted)

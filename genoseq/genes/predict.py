@@ -65,27 +65,40 @@ def _candidate_rows(seqid: str, prediction: Prediction) -> list[str]:
     return rows
 
 
-def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
-                   on_record: Callable[[str, Prediction], None] | None = None,
-                   progress: bool = False) -> PredictionRun:
-    """Predict genes on every record of a FASTA file (or stream).
-
-    Records without a single A, C, G or T are skipped with a GenoseqWarning.
-    """
-    run = PredictionRun()
-    records = read_fasta(source, alphabet="dna")
-    for record in tqdm(records, desc="records", unit=" records", disable=not progress):
+def _usable_records(source, run: PredictionRun, keep_sequences: bool):
+    """Records of ``source`` as (seqid, seq); all-N records are noted and skipped with a warning."""
+    for record in read_fasta(source, alphabet="dna"):
         run.lengths[record.id] = len(record)
         if keep_sequences:
             run.sequences[record.id] = record.seq
         if not any(base in record.seq for base in (b"A", b"C", b"G", b"T")):
             warnings.warn(f"{source}:{record.line}: record {record.id!r} has no A/C/G/T "
-                          "bases; no genes predicted on it", GenoseqWarning, stacklevel=2)
+                          "bases; no genes predicted on it", GenoseqWarning, stacklevel=3)
             continue
-        prediction = finder.predict(record.seq, record.id, all_starts=on_record is not None)
-        run.genes.extend(prediction.genes)
-        if on_record is not None:
-            on_record(record.id, prediction)
+        yield record.id, record.seq
+
+
+def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
+                   keep_log_probs: bool = False,
+                   on_record: Callable[[str, Prediction], None] | None = None,
+                   progress: bool = False) -> PredictionRun:
+    """Predict genes on every record of a FASTA file (or stream).
+
+    In single mode the records are one genome, read first and self-trained on
+    together; in meta mode each record is predicted on its own as it is read.
+    Records without a single A, C, G or T are skipped with a GenoseqWarning.
+    """
+    run = PredictionRun()
+    records = _usable_records(source, run, keep_sequences)
+    if finder.procedure == "single":
+        records = [list(records)]
+    else:
+        records = ([record] for record in records)
+    for group in tqdm(records, desc="records", unit=" records", disable=not progress):
+        for prediction in finder.predict_genome(group, keep_log_probs=keep_log_probs):
+            run.genes.extend(prediction.genes)
+            if on_record is not None:
+                on_record(prediction.seqid, prediction)
     return run
 
 
@@ -108,6 +121,7 @@ def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "g
 
     wants_records = coding_track is not None or starts is not None
     run = run_prediction(source, finder, keep_sequences=format == "gbk" or nucleotides is not None,
+                         keep_log_probs=coding_track is not None,
                          on_record=on_record if wants_records else None, progress=progress)
     if format == "gff":
         write_gff3(output, run.genes, run.lengths)

@@ -1,0 +1,127 @@
+"""Self-training on the genome at hand: in-frame hexamer statistics from a first pass.
+
+Prodigal's accuracy comes largely from learning each genome's own codon and
+dicodon usage from its own long ORFs. genoseq does the same on top of its
+pretrained coding model: the genes of a first pass with a confident score
+give in-frame hexamer frequencies; all hexamers of the genome (both strands,
+every offset) give the background; the log-ratio of the two, summed over a
+candidate's codons, is a second, genome-specific coding score the decoder
+adds. The first pass uses the pretrained model only, so no reference
+annotation is involved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genoseq.encoding import reverse_complement_index
+
+N_HEXAMERS = 4 ** 6
+_WEIGHTS = 4 ** np.arange(5, -1, -1, dtype=np.int64)
+
+
+def hexamer_codes(index: np.ndarray) -> np.ndarray:
+    """Hexamer starting at every position, 0 … 4095; -1 where it has a non-ACGT base or runs off.
+
+    Parameters
+    ----------
+    index : np.ndarray, shape (length,), uint8
+        Bases A=0, C=1, G=2, T=3, other=4.
+
+    Returns
+    -------
+    np.ndarray, shape (length,), int64
+    """
+    length = len(index)
+    codes = np.full(length, -1, dtype=np.int64)
+    if length < 6:
+        return codes
+    windows = np.lib.stride_tricks.sliding_window_view(index, 6)
+    valid = (windows < 4).all(axis=1)
+    codes[:length - 5] = np.where(valid, windows.astype(np.int64) @ _WEIGHTS, -1)
+    return codes
+
+
+def _in_frame_counts(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Counts of hexamers at codon boundaries of genes [start, end) read forward."""
+    counts = np.zeros(N_HEXAMERS, dtype=np.float64)
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        picked = codes[start:end - 5:3]
+        np.add.at(counts, picked[picked >= 0], 1.0)
+    return counts
+
+
+def hexamer_log_ratios(index: list[np.ndarray], genes: list[tuple[np.ndarray, np.ndarray,
+                                                                    np.ndarray]],
+                       pseudocount: float = 1.0) -> np.ndarray:
+    """Genome-specific coding log-ratio of every hexamer.
+
+    Parameters
+    ----------
+    index : list of np.ndarray (length,), uint8
+        The genome's records as base indices.
+    genes : list of (start, end, strand) arrays, one triple per record
+        Genes to learn from (confident first-pass calls).
+    pseudocount : float
+
+    Returns
+    -------
+    np.ndarray, shape (4096,), float64
+        ``log(P(hexamer | in frame in a gene) / P(hexamer | anywhere))``.
+    """
+    coding = np.zeros(N_HEXAMERS)
+    background = np.zeros(N_HEXAMERS)
+    for bases, (start, end, strand) in zip(index, genes, strict=True):
+        forward = hexamer_codes(bases)
+        reverse = hexamer_codes(reverse_complement_index(bases))
+        length = len(bases)
+        background += np.bincount(forward[forward >= 0], minlength=N_HEXAMERS)
+        background += np.bincount(reverse[reverse >= 0], minlength=N_HEXAMERS)
+        plus = strand > 0
+        coding += _in_frame_counts(forward, start[plus], end[plus])
+        coding += _in_frame_counts(reverse, length - end[~plus], length - start[~plus])
+    coding = (coding + pseudocount) / (coding.sum() + pseudocount * N_HEXAMERS)
+    background = (background + pseudocount) / (background.sum() + pseudocount * N_HEXAMERS)
+    return np.log(coding / background)
+
+
+def _frame_prefix(values: np.ndarray) -> np.ndarray:
+    """``out[f, i]`` = sum of ``values[j]`` for j < i with j ≡ f (mod 3); shape (3, length + 1)."""
+    length = len(values)
+    out = np.zeros((3, length + 1), dtype=np.float64)
+    position = np.arange(length)
+    for frame in range(3):
+        np.cumsum(np.where(position % 3 == frame, values, 0.0), out=out[frame, 1:])
+    return out
+
+
+def hexamer_scores(bases: np.ndarray, log_ratios: np.ndarray, start: np.ndarray,
+                   end: np.ndarray, strand: np.ndarray) -> np.ndarray:
+    """Summed in-frame hexamer log-ratio of each candidate gene of one record.
+
+    Parameters
+    ----------
+    bases : np.ndarray, shape (length,), uint8
+    log_ratios : np.ndarray, shape (4096,)
+        From :func:`hexamer_log_ratios`.
+    start, end, strand : np.ndarray, shape (n,)
+        Candidate genes, forward-strand half-open coordinates.
+
+    Returns
+    -------
+    np.ndarray, shape (n,), float64
+    """
+    length = len(bases)
+    scores = np.zeros(len(start), dtype=np.float64)
+    for sign, seq in ((1, bases), (-1, reverse_complement_index(bases))):
+        codes = hexamer_codes(seq)
+        prefix = _frame_prefix(np.where(codes >= 0, log_ratios[np.maximum(codes, 0)], 0.0))
+        chosen = strand == sign
+        # A − strand gene [s, e) is the + strand gene [L - e, L - s) of the reverse complement.
+        gene_start = start[chosen] if sign > 0 else length - end[chosen]
+        gene_end = end[chosen] if sign > 0 else length - start[chosen]
+        # Hexamers at codon boundaries j = start, start + 3, ..., j <= end - 6.
+        last = np.maximum(gene_end - 5, gene_start)
+        frame = gene_start % 3
+        scores[chosen] = prefix[frame, last] - prefix[frame, gene_start]
+    return scores
