@@ -119,9 +119,12 @@ def _run_train_genes(args, stdout: TextIO, stderr: TextIO) -> int:
                                  coding_config=coding, window=args.window,
                                  batch_size=args.batch_size, seed=args.seed,
                                  device=args.device, progress=not args.quiet)
-    figures = metadata["decoder_validation"]
-    stdout.write(f"wrote {args.out}.pt and {args.out}.json; validation F1 "
-                 f"{figures['f1']:.4f}, exact starts {figures['exact_start']:.4f}\n")
+    for key, name in (("decoder_validation", "plain"),
+                      ("decoder_adapted_validation", "self-trained")):
+        figures = metadata[key]
+        stdout.write(f"{name} pass, validation part of the training genomes: F1 "
+                     f"{figures['f1']:.4f}, exact starts {figures['exact_start']:.4f}\n")
+    stdout.write(f"wrote {args.out}.pt and {args.out}.json\n")
     return 0
 
 

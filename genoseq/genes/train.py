@@ -8,7 +8,9 @@ Three stages, each resumable from its run folder:
 2. start detector: annotated starts vs the other starts of their ORFs and
    starts in ORFs without a reference gene, same split;
 3. decoder weights: a grid search on that 10% validation part, maximising
-   stop-level F1 (plus a quarter of the exact-start rate).
+   stop-level F1 (plus a quarter of the exact-start rate), first for the
+   plain pass, then for the self-trained pass (hexamer statistics learned
+   from the plain pass's genes on each whole training genome).
 
 Held-out genomes are not read at all; evaluate on them with
 ``benchmarks/genes_vs_pyrodigal.py``.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +39,13 @@ from genoseq.genes.dataset import (
     tiled_batches,
 )
 from genoseq.genes.decode import OverlapRules
-from genoseq.genes.finder import DecoderParams, GeneFinder, GeneModels, save_gene_models
+from genoseq.genes.finder import (
+    DecoderParams,
+    GeneFinder,
+    GeneModels,
+    ScoredCandidates,
+    save_gene_models,
+)
 from genoseq.genes.starts import index_to_ascii, start_examples
 from genoseq.io import InvalidFileError
 from genoseq.nn.train import BinaryObjective, TrainConfig, train_tagger
@@ -46,6 +54,8 @@ from genoseq.nn.train import BinaryObjective, TrainConfig, train_tagger
 RESERVED_GENERA = ("Staphylococcus", "Mesoplasma", "Mycobacterium", "Natronomonas",
                    "Deinococcus", "Synechocystis")
 DEFAULT_HOLDOUT = ("ecoli_k12_mg1655", "hsal_r1", "mgen_g37")
+#: Last part of every training record: early stopping and decoder calibration only.
+VALID_FRACTION = 0.1
 
 
 def _check_not_reserved(genomes_dir: Path, names: list[str]) -> None:
@@ -66,21 +76,62 @@ def stop_keys(strand: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndar
     return np.where(strand > 0, end, -(start + 1)).astype(np.int64)
 
 
-def match_counts(finder: GeneFinder, scored_records: list, params: DecoderParams
-                 ) -> tuple[int, int, int, int]:
+@dataclass
+class CalibrationRecord:
+    """A training record scored once, with the part kept out of coding-model training.
+
+    Calibration only looks at candidates and reference genes lying wholly in
+    ``[valid_start, length)``: the coding model never trained on that part.
+    """
+
+    index: np.ndarray
+    scored: ScoredCandidates
+    valid_start: int
+    reference: set[tuple[int, int, int]]
+
+    def valid_part(self) -> ScoredCandidates:
+        c = self.scored.candidates
+        keep = c.start >= self.valid_start
+        arrays = {name: getattr(c, name)[keep] for name in
+                  ("strand", "start", "end", "stop_pos", "start_codon", "partial_left",
+                   "partial_right", "orf_id")}
+        return ScoredCandidates(
+            candidates=replace(c, **arrays), coding=self.scored.coding[keep],
+            start=self.scored.start[keep],
+            hexamer=None if self.scored.hexamer is None else self.scored.hexamer[keep])
+
+
+def score_for_calibration(finder: GeneFinder, records: list[LabelledRecord],
+                          valid_fraction: float, progress: bool) -> list[CalibrationRecord]:
+    """Score every candidate (all starts) of whole training records."""
+    out = []
+    for record in tqdm(records, desc="scoring training records", disable=not progress,
+                       leave=False):
+        cut = int(len(record) * (1 - valid_fraction)) // 3 * 3
+        table_finder = GeneFinder(models=finder.models, params=finder.params,
+                                  translation_table=record.translation_table,
+                                  device=finder.device, batch_size=finder.batch_size)
+        _, scored = table_finder.score_candidates(index_to_ascii(record.index).tobytes(),
+                                                  all_starts=True)
+        reference = {(g.strand, g.start, g.end) for g in record.cds if g.start >= cut}
+        out.append(CalibrationRecord(record.index, scored, cut, reference))
+    return out
+
+
+def match_counts(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]],
+                 params: DecoderParams) -> tuple[int, int, int, int]:
     """(n_ref, n_pred, stop matches, exact starts among matches) over records."""
     n_ref = n_pred = matched = exact = 0
-    for record, scored in scored_records:
+    for scored, reference in records:
         chosen = finder.decode(scored, params)
         c = scored.candidates
         pred = dict(zip(stop_keys(c.strand[chosen], c.start[chosen], c.end[chosen]).tolist(),
                         zip(c.start[chosen].tolist(), c.end[chosen].tolist(), strict=True),
                         strict=True))
         ref = {}
-        for gene in record.cds:
-            key = int(stop_keys(np.array([gene.strand]), np.array([gene.start]),
-                                np.array([gene.end]))[0])
-            ref[key] = (gene.start, gene.end)
+        for strand, start, end in reference:
+            ref[int(stop_keys(np.array([strand]), np.array([start]), np.array([end]))[0])] = (
+                start, end)
         n_ref += len(ref)
         n_pred += len(pred)
         for key, span in ref.items():
@@ -90,24 +141,12 @@ def match_counts(finder: GeneFinder, scored_records: list, params: DecoderParams
     return n_ref, n_pred, matched, exact
 
 
-def calibrate_decoder(finder: GeneFinder, records: list[LabelledRecord], progress: bool = True
-                      ) -> tuple[DecoderParams, dict]:
-    """Grid-search the decoder weights on labelled records; return the best and its figures."""
-    scored_records = []
-    for record in tqdm(records, desc="scoring validation records", disable=not progress,
-                       leave=False):
-        seq = index_to_ascii(record.index).tobytes()
-        table_finder = GeneFinder(models=finder.models, params=finder.params,
-                                  translation_table=record.translation_table,
-                                  device=finder.device, batch_size=finder.batch_size)
-        scored_records.append((record, table_finder.score_candidates(seq, all_starts=True)[1]))
-    best_value, best_params, best_figures = -1.0, finder.params, {}
-    grid = itertools.product((0.1, 0.2, 0.3, 0.5, 0.8), (0.5, 1.0, 2.0),
-                             (-20.0, -12.0, -6.0, -2.0), (0.0, 2.0, 5.0))
-    for coding_weight, start_weight, bias, penalty in grid:
-        params = replace(finder.params, coding_weight=coding_weight, start_weight=start_weight,
-                         gene_bias=bias, overlap=replace(finder.params.overlap, penalty=penalty))
-        n_ref, n_pred, matched, exact = match_counts(finder, scored_records, params)
+def grid_search(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]], grid
+                ) -> tuple[DecoderParams, dict]:
+    """Best decoder parameters among ``grid`` by stop-level F1 + exact-start rate / 4."""
+    best_value, best_params, best_figures = -1.0, None, {}
+    for params in grid:
+        n_ref, n_pred, matched, exact = match_counts(finder, records, params)
         sensitivity = matched / max(n_ref, 1)
         precision = matched / max(n_pred, 1)
         f1 = 2 * sensitivity * precision / max(sensitivity + precision, 1e-9)
@@ -117,6 +156,38 @@ def calibrate_decoder(finder: GeneFinder, records: list[LabelledRecord], progres
             best_figures = {"sensitivity": sensitivity, "precision": precision, "f1": f1,
                             "exact_start": start_rate, "n_ref": n_ref, "n_pred": n_pred}
     return best_params, best_figures
+
+
+def calibrate_decoder(finder: GeneFinder, genomes: dict[str, list[LabelledRecord]],
+                      valid_fraction: float = 0.1, progress: bool = True) -> dict:
+    """Fit first-pass and self-trained decoder weights on the validation parts of genomes.
+
+    Returns a dict with ``params``, ``adapted_params`` and the validation
+    figures of each.
+    """
+    scored = {name: score_for_calibration(finder, records, valid_fraction, progress)
+              for name, records in genomes.items()}
+    valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
+    base = finder.params
+    first_grid = [replace(base, coding_weight=cw, start_weight=sw, gene_bias=bias,
+                          overlap=replace(base.overlap, penalty=penalty))
+                  for cw, sw, bias, penalty in itertools.product(
+                      (0.1, 0.2, 0.3, 0.5, 0.8), (0.5, 1.0, 2.0), (-20.0, -12.0, -6.0, -2.0),
+                      (0.0, 2.0, 5.0))]
+    params, figures = grid_search(finder, valid, first_grid)
+
+    for records in scored.values():
+        first_pass = GeneFinder(models=finder.models, params=params, device=finder.device)
+        first_pass.add_hexamer_scores([(r.index, r.scored) for r in records])
+    valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
+    adapted_grid = [replace(params, coding_weight=cw, hexamer_weight=hw, start_weight=sw,
+                            gene_bias=bias)
+                    for cw, hw, sw, bias in itertools.product(
+                        (0.0, 0.1, 0.2, 0.3, 0.5), (0.0, 0.1, 0.2, 0.4, 0.7),
+                        (0.5, 1.0, 2.0), (-20.0, -12.0, -6.0, -2.0))]
+    adapted, adapted_figures = grid_search(finder, valid, adapted_grid)
+    return {"params": params, "figures": figures, "adapted_params": adapted,
+            "adapted_figures": adapted_figures}
 
 
 def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLike,
@@ -140,7 +211,7 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
     records = []
     for entry in tqdm(train_entries, desc="reading genomes", disable=not progress, leave=False):
         records.extend(load_genome(entry))
-    train_records, valid_records = split_records(records, 0.1)
+    train_records, valid_records = split_records(records, VALID_FRACTION)
 
     torch.manual_seed(seed)
     models = GeneModels()
@@ -177,7 +248,10 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
 
     finder = GeneFinder(models=models, params=DecoderParams(overlap=OverlapRules()),
                         device=device)
-    params, figures = calibrate_decoder(finder, valid_records, progress)
+    genomes: dict[str, list[LabelledRecord]] = {}
+    for record in records:
+        genomes.setdefault(record.genome, []).append(record)
+    calibration = calibrate_decoder(finder, genomes, VALID_FRACTION, progress)
     metadata = {
         "genoseq_version": __version__,
         "genomes_dir": str(genomes_dir),
@@ -192,9 +266,11 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
         "start_history": start_result.history,
         "start_examples": {"train": len(train_y), "valid": len(valid_y),
                            "positive_rate": positive_rate},
-        "decoder_validation": figures,
+        "decoder_validation": calibration["figures"],
+        "decoder_adapted_validation": calibration["adapted_figures"],
     }
-    save_gene_models(models, params, out_stem, metadata)
+    save_gene_models(models, calibration["params"], out_stem, metadata,
+                     adapted=calibration["adapted_params"])
     with open(run_dir / "summary.json", "w", encoding="utf-8") as handle:
         json.dump(metadata, handle, indent=2)
     return metadata
