@@ -29,11 +29,13 @@ import torch
 from torch import nn
 
 from genoseq.device import resolve_device
-from genoseq.encoding import dna_to_index
+from genoseq.encoding import dna_to_index, reverse_complement
 from genoseq.genes.adapt import hexamer_log_ratios, hexamer_scores
 from genoseq.genes.decode import OverlapRules, coding_evidence, coding_scores, select_genes
 from genoseq.genes.model import CodingModel
 from genoseq.genes.orfs import OrfCandidates, find_orfs
+from genoseq.genes.rbs import UPSTREAM as RBS_UPSTREAM
+from genoseq.genes.rbs import find_rbs
 from genoseq.genes.starts import StartModel, gene_start_positions, start_windows
 from genoseq.io.genes import Gene, translate_gene
 from genoseq.nn.checkpoint import load_state, save_model
@@ -379,11 +381,19 @@ class GeneFinder:
             coding = params.coding_weight * scored.coding[k]
             if params.hexamer_weight and scored.hexamer is not None:
                 coding += params.hexamer_weight * scored.hexamer[k]
+            strand = int(c.strand[k])
+            if c.partial_5prime[k]:
+                rbs_motif, rbs_spacer = "None", "None"
+            elif strand > 0:
+                rbs_motif, rbs_spacer = find_rbs(seq[max(start - RBS_UPSTREAM, 0):start].decode())
+            else:
+                rbs_motif, rbs_spacer = find_rbs(
+                    reverse_complement(seq[end:end + RBS_UPSTREAM]).decode())
             gene = Gene(
-                seqid=seqid, start=start, end=end, strand=int(c.strand[k]),
+                seqid=seqid, start=start, end=end, strand=strand,
                 partial=f"{int(c.partial_left[k])}{int(c.partial_right[k])}",
                 start_type="Edge" if c.partial_5prime[k] else str(c.start_codon_str[k]),
-                rbs_motif="None", rbs_spacer="None",
+                rbs_motif=rbs_motif, rbs_spacer=rbs_spacer,
                 gc_cont=gc / acgt if acgt else 0.0,
                 conf=100.0 / (1.0 + math.exp(-min(max(score, -50.0), 50.0))),
                 score=score,

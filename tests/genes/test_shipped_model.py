@@ -1,0 +1,93 @@
+"""The shipped gene model on real genomes: accuracy floors, table 4, self-training.
+
+The E. coli slice in data/ comes from a genome held out of training, so
+these are held-out figures (the full comparison with pyrodigal is
+benchmarks/genes_vs_pyrodigal.py).
+"""
+
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+from conftest import DATA
+
+from genoseq.genes.finder import GeneFinder
+from genoseq.genes.train import DEFAULT_HOLDOUT
+from genoseq.io import read_fasta, read_gff3_cds
+
+
+def stop_key(strand, start, end):
+    return (strand, end if strand > 0 else start)
+
+
+def score(genes, reference):
+    ref = {stop_key(c.strand, c.start, c.end): (c.start, c.end) for c in reference}
+    pred = {stop_key(g.strand, g.start, g.end): (g.start, g.end) for g in genes}
+    matched = [k for k in ref if k in pred]
+    sensitivity = len(matched) / len(ref)
+    precision = len(matched) / len(pred)
+    exact = sum(ref[k] == pred[k] for k in matched) / len(matched)
+    return sensitivity, precision, 2 * sensitivity * precision / (sensitivity + precision), exact
+
+
+@pytest.fixture(scope="module")
+def finder():
+    return GeneFinder()
+
+
+@pytest.fixture(scope="module")
+def ecoli_piece():
+    record = next(read_fasta(DATA / "ecoli_k12_500kb.fna.gz"))
+    return record, read_gff3_cds(DATA / "ecoli_k12_500kb.gff3").cds
+
+
+def test_example_genome_is_held_out():
+    assert "ecoli_k12_mg1655" in DEFAULT_HOLDOUT
+
+
+def test_held_out_ecoli_slice(finder, ecoli_piece):
+    record, reference = ecoli_piece
+    prediction = finder.predict(record.seq, record.id)
+    assert prediction.adapted
+    sensitivity, precision, f1, exact = score(prediction.genes, reference)
+    assert f1 > 0.93, (sensitivity, precision, f1)
+    assert exact > 0.8
+
+
+def test_meta_mode_on_short_contigs(ecoli_piece):
+    record, reference = ecoli_piece
+    meta = GeneFinder(procedure="meta")
+    genes = []
+    for offset in range(0, 100_000, 20_000):
+        for gene in meta.find_genes(record.seq[offset:offset + 20_000]):
+            genes.append(replace(gene, start=gene.start + offset, end=gene.end + offset))
+    inside = [c for c in reference if c.end <= 100_000]
+    sensitivity, precision, _, _ = score(genes, inside)
+    assert sensitivity > 0.85 and precision > 0.8
+
+
+@pytest.mark.shared
+def test_table_4_genome_keeps_genes_whole_across_tga(shared_data):
+    fasta = shared_data / "genomes" / "mgen_g37.fna.gz"
+    reference = read_gff3_cds(shared_data / "genomes" / "mgen_g37.gff3.gz").cds
+    record = next(read_fasta(fasta))
+    table4 = GeneFinder(translation_table=4).find_genes(record.seq, record.id)
+    table11 = GeneFinder(translation_table=11).find_genes(record.seq, record.id)
+    # Under table 4 TGA is tryptophan: genes read through it, none ends in it.
+    with_internal_tga = sum("W" in g.protein[:-1] for g in table4)
+    assert with_internal_tga > 0.5 * len(table4)
+    stops = Counter(g.protein[-1] for g in table4 if g.partial == "00")
+    assert set(stops) == {"*"}
+    f1_table4 = score(table4, reference)[2]
+    f1_table11 = score(table11, reference)[2]
+    assert f1_table4 > 0.9
+    assert f1_table11 < f1_table4 - 0.2
+
+
+@pytest.mark.shared
+def test_gene_proteins_of_held_out_genome_start_with_m(shared_data, finder):
+    record = next(read_fasta(shared_data / "genomes" / "hsal_r1.fna.gz"))
+    genes = finder.find_genes(record.seq[:300_000], record.id)
+    complete = [g for g in genes if g.partial == "00"]
+    assert complete and all(g.protein.startswith("M") and g.protein.endswith("*")
+                            for g in complete)
