@@ -8,6 +8,7 @@ stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from typing import TextIO
@@ -16,6 +17,11 @@ from genoseq import __version__
 from genoseq.io import InvalidFileError
 
 EXIT_USAGE = 2
+
+#: Modules adding subcommands: each has ``register(commands, train_tasks, parser_class)``,
+#: adding parsers to the ``genoseq`` and ``genoseq train`` subparsers, each parser with
+#: ``set_defaults(run=function(args, stdout, stderr) -> int)``.
+PLUGIN_COMMANDS = ("genoseq.structure.cli", "genoseq.motifs.cli", "genoseq.enhancers.cli")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -215,6 +221,15 @@ def build_parser(stdout: TextIO | None = None,
     genes.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     genes.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     genes.set_defaults(run=_run_train_genes)
+
+    for name in PLUGIN_COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+            continue
+        module.register(sub, train_sub, Parser)
     return parser
 
 
