@@ -226,7 +226,7 @@ def build_parser(stdout: TextIO | None = None,
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as error:
-            if error.name != name:
+            if error.name is None or not (name == error.name or name.startswith(error.name + ".")):
                 raise
             continue
         module.register(sub, train_sub, Parser)
