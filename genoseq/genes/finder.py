@@ -129,6 +129,10 @@ class ScoredCandidates:
         Summed coding-model log-likelihood ratio.
     start : np.ndarray, shape (n,)
         Start logit, clipped; ``edge_start_score`` for 5'-partial candidates.
+    start_known : np.ndarray, shape (n,), bool
+        Whether ``start`` holds the detector's logit yet: it is computed only
+        for candidates that can reach a positive score (see
+        :meth:`GeneFinder.fill_start_logits`).
     hexamer : np.ndarray, shape (n,), or None
         Self-trained hexamer score (second pass only).
     log_probs : np.ndarray, shape (length, 7), or None
@@ -138,6 +142,7 @@ class ScoredCandidates:
     candidates: OrfCandidates
     coding: np.ndarray
     start: np.ndarray
+    start_known: np.ndarray
     hexamer: np.ndarray | None = None
     log_probs: np.ndarray | None = None
 
@@ -288,14 +293,32 @@ class GeneFinder:
         log_probs = self.coding_log_probs(index)
         cumulative = coding_evidence(log_probs, clip=self.params.llr_clip)
         coding = coding_scores(cumulative, candidates.start, candidates.end, candidates.strand)
-        start = np.full(len(candidates), self.params.edge_start_score, dtype=np.float64)
-        p = self.params
-        hopeful = (p.coding_weight * coding + p.start_weight * START_LOGIT_CAP + p.gene_bias > 0)
-        which = np.flatnonzero((hopeful | all_starts) & ~candidates.partial_5prime)
-        start[which] = np.clip(self.start_logits(index, candidates, which),
-                               -START_LOGIT_CAP, START_LOGIT_CAP)
-        return index, ScoredCandidates(candidates, coding, start,
-                                       log_probs=log_probs if keep_log_probs else None)
+        scored = ScoredCandidates(
+            candidates, coding,
+            start=np.full(len(candidates), self.params.edge_start_score, dtype=np.float64),
+            start_known=candidates.partial_5prime.copy(),
+            log_probs=log_probs if keep_log_probs else None)
+        self.fill_start_logits(index, scored, None if all_starts else self.params)
+        return index, scored
+
+    def fill_start_logits(self, index: np.ndarray, scored: ScoredCandidates,
+                          params: DecoderParams | None) -> None:
+        """Compute the start logits still missing for candidates that ``params`` could choose.
+
+        A candidate can be chosen only if its score is positive with the best
+        possible start logit; None computes every missing one.
+        """
+        missing = ~scored.start_known
+        if params is not None:
+            best_case = params.coding_weight * scored.coding + params.gene_bias
+            if params.hexamer_weight and scored.hexamer is not None:
+                best_case = best_case + params.hexamer_weight * scored.hexamer
+            missing &= best_case + params.start_weight * START_LOGIT_CAP > 0
+        which = np.flatnonzero(missing)
+        if len(which):
+            scored.start[which] = np.clip(self.start_logits(index, scored.candidates, which),
+                                          -START_LOGIT_CAP, START_LOGIT_CAP)
+            scored.start_known[which] = True
 
     def total_scores(self, scored: ScoredCandidates, params: DecoderParams | None = None
                      ) -> np.ndarray:
@@ -339,12 +362,13 @@ class GeneFinder:
             seq = sequence.encode("ascii") if isinstance(sequence, str) else bytes(sequence)
             seq = seq.upper()
             seqs.append((seqid, seq))
-            scored_records.append(self.score_candidates(seq, all_starts=self.adapts,
-                                                        keep_log_probs=keep_log_probs))
+            scored_records.append(self.score_candidates(seq, keep_log_probs=keep_log_probs))
         total_length = sum(len(seq) for _, seq in seqs)
         adapted = self.adapts and total_length >= self.adapt_min_length
         if adapted:
             self.add_hexamer_scores(scored_records)
+            for index, scored in scored_records:
+                self.fill_start_logits(index, scored, self.adapted_params)
         params = self.adapted_params if adapted else self.params
         return [self._prediction(seqid, seq, index, scored, params, adapted)
                 for (seqid, seq), (index, scored) in zip(seqs, scored_records, strict=True)]

@@ -18,7 +18,6 @@ Held-out genomes are not read at all; evaluate on them with
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 from dataclasses import dataclass, replace
@@ -97,7 +96,7 @@ class CalibrationRecord:
                    "partial_right", "orf_id")}
         return ScoredCandidates(
             candidates=replace(c, **arrays), coding=self.scored.coding[keep],
-            start=self.scored.start[keep],
+            start=self.scored.start[keep], start_known=self.scored.start_known[keep],
             hexamer=None if self.scored.hexamer is None else self.scored.hexamer[keep])
 
 
@@ -141,21 +140,60 @@ def match_counts(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]]
     return n_ref, n_pred, matched, exact
 
 
-def grid_search(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]], grid
-                ) -> tuple[DecoderParams, dict]:
-    """Best decoder parameters among ``grid`` by stop-level F1 + exact-start rate / 4."""
-    best_value, best_params, best_figures = -1.0, None, {}
-    for params in grid:
-        n_ref, n_pred, matched, exact = match_counts(finder, records, params)
-        sensitivity = matched / max(n_ref, 1)
-        precision = matched / max(n_pred, 1)
-        f1 = 2 * sensitivity * precision / max(sensitivity + precision, 1e-9)
-        start_rate = exact / max(matched, 1)
-        if f1 + 0.25 * start_rate > best_value:
-            best_value, best_params = f1 + 0.25 * start_rate, params
-            best_figures = {"sensitivity": sensitivity, "precision": precision, "f1": f1,
-                            "exact_start": start_rate, "n_ref": n_ref, "n_pred": n_pred}
-    return best_params, best_figures
+def evaluate_params(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]],
+                    params: DecoderParams) -> dict:
+    """Stop-level sensitivity, precision, F1 and exact-start rate of ``params`` on ``records``."""
+    n_ref, n_pred, matched, exact = match_counts(finder, records, params)
+    sensitivity = matched / max(n_ref, 1)
+    precision = matched / max(n_pred, 1)
+    return {"sensitivity": sensitivity, "precision": precision,
+            "f1": 2 * sensitivity * precision / max(sensitivity + precision, 1e-9),
+            "exact_start": exact / max(matched, 1), "n_ref": n_ref, "n_pred": n_pred}
+
+
+def objective(figures: dict) -> float:
+    """What calibration maximises: stop-level F1 plus a quarter of the exact-start rate."""
+    return figures["f1"] + 0.25 * figures["exact_start"]
+
+
+#: Moves tried per decoder parameter by :func:`coordinate_search`: factors for weights,
+#: offsets for the bias and the overlap penalty.
+_SCALES = (0.0, 0.25, 0.5, 0.7, 1.4, 2.0, 4.0)
+_OFFSETS = (-8.0, -4.0, -2.0, -1.0, 1.0, 2.0, 4.0, 8.0)
+
+
+def _moves(params: DecoderParams, name: str) -> list[DecoderParams]:
+    if name == "penalty":
+        return [replace(params, overlap=replace(params.overlap, penalty=max(
+            params.overlap.penalty + offset, 0.0))) for offset in _OFFSETS]
+    value = getattr(params, name)
+    if name == "gene_bias":
+        return [replace(params, gene_bias=value + offset) for offset in _OFFSETS]
+    # A weight at zero restarts from a small value so that it can come back.
+    values = [value * scale for scale in _SCALES] if value else [0.01, 0.03, 0.1, 0.3, 1.0]
+    return [replace(params, **{name: v}) for v in values]
+
+
+def coordinate_search(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]],
+                      params: DecoderParams, names: tuple[str, ...], rounds: int = 4
+                      ) -> tuple[DecoderParams, dict]:
+    """Improve ``params`` one parameter at a time until no move helps (or ``rounds`` pass).
+
+    Weights move by factors (log scale, zero included), the bias and the
+    overlap penalty by offsets, so parameters whose good values differ by
+    orders of magnitude are all found without a grid fixed in advance.
+    """
+    best = evaluate_params(finder, records, params)
+    for _ in range(rounds):
+        improved = False
+        for name in names:
+            for candidate in _moves(params, name):
+                figures = evaluate_params(finder, records, candidate)
+                if objective(figures) > objective(best) + 1e-6:
+                    params, best, improved = candidate, figures, True
+        if not improved:
+            break
+    return params, best
 
 
 def calibrate_decoder(finder: GeneFinder, genomes: dict[str, list[LabelledRecord]],
@@ -167,25 +205,24 @@ def calibrate_decoder(finder: GeneFinder, genomes: dict[str, list[LabelledRecord
     """
     scored = {name: score_for_calibration(finder, records, valid_fraction, progress)
               for name, records in genomes.items()}
+    return calibrate_scored(finder, scored)
+
+
+def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecord]]) -> dict:
+    """:func:`calibrate_decoder` on records already scored (all starts)."""
     valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
-    base = finder.params
-    first_grid = [replace(base, coding_weight=cw, start_weight=sw, gene_bias=bias,
-                          overlap=replace(base.overlap, penalty=penalty))
-                  for cw, sw, bias, penalty in itertools.product(
-                      (0.1, 0.2, 0.3, 0.5, 0.8), (0.5, 1.0, 2.0), (-20.0, -12.0, -6.0, -2.0),
-                      (0.0, 2.0, 5.0))]
-    params, figures = grid_search(finder, valid, first_grid)
+    start = replace(finder.params, coding_weight=0.03, start_weight=1.0, gene_bias=-10.0,
+                    hexamer_weight=0.0, overlap=replace(finder.params.overlap, penalty=2.0))
+    params, figures = coordinate_search(
+        finder, valid, start, ("coding_weight", "start_weight", "gene_bias", "penalty"))
 
     for records in scored.values():
         first_pass = GeneFinder(models=finder.models, params=params, device=finder.device)
         first_pass.add_hexamer_scores([(r.index, r.scored) for r in records])
     valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
-    adapted_grid = [replace(params, coding_weight=cw, hexamer_weight=hw, start_weight=sw,
-                            gene_bias=bias)
-                    for cw, hw, sw, bias in itertools.product(
-                        (0.0, 0.1, 0.2, 0.3, 0.5), (0.0, 0.1, 0.2, 0.4, 0.7),
-                        (0.5, 1.0, 2.0), (-20.0, -12.0, -6.0, -2.0))]
-    adapted, adapted_figures = grid_search(finder, valid, adapted_grid)
+    adapted, adapted_figures = coordinate_search(
+        finder, valid, replace(params, hexamer_weight=0.2),
+        ("hexamer_weight", "coding_weight", "start_weight", "gene_bias", "penalty"))
     return {"params": params, "figures": figures, "adapted_params": adapted,
             "adapted_figures": adapted_figures}
 

@@ -1,0 +1,1 @@
+"""Shipped model weights (state_dict .pt + JSON config); see README.md here."""
