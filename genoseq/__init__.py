@@ -23,6 +23,11 @@ _EXPORTS = {
     "GeneFinder": "genoseq.genes.finder",
     "predict_genes": "genoseq.genes.predict",
     "MotifCNN": "genoseq.nn.motif_cnn",
+    "scan_motifs": "genoseq.motifs.scan",
+    "max_motif_scores": "genoseq.motifs.scan",
+    "read_motifs": "genoseq.motifs.pwm",
+    "load_motif_model": "genoseq.motifs.model",
+    "best_matches": "genoseq.motifs.compare",
     "BiLSTMTagger": "genoseq.nn.tagger",
     "file_stats": "genoseq.info",
 }

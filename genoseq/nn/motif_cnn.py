@@ -97,13 +97,21 @@ class MotifCNN(nn.Module):
             scores = torch.maximum(scores, reverse)
         return scores
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def pooled_features(self, x: torch.Tensor) -> torch.Tensor:
+        """What the readout sees: rectified filter activations after pooling.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch, n_filters) with global pooling, else
+        (batch, n_filters * n_blocks)
+        """
         activations = torch.relu(self.filter_scores(x))
         if self.config.pool:
-            pooled = nn.functional.max_pool1d(activations, self.config.pool).flatten(1)
-        else:
-            pooled = activations.amax(dim=2)
-        return self.readout(self.dropout(pooled))
+            return nn.functional.max_pool1d(activations, self.config.pool).flatten(1)
+        return activations.amax(dim=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.readout(self.dropout(self.pooled_features(x)))
 
     @torch.no_grad()
     def set_filters(self, weights: torch.Tensor, bias: torch.Tensor | None = None) -> None:

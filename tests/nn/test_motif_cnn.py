@@ -60,3 +60,11 @@ def test_learns_a_planted_motif():
     with torch.no_grad():
         accuracy = ((model(x)[:, 0] > 0).float() == y).float().mean().item()
     assert accuracy > 0.95
+
+
+def test_forward_is_the_readout_of_the_pooled_features():
+    for config in (MotifCNNConfig(n_filters=4, filter_width=6, both_strands=True),
+                   MotifCNNConfig(window=40, n_filters=4, filter_width=6, pool=5)):
+        model = MotifCNN(config).eval()
+        x = one_hot(torch.randint(0, 4, (3, 40)))
+        torch.testing.assert_close(model(x), model.readout(model.pooled_features(x)))
