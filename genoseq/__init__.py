@@ -21,6 +21,7 @@ _EXPORTS = {
     "coding_labels": "genoseq.io",
     "InvalidFileError": "genoseq.io",
     "GeneFinder": "genoseq.genes.finder",
+    "predict_secondary_structure": "genoseq.structure.predict",
     "predict_genes": "genoseq.genes.predict",
     "MotifCNN": "genoseq.nn.motif_cnn",
     "scan_motifs": "genoseq.motifs.scan",

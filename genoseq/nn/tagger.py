@@ -78,8 +78,9 @@ class ConvBlock(nn.Module):
 class BiLSTMTagger(nn.Module):
     """Conv front → stacked BiLSTM → linear head, one prediction per position.
 
-    ``forward(x)`` takes ``x`` of shape ``(batch, length, input_channels)``
-    (float) and returns logits of shape ``(batch, length, n_classes)``.
+    ``forward(x, lengths=None)`` takes ``x`` of shape ``(batch, length,
+    input_channels)`` (float) and returns logits of shape ``(batch, length,
+    n_classes)``; ``lengths`` makes padded batches exact (see :meth:`forward`).
     """
 
     def __init__(self, config: TaggerConfig):
@@ -103,13 +104,46 @@ class BiLSTMTagger(nn.Module):
         )
         self.head = nn.Linear(2 * config.hidden, config.n_classes * config.stride)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits per position.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (batch, length, input_channels), float
+        lengths : torch.Tensor, shape (batch,), int, optional
+            True length (at least 1) of each row when a batch holds sequences
+            of different lengths, padded at the end. In eval mode padding
+            then has no influence at all: inputs and conv features past the
+            end are zeroed and the LSTM runs on a packed sequence, so each
+            row's logits equal those of the row alone (in training mode the
+            zeroed positions still enter BatchNorm's batch statistics).
+            None: every row is ``length`` long.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch, length, n_classes)
+            Logits; positions past a row's length are meaningless.
+        """
         batch, length, _ = x.shape
         stride = self.config.stride
         steps = -(-length // stride)
         if steps * stride != length:
             x = nn.functional.pad(x, (0, 0, 0, steps * stride - length))
-        features = self.front(x.transpose(1, 2)).transpose(1, 2)
-        features, _ = self.lstm(self.front_dropout(features))
+        if lengths is None:
+            features = self.front(x.transpose(1, 2)).transpose(1, 2)
+            features, _ = self.lstm(self.front_dropout(features))
+        else:
+            lengths = lengths.to(x.device)
+            step_lengths = torch.div(lengths + stride - 1, stride, rounding_mode="floor")
+            features = x.transpose(1, 2) * (torch.arange(steps * stride, device=x.device)
+                                            < lengths[:, None]).unsqueeze(1)
+            inside = (torch.arange(steps, device=x.device) < step_lengths[:, None]).unsqueeze(1)
+            for block in self.front:
+                features = block(features) * inside
+            packed = nn.utils.rnn.pack_padded_sequence(
+                self.front_dropout(features.transpose(1, 2)), step_lengths.cpu(),
+                batch_first=True, enforce_sorted=False)
+            features, _ = nn.utils.rnn.pad_packed_sequence(
+                self.lstm(packed)[0], batch_first=True, total_length=steps)
         logits = self.head(features)
         return logits.reshape(batch, steps * stride, self.config.n_classes)[:, :length]

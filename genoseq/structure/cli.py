@@ -1,0 +1,118 @@
+"""``genoseq ss`` (predict secondary structure) and ``genoseq train ss``.
+
+Registered by :mod:`genoseq.cli`; torch is imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from genoseq.io.errors import InvalidFileError
+
+
+def _run_ss(args, stdout: TextIO, stderr: TextIO) -> int:
+    from genoseq.device import set_threads
+    from genoseq.genes.predict import progress_enabled
+    from genoseq.structure.predict import predict_to_files
+
+    for flag, value in (("--batch-size", args.batch_size), ("--threads", args.threads)):
+        if value is not None and value < 1:
+            raise InvalidFileError(flag, None, f"{value}: expected >= 1")
+    set_threads(args.threads)
+    predict_to_files(args.input, stdout if args.output == "-" else args.output,
+                     probs=args.probs, model=args.model, device=args.device,
+                     batch_size=args.batch_size,
+                     progress=progress_enabled(args.quiet, stderr))
+    return 0
+
+
+def _run_train_ss(args, stdout: TextIO, stderr: TextIO) -> int:
+    from genoseq.device import set_threads
+    from genoseq.nn.tagger import TaggerConfig
+    from genoseq.nn.train import TrainConfig
+    from genoseq.structure.model import INPUT_CHANNELS, N_Q3, N_Q8
+    from genoseq.structure.train import train_secondary_structure
+
+    set_threads(args.threads)
+    model_config = TaggerConfig(
+        input_channels=INPUT_CHANNELS, n_classes=N_Q8 + N_Q3, conv_channels=args.conv_channels,
+        conv_kernel=args.conv_kernel, conv_layers=args.conv_layers, stride=1,
+        hidden=args.hidden, lstm_layers=args.lstm_layers, dropout=args.dropout)
+    train_config = TrainConfig(steps_per_epoch=args.steps, max_epochs=args.epochs,
+                               patience=args.patience, learning_rate=args.learning_rate,
+                               seed=args.seed)
+    metadata = train_secondary_structure(
+        args.train, args.valid, args.out, args.run_dir, model_config=model_config,
+        train_config=train_config, max_residues=args.max_residues, crop=args.crop,
+        valid_chains=args.valid_chains, label_smoothing=args.label_smoothing,
+        device=args.device, progress=not args.quiet)
+    scores = metadata["valid_scores"]
+    stdout.write(f"validation ({scores['q3_residues']} residues): Q3 {scores['q3']:.4f} "
+                 f"(Q3 head {scores['q3_head']:.4f}, from Q8 {scores['q3_from_q8']:.4f}), "
+                 f"Q8 {scores['q8']:.4f}\n")
+    stdout.write(f"wrote {args.out}.pt and {args.out}.json\n")
+    return 0
+
+
+def register(commands, train_tasks, parser_class) -> None:
+    """Add ``ss`` to the ``genoseq`` subcommands and to ``genoseq train``."""
+    from genoseq.structure.model import default_config
+
+    ss = commands.add_parser(
+        "ss", help="predict protein secondary structure (Q3 and Q8) from single sequences",
+        description="Predict per-residue secondary structure with a BiLSTM from the amino-acid "
+        "sequence alone (no alignments): Q3 (H helix, E strand, C coil) and Q8 (DSSP H G I E "
+        "B T S C). Input: protein FASTA, plain/gzip/bz2/xz, e.g. the .faa of 'genoseq predict "
+        "-a'; '-' for standard input. Output: TSV with columns id, sequence, q3, q8.")
+    ss.add_argument("-i", "--input", default="-", metavar="FILE",
+                    help="protein FASTA (default: standard input)")
+    ss.add_argument("-o", "--output", default="-", metavar="FILE",
+                    help="TSV id, sequence, q3, q8 (default: standard output)")
+    ss.add_argument("--probs", metavar="FILE",
+                    help="also write per-residue probabilities, TSV (one line per residue)")
+    ss.add_argument("--model", metavar="STEM", help="model STEM.pt/.json (default: shipped)")
+    ss.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
+    ss.add_argument("--batch-size", type=int, default=64, metavar="N",
+                    help="chains per batch, batched by length (default: 64)")
+    ss.add_argument("--threads", type=int, default=None, metavar="N",
+                    help="CPU threads for torch (default: torch's choice)")
+    ss.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ss.set_defaults(run=_run_ss)
+
+    shipped = default_config()
+    train = train_tasks.add_parser(
+        "ss", help="train the secondary-structure model",
+        description="Train the Q8+Q3 BiLSTM on a table in the format of "
+        "../shared/data/ss/README.md (id, seq, q8, q3, mask; q8 may be empty), early-stopping "
+        "on a validation table. Never train or stop on a benchmark set (CB513, TS115). "
+        "Checkpoints go to --run-dir; an interrupted run resumes from there.")
+    train.add_argument("--train", required=True, metavar="FILE", help="training table")
+    train.add_argument("--valid", required=True, metavar="FILE", help="validation table")
+    train.add_argument("-o", "--out", required=True, metavar="STEM",
+                       help="write STEM.pt (weights) and STEM.json (config, metrics)")
+    train.add_argument("--run-dir", required=True, metavar="DIR",
+                       help="checkpoints; an interrupted run resumes from here")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--epochs", type=int, default=20, help="most epochs (default: 20)")
+    train.add_argument("--steps", type=int, default=200, help="batches per epoch (default: 200)")
+    train.add_argument("--patience", type=int, default=3,
+                       help="epochs without validation improvement before stopping (default: 3)")
+    train.add_argument("--learning-rate", type=float, default=3e-3)
+    train.add_argument("--max-residues", type=int, default=8192,
+                       help="padded residues per batch (default: 8192)")
+    train.add_argument("--crop", type=int, default=256,
+                       help="longest piece of a chain in a batch (default: 256)")
+    train.add_argument("--valid-chains", type=int, default=None, metavar="N",
+                       help="early-stop on N random validation chains (default: all)")
+    train.add_argument("--label-smoothing", type=float, default=0.0)
+    train.add_argument("--conv-channels", type=int, default=shipped.conv_channels)
+    train.add_argument("--conv-kernel", type=int, default=shipped.conv_kernel)
+    train.add_argument("--conv-layers", type=int, default=shipped.conv_layers)
+    train.add_argument("--hidden", type=int, default=shipped.hidden,
+                       help="LSTM hidden size per direction (default: %(default)s)")
+    train.add_argument("--lstm-layers", type=int, default=shipped.lstm_layers)
+    train.add_argument("--dropout", type=float, default=shipped.dropout)
+    train.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
+    train.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(run=_run_train_ss)

@@ -1,0 +1,240 @@
+"""Secondary-structure prediction: shipped model, length-bucketed batches, DataFrame and files.
+
+Chains are sorted by length and batched so that little padding is computed;
+padding never changes a chain's result (see :class:`SecondaryStructureModel`).
+Whole chains are read at once: a BiLSTM keeps memory linear in length, and
+even titin (~35,000 residues) fits in a few hundred MB.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+from collections.abc import Iterable, Mapping
+from typing import TextIO
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from genoseq.device import autocast_context, resolve_device
+from genoseq.encoding import protein_to_index
+from genoseq.io.atomic import atomic_write
+from genoseq.io.fasta import SequenceRecord, read_fasta
+from genoseq.nn.checkpoint import load_state, save_model
+from genoseq.nn.tagger import TaggerConfig
+from genoseq.structure.data import Q3_CLASSES, Q8_CLASSES, length_batches, pad_residues
+from genoseq.structure.model import (
+    N_Q8,
+    SecondaryStructureModel,
+    head_probabilities,
+    q3_probabilities,
+)
+
+SHIPPED_MODEL = "ss"
+#: Padded residues per batch for each chain allowed by ``batch_size``.
+RESIDUES_PER_CHAIN = 512
+
+_Q3_LETTERS = np.frombuffer(Q3_CLASSES.encode(), dtype=np.uint8)
+_Q8_LETTERS = np.frombuffer(Q8_CLASSES.encode(), dtype=np.uint8)
+
+
+def save_ss_model(model: SecondaryStructureModel, path_stem: str | os.PathLike,
+                  metadata: dict | None = None):
+    """Write ``<stem>.pt`` (state_dict) and ``<stem>.json`` (tagger config, metadata)."""
+    return save_model(model, {"tagger": model.config.to_dict()}, path_stem, metadata)
+
+
+def load_ss_model(path_stem: str | os.PathLike | None = None
+                  ) -> tuple[SecondaryStructureModel, dict]:
+    """Load a model saved by :func:`save_ss_model`; None → the shipped one.
+
+    Returns the model in eval mode and its model-card metadata.
+    """
+    if path_stem is None:
+        folder = importlib.resources.files("genoseq.weights")
+        with importlib.resources.as_file(folder / f"{SHIPPED_MODEL}.pt") as weights:
+            state, config, metadata = load_state(weights.with_suffix(""))
+    else:
+        state, config, metadata = load_state(path_stem)
+    model = SecondaryStructureModel(TaggerConfig.from_dict(config["tagger"]))
+    model.load_state_dict(state)
+    return model.eval(), metadata
+
+
+def _named_sequences(sequences) -> list[tuple[str, bytes]]:
+    if isinstance(sequences, (str, bytes)):
+        raise TypeError("sequences must be a collection of sequences, not one string; "
+                        "wrap a single sequence in a list")
+    items = sequences.items() if isinstance(sequences, Mapping) else sequences
+    named = []
+    for number, item in enumerate(items):
+        if isinstance(item, SequenceRecord):
+            name, seq = item.id, item.seq
+        elif isinstance(item, tuple):
+            name, seq = item
+        else:
+            name, seq = str(number), item
+        if isinstance(seq, str):
+            if not seq.isascii():
+                raise ValueError(f"sequence {name!r} has non-ASCII characters: expected "
+                                 "one-letter amino-acid codes")
+            seq = seq.encode("ascii")
+        named.append((str(name), bytes(seq).upper()))
+    return named
+
+
+def predict_probabilities(model: SecondaryStructureModel, residues: list[np.ndarray], *,
+                          device: str | torch.device | None = None, batch_size: int = 64,
+                          progress: bool = False) -> list[np.ndarray]:
+    """Per-residue probabilities of both heads, chain by chain.
+
+    Parameters
+    ----------
+    model : SecondaryStructureModel
+    residues : list of np.ndarray, each shape (length,), uint8
+        :func:`genoseq.encoding.protein_to_index` of each chain; empty chains allowed.
+    device : str, torch.device or None
+        None: CUDA if available, else CPU.
+    batch_size : int
+        Most chains per batch (and at most ``batch_size * 512`` padded residues).
+    progress : bool
+        Show a tqdm bar over batches.
+
+    Returns
+    -------
+    list of np.ndarray, each float32 (length, 11)
+        In input order: Q8 probabilities (``Q8_CLASSES`` order) in columns
+        0-7, the Q3 head's (``Q3_CLASSES`` order) in 8-10; see
+        :func:`~genoseq.structure.model.q3_probabilities` for the Q3 call.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    device = resolve_device(device)
+    model = model.to(device).eval()
+    results = [np.zeros((0, 11), np.float32)] * len(residues)
+    nonempty = [i for i, r in enumerate(residues) if len(r)]
+    groups = length_batches([len(residues[i]) for i in nonempty],
+                            batch_size * RESIDUES_PER_CHAIN, max_items=batch_size)
+    with torch.inference_mode(), autocast_context(device):
+        for group in tqdm(groups, desc="chains", unit="batch", disable=not progress):
+            chains = [nonempty[i] for i in group]
+            logits = model(pad_residues([residues[i] for i in chains]).to(device))
+            probs = head_probabilities(logits).cpu().numpy()
+            for row, index in enumerate(chains):
+                results[index] = probs[row, :len(residues[index])]
+    return results
+
+
+def predict_secondary_structure(
+    sequences: Iterable | Mapping,
+    device: str | torch.device | None = None,
+    batch_size: int = 64,
+    *,
+    model: str | os.PathLike | SecondaryStructureModel | None = None,
+    probabilities: bool = False,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Predict Q3 and Q8 secondary structure of protein sequences (single sequence, no profiles).
+
+    Parameters
+    ----------
+    sequences : iterable or mapping
+        Protein sequences as ``str``/``bytes`` (ids ``"0"``, ``"1"``, ...),
+        ``(id, sequence)`` pairs, :class:`~genoseq.io.SequenceRecord` (e.g.
+        from ``read_fasta(path, alphabet="protein")``), or a mapping id →
+        sequence. Any letter case. Non-standard residues (X B Z J U O) and
+        ``*`` are read as "unknown residue"; they never fail.
+    device : str, torch.device or None
+        None: CUDA if available, else CPU.
+    batch_size : int
+        Most chains per batch; chains are batched by length.
+    model : path stem, SecondaryStructureModel or None
+        None: the shipped model (``genoseq/weights/ss``).
+    probabilities : bool
+        Add columns ``q3_probs`` (float32 array ``(length, 3)``, columns H E
+        C) and ``q8_probs`` (``(length, 8)``, columns H G I E B T S C).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sequence, in input order: ``id``, ``sequence`` (as given,
+        upper case), ``q3`` (H/E/C) and ``q8`` (H G I E B T S C), strings as
+        long as the sequence.
+    """
+    if not isinstance(model, SecondaryStructureModel):
+        model, _ = load_ss_model(model)
+    named = _named_sequences(sequences)
+    probs = predict_probabilities(
+        model, [protein_to_index(seq) for _, seq in named], device=device,
+        batch_size=batch_size, progress=progress)
+    q3 = [q3_probabilities(p) for p in probs]
+    q8 = [p[:, :N_Q8] for p in probs]
+    frame = pd.DataFrame({
+        "id": [name for name, _ in named],
+        "sequence": [seq.decode("ascii") for _, seq in named],
+        "q3": [_Q3_LETTERS[p.argmax(1)].tobytes().decode() for p in q3],
+        "q8": [_Q8_LETTERS[p.argmax(1)].tobytes().decode() for p in q8],
+    })
+    if probabilities:
+        frame["q3_probs"] = q3
+        frame["q8_probs"] = q8
+    return frame
+
+
+def _write_probabilities(frame: pd.DataFrame, handle: TextIO) -> None:
+    columns = ["id", "position", "residue", "q3", "q8",
+               *(f"q3_{c}" for c in Q3_CLASSES), *(f"q8_{c}" for c in Q8_CLASSES)]
+    handle.write("\t".join(columns) + "\n")
+    for row in frame.itertuples(index=False):
+        values = np.concatenate([row.q3_probs, row.q8_probs], axis=1)
+        for position, (residue, q3, q8, numbers) in enumerate(
+                zip(row.sequence, row.q3, row.q8, values, strict=True), start=1):
+            handle.write(f"{row.id}\t{position}\t{residue}\t{q3}\t{q8}\t"
+                         + "\t".join(f"{v:.3f}" for v in numbers) + "\n")
+
+
+def predict_to_files(source: str | os.PathLike, output: str | os.PathLike | TextIO, *,
+                     probs: str | os.PathLike | None = None,
+                     model: str | os.PathLike | None = None,
+                     device: str | torch.device | None = None, batch_size: int = 64,
+                     progress: bool = False) -> int:
+    """``genoseq ss``: read protein FASTA, write the TSV (and per-residue probabilities).
+
+    Parameters
+    ----------
+    source : path or "-"
+        Protein FASTA, plain or compressed, e.g. the ``.faa`` of ``genoseq predict -a``.
+    output : path, "-" or text stream
+        TSV with header ``id sequence q3 q8``.
+    probs : path, optional
+        TSV, one line per residue: ``id position residue q3 q8``, then the
+        probabilities ``q3_H q3_E q3_C q8_H q8_G q8_I q8_E q8_B q8_T q8_S q8_C``
+        (3 decimals).
+    model, device, batch_size, progress
+        As in :func:`predict_secondary_structure`.
+
+    Returns
+    -------
+    int
+        Number of chains written.
+
+    Raises
+    ------
+    InvalidFileError
+        Malformed FASTA, or DNA where protein was expected; no output is written.
+    """
+    records = list(read_fasta(source, alphabet="protein"))
+    frame = predict_secondary_structure(records, device=device, batch_size=batch_size,
+                                        model=model, probabilities=probs is not None,
+                                        progress=progress)
+    with atomic_write(output) as handle:
+        frame[["id", "sequence", "q3", "q8"]].to_csv(handle, sep="\t", index=False,
+                                                     lineterminator="\n")
+    if probs is not None:
+        with atomic_write(probs) as handle:
+            _write_probabilities(frame, handle)
+    return len(frame)

@@ -1,0 +1,152 @@
+"""Training the secondary-structure model (``genoseq train ss``).
+
+Chains of the training table are drawn in length buckets and cropped
+(:class:`~genoseq.structure.data.CroppedBatchSampler`); the shared loop
+(:func:`genoseq.nn.train.train_tagger`) runs AdamW with a cosine schedule,
+gradient clipping, checkpoints and early stopping on validation loss. The
+best model is then scored on the whole validation table, and written with
+its settings and scores as the model card metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from genoseq.device import resolve_device
+from genoseq.nn.tagger import TaggerConfig
+from genoseq.nn.train import TrainConfig, train_tagger
+from genoseq.structure.data import (
+    Q8_TO_Q3,
+    Chain,
+    CroppedBatchSampler,
+    read_ss_table,
+    validation_batches,
+)
+from genoseq.structure.model import (
+    N_Q8,
+    SecondaryStructureModel,
+    SecondaryStructureObjective,
+    default_config,
+    q3_probabilities,
+)
+from genoseq.structure.predict import predict_probabilities, save_ss_model
+
+
+def score_chains(model: SecondaryStructureModel, chains: Sequence[Chain], *,
+                 device: str | torch.device | None = None, batch_size: int = 64) -> dict:
+    """Per-residue Q3 and Q8 accuracy over the labelled (mask=1) residues.
+
+    Definitions follow ``../shared/tools/score_ss.py``. Q3 is scored three
+    ways, to compare how it is made: ``q3`` (the shipped call,
+    :func:`~genoseq.structure.model.q3_probabilities`), ``q3_head`` (the Q3
+    head alone) and ``q3_from_q8`` (the Q8 call mapped to Q3).
+
+    Returns
+    -------
+    dict
+        Accuracies ``q3``, ``q3_head``, ``q3_from_q8``, ``q8``, and the
+        residue counts ``q3_residues``, ``q8_residues``.
+    """
+    probs = predict_probabilities(model, [c.residues for c in chains], device=device,
+                                  batch_size=batch_size)
+    correct = dict.fromkeys(("q3", "q3_head", "q3_from_q8", "q8"), 0)
+    q3_residues = q8_residues = 0
+    for chain, p in zip(chains, probs, strict=True):
+        q8_call = p[:, :N_Q8].argmax(1)
+        calls = {"q3": q3_probabilities(p).argmax(1), "q3_head": p[:, N_Q8:].argmax(1),
+                 "q3_from_q8": Q8_TO_Q3[q8_call]}
+        labelled = chain.q3 >= 0
+        q3_residues += int(labelled.sum())
+        for key, call in calls.items():
+            correct[key] += int((call == chain.q3)[labelled].sum())
+        labelled = chain.q8 >= 0
+        q8_residues += int(labelled.sum())
+        correct["q8"] += int((q8_call == chain.q8)[labelled].sum())
+    scores = {key: value / max(q8_residues if key == "q8" else q3_residues, 1)
+              for key, value in correct.items()}
+    scores.update(q3_residues=q3_residues, q8_residues=q8_residues)
+    return scores
+
+
+def train_secondary_structure(
+    train_path: str | os.PathLike,
+    valid_path: str | os.PathLike,
+    out_stem: str | os.PathLike,
+    run_dir: str | os.PathLike,
+    *,
+    model_config: TaggerConfig | None = None,
+    train_config: TrainConfig | None = None,
+    max_residues: int = 8192,
+    crop: int = 256,
+    valid_chains: int | None = None,
+    label_smoothing: float = 0.0,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> dict:
+    """Train, early-stop and save a secondary-structure model.
+
+    Parameters
+    ----------
+    train_path, valid_path : path
+        Tables in the data card's format (see :func:`read_ss_table`).
+    out_stem : path
+        Writes ``<stem>.pt`` and ``<stem>.json``.
+    run_dir : path
+        Checkpoints; an interrupted run resumes from here.
+    model_config : TaggerConfig, optional
+        Default: :func:`~genoseq.structure.model.default_config`.
+    train_config : TrainConfig, optional
+        Steps, epochs, learning rate, seed, ...
+    max_residues : int
+        Padded residues per training batch.
+    crop : int
+        Longest piece of a chain in a training batch.
+    valid_chains : int, optional
+        Early-stop on this many validation chains (a seeded random choice),
+        to save time per epoch; the final scores use every chain.
+    label_smoothing : float
+    device : str, torch.device or None
+    progress : bool
+
+    Returns
+    -------
+    dict
+        The model card metadata: data, settings, history, validation scores.
+    """
+    train_config = TrainConfig() if train_config is None else train_config
+    model_config = default_config() if model_config is None else model_config
+    device = resolve_device(device)
+    train_chains = read_ss_table(train_path)
+    valid = read_ss_table(valid_path)
+    stopping = valid
+    if valid_chains is not None and valid_chains < len(valid):
+        chosen = np.random.default_rng(train_config.seed).choice(len(valid), valid_chains,
+                                                                 replace=False)
+        stopping = [valid[i] for i in np.sort(chosen)]
+    torch.manual_seed(train_config.seed)
+    model = SecondaryStructureModel(model_config)
+    started = time.perf_counter()
+    result = train_tagger(model, CroppedBatchSampler(train_chains, max_residues, crop),
+                          validation_batches(stopping), train_config, run_dir, device=device,
+                          objective=SecondaryStructureObjective(label_smoothing),
+                          progress=progress)
+    metadata = {
+        "data": {"train": os.path.basename(train_path), "valid": os.path.basename(valid_path),
+                 "train_chains": len(train_chains), "valid_chains": len(valid),
+                 "early_stopping_chains": len(stopping)},
+        "train_config": train_config.to_dict(),
+        "batches": {"max_residues": max_residues, "crop": crop,
+                    "label_smoothing": label_smoothing},
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "train_seconds_this_session": round(time.perf_counter() - started, 1),
+        "device": str(device),
+        "valid_scores": score_chains(result.model, valid, device=device),
+    }
+    save_ss_model(result.model, out_stem, metadata)
+    return metadata
