@@ -30,6 +30,10 @@ _EXPORTS = {
     "load_motif_model": "genoseq.motifs.model",
     "best_matches": "genoseq.motifs.compare",
     "BiLSTMTagger": "genoseq.nn.tagger",
+    "LeakyIntegrator": "genoseq.nn.leaky",
+    "SweetSpotReadout": "genoseq.nn.leaky",
+    "score_enhancer_pairs": "genoseq.enhancers.predict",
+    "plot_locus": "genoseq.enhancers.plot",
     "file_stats": "genoseq.info",
 }
 

@@ -1,0 +1,48 @@
+"""Leaky-integrator enhancer–gene model, scored on CRISPRi screens.
+
+A locus (the tested elements of one gene, in genomic order) is walked by a
+leaky integrator: each element kicks the state, the state decays with
+genomic distance, and the promoter reads the state reaching it through a
+sweet-spot window. An element's score is the change in the promoter's
+response when its kick is removed, which is what a CRISPRi screen measures::
+
+    from genoseq.enhancers import read_pairs, score_enhancer_pairs, plot_locus
+    table = read_pairs("pairs.tsv.gz")
+    scored = score_enhancer_pairs(table)        # + genoseq_score, shipped model
+    plot_locus(table, "RPL3").savefig("rpl3.png")
+
+Imported lazily, so that the command line starts without torch or matplotlib.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "read_pairs": "genoseq.enhancers.table",
+    "LABEL_COLUMNS": "genoseq.enhancers.table",
+    "build_loci": "genoseq.enhancers.loci",
+    "EnhancerModel": "genoseq.enhancers.model",
+    "EnhancerModelConfig": "genoseq.enhancers.model",
+    "load_enhancer_model": "genoseq.enhancers.model",
+    "save_enhancer_model": "genoseq.enhancers.model",
+    "element_effects": "genoseq.enhancers.predict",
+    "score_enhancer_pairs": "genoseq.enhancers.predict",
+    "EnhancerTrainConfig": "genoseq.enhancers.train",
+    "train_enhancer_model": "genoseq.enhancers.train",
+    "plot_locus": "genoseq.enhancers.plot",
+    "SequenceEnhancerModel": "genoseq.enhancers.sequence",
+    "SequenceEnhancerConfig": "genoseq.enhancers.sequence",
+    "SyntheticLocusRule": "genoseq.enhancers.sequence",
+    "synthetic_loci": "genoseq.enhancers.sequence",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'genoseq.enhancers' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,111 @@
+"""``genoseq enhancer`` (score element–gene pairs) and ``genoseq train enhancer``."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from genoseq.io import InvalidFileError
+
+
+def _run_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
+    from genoseq.device import set_threads
+    from genoseq.enhancers.model import load_enhancer_model
+    from genoseq.enhancers.plot import plot_locus
+    from genoseq.enhancers.predict import SCORE_COLUMN, score_enhancer_pairs
+    from genoseq.enhancers.table import read_pairs
+    from genoseq.io import atomic_write
+
+    set_threads(args.threads)
+    table = read_pairs(args.input)
+    model, _ = load_enhancer_model(args.model)
+    scored = score_enhancer_pairs(table, model, device=args.device, source=args.input)
+    scored[SCORE_COLUMN] = scored[SCORE_COLUMN].map(lambda v: f"{v:.6g}")
+    output = stdout if args.output == "-" else args.output
+    with atomic_write(output) as handle:
+        scored.to_csv(handle, sep="\t", index=False, lineterminator="\n")
+    if args.plot_locus:
+        try:
+            figure = plot_locus(table, args.plot_locus, model, cell_type=args.cell_type)
+        except KeyError as error:
+            raise InvalidFileError(args.input, None, error.args[0]) from None
+        path = args.plot_file or f"{args.plot_locus}.locus.png"
+        with atomic_write(path, "wb") as handle:
+            figure.savefig(handle, format="png", dpi=120)
+    return 0
+
+
+def _run_train_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
+    from genoseq.device import set_threads
+    from genoseq.enhancers.model import EnhancerModelConfig, save_enhancer_model
+    from genoseq.enhancers.table import read_pairs
+    from genoseq.enhancers.train import EnhancerTrainConfig, train_enhancer_model
+    from genoseq.nn.leaky import SweetSpotConfig
+
+    set_threads(args.threads)
+    table = read_pairs(args.pairs)
+    if "Regulated" not in table.columns:
+        raise InvalidFileError(args.pairs, 1, "training needs the 'Regulated' column")
+    if table["chrom"].nunique() < 2:
+        raise InvalidFileError(args.pairs, None, "training needs pairs on at least two "
+                               "chromosomes (one is held out for early stopping)")
+    defaults = EnhancerModelConfig()
+    readout = SweetSpotConfig(**{**defaults.readout.to_dict(),
+                                 "monotone": args.readout == "monotone"})
+    config = EnhancerModelConfig(readout=readout)
+    steps = {} if args.max_steps is None else {"max_steps": args.max_steps}
+    settings = EnhancerTrainConfig(seed=args.seed, **steps)
+    model, metadata = train_enhancer_model(table, config, settings, source=args.pairs,
+                                           device=args.device, progress=not args.quiet)
+    save_enhancer_model(model, args.out, metadata)
+    validation = metadata["validation"]
+    stdout.write(f"validation chromosomes {','.join(metadata['validation_chromosomes'])}: "
+                 f"AUPRC {validation['auprc']:.4f}, AUROC {validation['auroc']:.4f} "
+                 f"(stopped at step {metadata['steps']})\n")
+    stdout.write(f"wrote {args.out}.pt and {args.out}.json\n")
+    return 0
+
+
+def register(commands, train_tasks, parser_class) -> None:
+    """Add ``enhancer`` to the ``genoseq`` and ``genoseq train`` subcommands."""
+    enhancer = commands.add_parser(
+        "enhancer", help="score enhancer-gene pairs with the leaky-integrator model",
+        description="Score element-gene pairs (the CRISPRi benchmark's table format: "
+        "chrom, chromStart, chromEnd, startTSS, measuredGeneSymbol, CellType, chromatin "
+        "signals; plain/gzip/bz2/xz). Pairs are grouped into loci by gene and cell type. "
+        "Writes the input rows plus genoseq_score = |effect of removing the element on "
+        "its gene's response| (higher = more likely regulated). Label columns "
+        "(EffectSize, Significant, pValueAdjusted, PowerAtEffectSize25, Regulated) are "
+        "copied through but never read.")
+    enhancer.add_argument("-i", "--input", default="-", metavar="FILE",
+                          help="pair table, TSV (default: standard input)")
+    enhancer.add_argument("-o", "--output", default="-", metavar="FILE",
+                          help="scored table, TSV (default: standard output)")
+    enhancer.add_argument("--model", metavar="STEM", help="trained model (default: shipped)")
+    enhancer.add_argument("--plot-locus", metavar="GENE",
+                          help="also draw this gene's locus (state, kicks, sweet spot) as PNG")
+    enhancer.add_argument("--plot-file", metavar="FILE",
+                          help="where the locus plot goes (default: GENE.locus.png)")
+    enhancer.add_argument("--cell-type", metavar="NAME",
+                          help="cell type of the plotted locus, if the gene has several")
+    enhancer.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
+    enhancer.add_argument("--threads", type=int, default=None, metavar="N",
+                          help="CPU threads for torch (default: torch's choice)")
+    enhancer.set_defaults(run=_run_enhancer)
+
+    train = train_tasks.add_parser(
+        "enhancer", help="train the enhancer model on a CRISPRi screen",
+        description="Train the element-mode leaky-integrator model on a screen table with a "
+        "Regulated column: full-batch AdamW on four fifths of the chromosomes, early "
+        "stopping on the rest (chromosome groups balanced by pair count).")
+    train.add_argument("--pairs", required=True, metavar="FILE", help="screen table, TSV")
+    train.add_argument("-o", "--out", required=True, metavar="STEM",
+                       help="write STEM.pt (weights) and STEM.json (config, metrics)")
+    train.add_argument("--readout", choices=("sweet-spot", "monotone"), default="sweet-spot",
+                       help="promoter readout (default: sweet-spot)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--max-steps", type=int, metavar="N",
+                       help="most training steps (default: 1000)")
+    train.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
+    train.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_run_train_enhancer)

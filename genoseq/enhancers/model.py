@@ -1,0 +1,184 @@
+"""Element mode: kicks from measured element activity, one leaky integrator per locus.
+
+Each tested element kicks the locus state by ``exp(f(features))`` (``f`` a
+learnt linear map or small MLP of its standardised chromatin signals); the
+promoter adds its own kick, from the gene's annotation. The state reaching
+the TSS from both sides is read through a sweet-spot window. The effect of an
+element is the promoter's response with every kick minus its response with
+that element's kick removed — what a CRISPRi screen measures. By linearity
+the state without element ``i`` is ``H − kick_i · impulse(offset_i)``, which
+equals running the integrator again without it (tested).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from genoseq.enhancers.loci import GENE_COLUMNS, PLAIN_COLUMNS, SIGNAL_COLUMNS, LocusBucket
+from genoseq.enhancers.table import check_feature_names
+from genoseq.nn.checkpoint import load_state, save_model
+from genoseq.nn.leaky import (
+    LeakyIntegrator,
+    LeakyIntegratorConfig,
+    SweetSpotConfig,
+    SweetSpotReadout,
+)
+
+SHIPPED_MODEL = "enhancer"
+#: Seven channels, leaks 0.001 to 1 per kb (decay lengths 1 kb to 1 Mb), log-spaced.
+DEFAULT_LEAKS_PER_KB = (0.001, 0.00316, 0.01, 0.0316, 0.1, 0.316, 1.0)
+#: Effects below this magnitude are treated as this magnitude in the log link.
+EFFECT_FLOOR = 1e-30
+
+
+@dataclass(frozen=True)
+class EnhancerModelConfig:
+    """Everything needed to rebuild an :class:`EnhancerModel` exactly.
+
+    Attributes
+    ----------
+    element_columns : tuple of str
+        Per-element feature columns (signals in
+        :data:`~genoseq.enhancers.loci.SIGNAL_COLUMNS` are log-transformed).
+    gene_columns : tuple of str
+        Per-gene annotation columns, read at the promoter.
+    hidden : int
+        Hidden units of the kick network; 0 for log-linear kicks.
+    integrator : LeakyIntegratorConfig
+    readout : SweetSpotConfig
+    """
+
+    element_columns: tuple[str, ...] = SIGNAL_COLUMNS + PLAIN_COLUMNS
+    gene_columns: tuple[str, ...] = GENE_COLUMNS
+    hidden: int = 0
+    integrator: LeakyIntegratorConfig = field(default_factory=lambda: LeakyIntegratorConfig(
+        initial_leaks_per_kb=DEFAULT_LEAKS_PER_KB))
+    readout: SweetSpotConfig = field(default_factory=lambda: SweetSpotConfig(
+        low=0.0, high=3.0, slope=1.0))
+
+    def __post_init__(self):
+        object.__setattr__(self, "element_columns", tuple(self.element_columns))
+        object.__setattr__(self, "gene_columns", tuple(self.gene_columns))
+        check_feature_names([*self.element_columns, *self.gene_columns])
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EnhancerModelConfig:
+        data = dict(data)
+        data["integrator"] = LeakyIntegratorConfig.from_dict(data["integrator"])
+        data["readout"] = SweetSpotConfig.from_dict(data["readout"])
+        return cls(**data)
+
+
+@dataclass
+class LocusResponse:
+    """What :meth:`EnhancerModel.forward` computes for one bucket of ``n`` loci.
+
+    Attributes
+    ----------
+    kicks : torch.Tensor, shape (n, length)
+        Every slot's kick (the promoter's at the TSS slot, 0 at padding).
+    log_input : torch.Tensor, shape (n,)
+        Log of the integrated state at each TSS.
+    contributions : torch.Tensor, shape (n, length)
+        What each element adds to its TSS's state (0 outside element slots).
+    effects : torch.Tensor, shape (n, length)
+        Response with all kicks minus response without the element's kick
+        (0 outside element slots); positive: removing the element lowers the
+        promoter's response, as a CRISPRi knock-down of an enhancer does.
+    """
+
+    kicks: torch.Tensor
+    log_input: torch.Tensor
+    contributions: torch.Tensor
+    effects: torch.Tensor
+
+
+def _kick_network(n_features: int, hidden: int) -> nn.Module:
+    if hidden:
+        return nn.Sequential(nn.Linear(n_features, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+    return nn.Linear(n_features, 1)
+
+
+class EnhancerModel(nn.Module):
+    """Element kicks → two-way leaky integration along the locus → sweet-spot response.
+
+    Feature standardisation (``feature_mean``, ``feature_scale``, buffers set
+    by :meth:`set_feature_scaling` from the training loci) is part of the
+    saved state.
+    """
+
+    def __init__(self, config: EnhancerModelConfig):
+        super().__init__()
+        self.config = config
+        n_features = len(config.element_columns)
+        self.register_buffer("feature_mean", torch.zeros(n_features))
+        self.register_buffer("feature_scale", torch.ones(n_features))
+        self.kick_net = _kick_network(n_features, config.hidden)
+        self.promoter_net = nn.Linear(len(config.gene_columns), 1)
+        self.integrator = LeakyIntegrator(config.integrator)
+        self.readout = SweetSpotReadout(config.readout)
+        # The link from |effect| to P(regulated): logit = slope · log|effect| + bias.
+        self.log_link_slope = nn.Parameter(torch.zeros(()))
+        self.link_bias = nn.Parameter(torch.zeros(()))
+
+    @torch.no_grad()
+    def set_feature_scaling(self, buckets: list[LocusBucket]) -> None:
+        """Standardise element features with their mean and spread over ``buckets``."""
+        values = torch.cat([b.element_features[b.is_element] for b in buckets])
+        self.feature_mean.copy_(values.mean(0))
+        self.feature_scale.copy_(values.std(0).clamp_min(1e-6))
+
+    def forward(self, bucket: LocusBucket) -> LocusResponse:
+        scaled = (bucket.element_features - self.feature_mean) / self.feature_scale
+        element_kicks = torch.exp(self.kick_net(scaled).squeeze(-1)) * bucket.is_element
+        promoter = torch.exp(self.promoter_net(bucket.gene_features).squeeze(-1))
+        tss = nn.functional.one_hot(bucket.tss_index, bucket.positions.shape[1])
+        kicks = element_kicks + tss * promoter.unsqueeze(-1)
+        state = self.integrator(kicks, bucket.positions)
+        at_tss = state.gather(1, bucket.tss_index.unsqueeze(1)).squeeze(1)
+        tss_position = bucket.positions.gather(1, bucket.tss_index.unsqueeze(1))
+        contributions = element_kicks * self.integrator.impulse_response(
+            bucket.positions - tss_position)
+        log_input = torch.log(at_tss)
+        # The promoter's own kick keeps the state positive when one element is removed.
+        share = (contributions / at_tss.unsqueeze(1)).clamp(max=1 - 1e-6)
+        effects = self.readout.difference(log_input.unsqueeze(1), -torch.log1p(-share))
+        effects = effects * bucket.is_element
+        return LocusResponse(kicks=kicks, log_input=log_input, contributions=contributions,
+                             effects=effects)
+
+    def regulated_logit(self, effects: torch.Tensor) -> torch.Tensor:
+        """Logit of P(regulated) from effects, any shape: monotone in ``|effect|``."""
+        magnitude = effects.abs().clamp_min(EFFECT_FLOOR)
+        return self.log_link_slope.exp() * torch.log(magnitude) + self.link_bias
+
+
+def save_enhancer_model(model: EnhancerModel, path_stem: str | os.PathLike,
+                        metadata: dict | None = None) -> None:
+    """Write ``<stem>.pt`` and ``<stem>.json`` (config + metadata)."""
+    save_model(model, model.config.to_dict(), path_stem, metadata)
+
+
+def load_enhancer_model(path_stem: str | os.PathLike | None = None
+                        ) -> tuple[EnhancerModel, dict]:
+    """Load a model saved by :func:`save_enhancer_model`; None → the shipped one.
+
+    Returns the model (in eval mode, on the CPU) and its metadata.
+    """
+    if path_stem is None:
+        folder = importlib.resources.files("genoseq.weights")
+        with importlib.resources.as_file(folder / f"{SHIPPED_MODEL}.pt") as weights:
+            state, config, metadata = load_state(weights.with_suffix(""))
+    else:
+        state, config, metadata = load_state(path_stem)
+    model = EnhancerModel(EnhancerModelConfig.from_dict(config))
+    model.load_state_dict(state)
+    return model.eval(), metadata
