@@ -125,3 +125,39 @@ def hexamer_scores(bases: np.ndarray, log_ratios: np.ndarray, start: np.ndarray,
         frame = gene_start % 3
         scores[chosen] = prefix[frame, last] - prefix[frame, gene_start]
     return scores
+
+
+def start_profile(true_windows: np.ndarray, other_windows: np.ndarray,
+                  pseudocount: float = 1.0) -> np.ndarray:
+    """Position-specific log-odds of the bases around chosen starts against rival starts.
+
+    Learned per genome from a first pass: ``true_windows`` are the windows of
+    the starts it chose, ``other_windows`` those of the other start codons of
+    the same ORFs. The profile picks up what separates real starts in this
+    genome (its ribosome-binding site and spacer, its start-codon usage, a
+    leaderless archaeal start) without any annotation.
+
+    Parameters
+    ----------
+    true_windows, other_windows : np.ndarray, shape (n, width), uint8
+        Start windows (:func:`genoseq.genes.starts.start_windows`), bases 0-4.
+    pseudocount : float
+
+    Returns
+    -------
+    np.ndarray, shape (width, 5), float64
+        Log-odds per position and base; column 4 (unknown base) is 0.
+    """
+    width = true_windows.shape[1]
+    profile = np.zeros((width, 5), dtype=np.float64)
+    for column in range(width):
+        true_counts = np.bincount(true_windows[:, column], minlength=5)[:4] + pseudocount
+        other_counts = np.bincount(other_windows[:, column], minlength=5)[:4] + pseudocount
+        profile[column, :4] = (np.log(true_counts / true_counts.sum())
+                               - np.log(other_counts / other_counts.sum()))
+    return profile
+
+
+def start_profile_scores(windows: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """Summed profile log-odds of each start window; shape (n,), float64."""
+    return profile[np.arange(windows.shape[1])[None, :], windows].sum(axis=1)

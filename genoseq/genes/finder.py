@@ -30,7 +30,12 @@ from torch import nn
 
 from genoseq.device import resolve_device
 from genoseq.encoding import dna_to_index, reverse_complement
-from genoseq.genes.adapt import hexamer_log_ratios, hexamer_scores
+from genoseq.genes.adapt import (
+    hexamer_log_ratios,
+    hexamer_scores,
+    start_profile,
+    start_profile_scores,
+)
 from genoseq.genes.decode import OverlapRules, coding_evidence, coding_scores, select_genes
 from genoseq.genes.model import CodingModel
 from genoseq.genes.orfs import OrfCandidates, find_orfs
@@ -51,9 +56,10 @@ class DecoderParams:
     """Weights of the decoder's gene score, fitted on training genomes.
 
     ``score = coding_weight * coding_llr + hexamer_weight * hexamer_llr
-    + start_weight * start_logit + gene_bias``; the start logit is clipped to
-    ±10, per-base coding log-ratios to ±``llr_clip``. ``hexamer_weight`` is
-    used by the second, self-trained pass only.
+    + start_weight * start_logit + profile_weight * start_profile + gene_bias``;
+    the start logit is clipped to ±10, per-base coding log-ratios to
+    ±``llr_clip``. ``hexamer_weight`` and ``profile_weight`` weigh the
+    self-trained scores of the second pass.
     """
 
     coding_weight: float = 0.3
@@ -62,6 +68,7 @@ class DecoderParams:
     edge_start_score: float = 0.0
     llr_clip: float = 8.0
     hexamer_weight: float = 0.0
+    profile_weight: float = 0.0
     overlap: OverlapRules = field(default_factory=OverlapRules)
 
     def to_dict(self) -> dict:
@@ -135,6 +142,8 @@ class ScoredCandidates:
         :meth:`GeneFinder.fill_start_logits`).
     hexamer : np.ndarray, shape (n,), or None
         Self-trained hexamer score (second pass only).
+    profile : np.ndarray, shape (n,), or None
+        Self-trained start-profile score (second pass only; 0 for 5'-partial).
     log_probs : np.ndarray, shape (length, 7), or None
         Coding-model log-probabilities, kept on request (coding track).
     """
@@ -144,7 +153,18 @@ class ScoredCandidates:
     start: np.ndarray
     start_known: np.ndarray
     hexamer: np.ndarray | None = None
+    profile: np.ndarray | None = None
     log_probs: np.ndarray | None = None
+
+
+def self_trained_score(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray | float:
+    """Weighted hexamer + start-profile scores of the candidates (0 before self-training)."""
+    total = 0.0
+    if params.hexamer_weight and scored.hexamer is not None:
+        total = total + params.hexamer_weight * scored.hexamer
+    if params.profile_weight and scored.profile is not None:
+        total = total + params.profile_weight * scored.profile
+    return total
 
 
 @dataclass
@@ -311,8 +331,7 @@ class GeneFinder:
         missing = ~scored.start_known
         if params is not None:
             best_case = params.coding_weight * scored.coding + params.gene_bias
-            if params.hexamer_weight and scored.hexamer is not None:
-                best_case = best_case + params.hexamer_weight * scored.hexamer
+            best_case = best_case + self_trained_score(scored, params)
             missing &= best_case + params.start_weight * START_LOGIT_CAP > 0
         which = np.flatnonzero(missing)
         if len(which):
@@ -324,9 +343,7 @@ class GeneFinder:
                      ) -> np.ndarray:
         p = self.params if params is None else params
         total = p.coding_weight * scored.coding + p.start_weight * scored.start + p.gene_bias
-        if p.hexamer_weight and scored.hexamer is not None:
-            total = total + p.hexamer_weight * scored.hexamer
-        return total
+        return total + self_trained_score(scored, p)
 
     def decode(self, scored: ScoredCandidates, params: DecoderParams | None = None) -> np.ndarray:
         """Indices of the chosen candidates."""
@@ -334,17 +351,35 @@ class GeneFinder:
         c = scored.candidates
         return select_genes(c.start, c.end, c.strand, self.total_scores(scored, p), p.overlap)
 
-    def add_hexamer_scores(self, records: list[tuple[np.ndarray, ScoredCandidates]]) -> None:
-        """Self-train: learn hexamer log-ratios from first-pass genes, score every candidate."""
+    def self_train(self, records: list[tuple[np.ndarray, ScoredCandidates]]) -> None:
+        """Learn genome-specific statistics from a first pass and score every candidate.
+
+        The first pass (first-pass weights, no self-trained terms) gives genes;
+        their in-frame hexamers against the genome's background give the
+        hexamer score, their starts against the rival starts of their ORFs
+        give the start profile (:mod:`genoseq.genes.adapt`).
+        """
         first_pass = []
-        for _, scored in records:
+        true_windows, other_windows = [], []
+        for index, scored in records:
+            scored.hexamer = scored.profile = None
             chosen = self.decode(scored, self.params)
             c = scored.candidates
             first_pass.append((c.start[chosen], c.end[chosen], c.strand[chosen]))
+            complete = chosen[~c.partial_5prime[chosen]]
+            rivals = np.flatnonzero(np.isin(c.orf_id, c.orf_id[complete]) & ~c.partial_5prime)
+            rivals = np.setdiff1d(rivals, complete)
+            positions = gene_start_positions(c)
+            true_windows.append(start_windows(index, positions[complete], c.strand[complete]))
+            other_windows.append(start_windows(index, positions[rivals], c.strand[rivals]))
         ratios = hexamer_log_ratios([index for index, _ in records], first_pass)
+        profile = start_profile(np.concatenate(true_windows), np.concatenate(other_windows))
         for index, scored in records:
             c = scored.candidates
             scored.hexamer = hexamer_scores(index, ratios, c.start, c.end, c.strand)
+            windows = start_windows(index, gene_start_positions(c), c.strand)
+            scored.profile = np.where(c.partial_5prime, 0.0,
+                                      start_profile_scores(windows, profile))
 
     def predict_genome(self, records, *, keep_log_probs: bool = False) -> list[Prediction]:
         """Predict genes on all records of one genome (or, in meta mode, of a metagenome).
@@ -366,7 +401,7 @@ class GeneFinder:
         total_length = sum(len(seq) for _, seq in seqs)
         adapted = self.adapts and total_length >= self.adapt_min_length
         if adapted:
-            self.add_hexamer_scores(scored_records)
+            self.self_train(scored_records)
             for index, scored in scored_records:
                 self.fill_start_logits(index, scored, self.adapted_params)
         params = self.adapted_params if adapted else self.params
@@ -405,6 +440,9 @@ class GeneFinder:
             coding = params.coding_weight * scored.coding[k]
             if params.hexamer_weight and scored.hexamer is not None:
                 coding += params.hexamer_weight * scored.hexamer[k]
+            start_score = params.start_weight * scored.start[k] + params.gene_bias
+            if params.profile_weight and scored.profile is not None:
+                start_score += params.profile_weight * scored.profile[k]
             strand = int(c.strand[k])
             if c.partial_5prime[k]:
                 rbs_motif, rbs_spacer = "None", "None"
@@ -422,7 +460,7 @@ class GeneFinder:
                 conf=100.0 / (1.0 + math.exp(-min(max(score, -50.0), 50.0))),
                 score=score,
                 cscore=float(coding),
-                sscore=float(params.start_weight * scored.start[k] + params.gene_bias),
+                sscore=float(start_score),
                 rscore=0.0, uscore=0.0, tscore=0.0,
                 translation_table=self.translation_table,
             )

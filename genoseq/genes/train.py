@@ -97,7 +97,8 @@ class CalibrationRecord:
         return ScoredCandidates(
             candidates=replace(c, **arrays), coding=self.scored.coding[keep],
             start=self.scored.start[keep], start_known=self.scored.start_known[keep],
-            hexamer=None if self.scored.hexamer is None else self.scored.hexamer[keep])
+            hexamer=None if self.scored.hexamer is None else self.scored.hexamer[keep],
+            profile=None if self.scored.profile is None else self.scored.profile[keep])
 
 
 def score_for_calibration(finder: GeneFinder, records: list[LabelledRecord],
@@ -218,11 +219,12 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
 
     for records in scored.values():
         first_pass = GeneFinder(models=finder.models, params=params, device=finder.device)
-        first_pass.add_hexamer_scores([(r.index, r.scored) for r in records])
+        first_pass.self_train([(r.index, r.scored) for r in records])
     valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
     adapted, adapted_figures = coordinate_search(
-        finder, valid, replace(params, hexamer_weight=0.2),
-        ("hexamer_weight", "coding_weight", "start_weight", "gene_bias", "penalty"))
+        finder, valid, replace(params, hexamer_weight=0.2, profile_weight=0.3),
+        ("hexamer_weight", "coding_weight", "profile_weight", "start_weight", "gene_bias",
+         "penalty"))
     return {"params": params, "figures": figures, "adapted_params": adapted,
             "adapted_figures": adapted_figures}
 

@@ -61,3 +61,20 @@ def test_learned_ratios_favour_the_planted_codon_usage():
     in_gene = hexamer_scores(index, ratios, starts[:3], ends[:3], strand[:3])
     shifted = hexamer_scores(index, ratios, starts[:3] + 1, ends[:3] + 1, strand[:3])
     assert (in_gene > 50).all() and (shifted < in_gene).all()
+
+
+def test_start_profile_learns_the_planted_upstream_motif():
+    from genoseq.genes.adapt import start_profile, start_profile_scores
+
+    rng = np.random.default_rng(3)
+    width = 30
+    true = rng.integers(0, 4, (400, width)).astype(np.uint8)
+    true[:, 10:14] = [0, 2, 2, 0]  # AGGA at a fixed offset before real starts
+    other = rng.integers(0, 4, (1200, width)).astype(np.uint8)
+    profile = start_profile(true, other)
+    assert profile.shape == (width, 5)
+    assert (profile[10:14, [0, 2, 2, 0]].diagonal() > 1.0).all()
+    assert np.abs(profile[20:]).max() < 0.5 and (profile[:, 4] == 0).all()
+    scores_true = start_profile_scores(true[:50], profile)
+    scores_other = start_profile_scores(other[:50], profile)
+    assert scores_true.mean() > scores_other.mean() + 4
