@@ -12,7 +12,6 @@ equals running the integrator again without it (tested).
 
 from __future__ import annotations
 
-import importlib.resources
 import os
 from dataclasses import asdict, dataclass, field
 
@@ -21,7 +20,7 @@ from torch import nn
 
 from genoseq.enhancers.loci import GENE_COLUMNS, PLAIN_COLUMNS, SIGNAL_COLUMNS, LocusBucket
 from genoseq.enhancers.table import check_feature_names
-from genoseq.nn.checkpoint import load_state, save_model
+from genoseq.nn.checkpoint import load_shipped_state, load_state, save_model
 from genoseq.nn.leaky import (
     LeakyIntegrator,
     LeakyIntegratorConfig,
@@ -174,9 +173,7 @@ def load_enhancer_model(path_stem: str | os.PathLike | None = None
     Returns the model (in eval mode, on the CPU) and its metadata.
     """
     if path_stem is None:
-        folder = importlib.resources.files("genoseq.weights")
-        with importlib.resources.as_file(folder / f"{SHIPPED_MODEL}.pt") as weights:
-            state, config, metadata = load_state(weights.with_suffix(""))
+        state, config, metadata = load_shipped_state(SHIPPED_MODEL)
     else:
         state, config, metadata = load_state(path_stem)
     model = EnhancerModel(EnhancerModelConfig.from_dict(config))

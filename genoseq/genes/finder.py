@@ -19,7 +19,6 @@ Metagenome mode (``"meta"``) decodes each record once, independently.
 
 from __future__ import annotations
 
-import importlib.resources
 import math
 import os
 from dataclasses import asdict, dataclass, field, replace
@@ -43,7 +42,7 @@ from genoseq.genes.rbs import UPSTREAM as RBS_UPSTREAM
 from genoseq.genes.rbs import find_rbs
 from genoseq.genes.starts import StartModel, gene_start_positions, start_windows
 from genoseq.io.genes import Gene, translate_gene
-from genoseq.nn.checkpoint import load_state, save_model
+from genoseq.nn.checkpoint import load_shipped_state, load_state, save_model
 from genoseq.nn.motif_cnn import MotifCNNConfig
 from genoseq.nn.tagger import TaggerConfig
 
@@ -111,9 +110,7 @@ def load_gene_models(path_stem: str | os.PathLike | None = None
     pass's parameters (None if the model has none) and the model card metadata.
     """
     if path_stem is None:
-        folder = importlib.resources.files("genoseq.weights")
-        with importlib.resources.as_file(folder / f"{SHIPPED_MODEL}.pt") as weights:
-            state, config, metadata = load_state(weights.with_suffix(""))
+        state, config, metadata = load_shipped_state(SHIPPED_MODEL)
     else:
         state, config, metadata = load_state(path_stem)
     models = GeneModels(TaggerConfig.from_dict(config["coding"]),

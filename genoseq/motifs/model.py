@@ -13,7 +13,6 @@ genoseq are named, e.g. ``ctcf``.
 
 from __future__ import annotations
 
-import importlib.resources
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from genoseq.device import autocast_context, resolve_device
 from genoseq.encoding import DNA_UNKNOWN, dna_to_index
 from genoseq.io import InvalidFileError, open_input, read_fasta
 from genoseq.motifs.pwm import DEFAULT_PSEUDOCOUNT, Motif
-from genoseq.nn.checkpoint import load_state, save_model
+from genoseq.nn.checkpoint import load_shipped_state, load_state, save_model
 from genoseq.nn.motif_cnn import MotifCNN, MotifCNNConfig
 from genoseq.nn.train import BinaryObjective, TrainConfig, TrainResult, train_tagger
 
@@ -285,9 +284,7 @@ def load_motif_model(model: str | os.PathLike = "ctcf") -> tuple[MotifCNN, dict]
     if stem.with_suffix(".pt").is_file() and stem.with_suffix(".json").is_file():
         state, config, metadata = load_state(stem)
     elif str(model) in SHIPPED_MOTIF_MODELS:
-        folder = importlib.resources.files("genoseq.weights")
-        with importlib.resources.as_file(folder / f"{model}.pt") as weights:
-            state, config, metadata = load_state(weights.with_suffix(""))
+        state, config, metadata = load_shipped_state(str(model))
     else:
         raise InvalidFileError(model, None, "no such motif model: expected a shipped name "
                                f"({', '.join(SHIPPED_MOTIF_MODELS)}) or a path stem with "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 from pathlib import Path
@@ -31,6 +32,13 @@ def load_state(path_stem: str | os.PathLike) -> tuple[dict, dict, dict]:
         card = json.load(handle)
     state = torch.load(stem.with_suffix(".pt"), map_location="cpu", weights_only=True)
     return state, card["config"], card.get("metadata", {})
+
+
+def load_shipped_state(name: str) -> tuple[dict, dict, dict]:
+    """(state_dict, config, metadata) of the model ``name`` shipped in ``genoseq/weights``."""
+    folder = importlib.resources.files("genoseq.weights")
+    with importlib.resources.as_file(folder / f"{name}.pt") as weights:
+        return load_state(weights.with_suffix(""))
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:

@@ -8,7 +8,6 @@ even titin (~35,000 residues) fits in a few hundred MB.
 
 from __future__ import annotations
 
-import importlib.resources
 import os
 from collections.abc import Iterable, Mapping
 from typing import TextIO
@@ -22,7 +21,7 @@ from genoseq.device import autocast_context, resolve_device
 from genoseq.encoding import protein_to_index
 from genoseq.io.atomic import atomic_write
 from genoseq.io.fasta import SequenceRecord, read_fasta
-from genoseq.nn.checkpoint import load_state, save_model
+from genoseq.nn.checkpoint import load_shipped_state, load_state, save_model
 from genoseq.nn.tagger import TaggerConfig
 from genoseq.structure.data import Q3_CLASSES, Q8_CLASSES, length_batches, pad_residues
 from genoseq.structure.model import (
@@ -53,9 +52,7 @@ def load_ss_model(path_stem: str | os.PathLike | None = None
     Returns the model in eval mode and its model-card metadata.
     """
     if path_stem is None:
-        folder = importlib.resources.files("genoseq.weights")
-        with importlib.resources.as_file(folder / f"{SHIPPED_MODEL}.pt") as weights:
-            state, config, metadata = load_state(weights.with_suffix(""))
+        state, config, metadata = load_shipped_state(SHIPPED_MODEL)
     else:
         state, config, metadata = load_state(path_stem)
     model = SecondaryStructureModel(TaggerConfig.from_dict(config["tagger"]))
