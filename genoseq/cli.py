@@ -14,6 +14,7 @@ import sys
 from typing import TextIO
 
 from genoseq import __version__
+from genoseq.genes import DEFAULT_HOLDOUT
 from genoseq.io import InvalidFileError
 
 EXIT_USAGE = 2
@@ -104,12 +105,6 @@ def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
                          starts=args.starts, coding_track=args.coding_track,
                          progress=progress_enabled(args.quiet, stderr))
     return 0
-
-
-def _default_holdout() -> tuple[str, ...]:
-    from genoseq.genes.train import DEFAULT_HOLDOUT
-
-    return DEFAULT_HOLDOUT
 
 
 def _run_train_genes(args, stdout: TextIO, stderr: TextIO) -> int:
@@ -206,7 +201,7 @@ def build_parser(stdout: TextIO | None = None,
         "../shared/data/genomes (genomes.tsv + <name>.fna.gz + <name>.gff3.gz). Held-out "
         "genomes are never read. Each stage checkpoints into --run-dir and resumes from it.")
     genes.add_argument("--genomes", required=True, metavar="DIR", help="genome folder")
-    genes.add_argument("--holdout", default=",".join(_default_holdout()), metavar="NAMES",
+    genes.add_argument("--holdout", default=",".join(DEFAULT_HOLDOUT), metavar="NAMES",
                        help="comma-separated genomes kept out of training (default: %(default)s)")
     genes.add_argument("-o", "--out", required=True, metavar="STEM",
                        help="write STEM.pt (weights) and STEM.json (config, metrics)")

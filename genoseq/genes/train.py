@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from genoseq import __version__
 from genoseq.device import resolve_device
+from genoseq.genes import DEFAULT_HOLDOUT
 from genoseq.genes.dataset import (
     LabelledRecord,
     WindowSampler,
@@ -52,7 +53,6 @@ from genoseq.nn.train import BinaryObjective, TrainConfig, train_tagger
 #: Genera kept for independent evaluation: never trained on.
 RESERVED_GENERA = ("Staphylococcus", "Mesoplasma", "Mycobacterium", "Natronomonas",
                    "Deinococcus", "Synechocystis")
-DEFAULT_HOLDOUT = ("ecoli_k12_mg1655", "hsal_r1", "mgen_g37")
 #: Last part of every training record: early stopping and decoder calibration only.
 VALID_FRACTION = 0.1
 

@@ -197,7 +197,7 @@ def _add_device_arguments(parser: argparse.ArgumentParser, batch_default: int | 
 
 
 def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    from genoseq.motifs.model import DEFAULT_INIT_SCALE
+    from genoseq.motifs.pwm import DEFAULT_INIT_SCALE
 
     data = parser.add_argument_group("data")
     data.add_argument("--train", metavar="TSV",

@@ -25,7 +25,7 @@ import torch
 from genoseq.device import autocast_context, resolve_device
 from genoseq.encoding import DNA_UNKNOWN, dna_to_index
 from genoseq.io import InvalidFileError, open_input, read_fasta
-from genoseq.motifs.pwm import DEFAULT_PSEUDOCOUNT, Motif
+from genoseq.motifs.pwm import DEFAULT_INIT_SCALE, DEFAULT_PSEUDOCOUNT, Motif
 from genoseq.nn.checkpoint import load_shipped_state, load_state, save_model
 from genoseq.nn.motif_cnn import MotifCNN, MotifCNNConfig
 from genoseq.nn.train import BinaryObjective, TrainConfig, TrainResult, train_tagger
@@ -45,13 +45,6 @@ __all__ = [
 #: Names accepted by :func:`load_motif_model` for the models in ``genoseq/weights``.
 SHIPPED_MOTIF_MODELS = ("ctcf",)
 
-#: Factor on the centred PWM log2-odds loaded as filters. Raw log2-odds of a
-#: 15-bp motif span about -77 to +23 (MA0139.2), far beyond the weights of a random
-#: filter, and fire on almost no window of a random sequence; loaded like that,
-#: the PWM filters barely learn. Centred per position (a random base scores 0
-#: on average) and scaled by 0.1 they train like the others. CTCF validation
-#: AUROC, seed 0: raw 0.965, x0.1 0.973, centred x0.1 0.975 (genoseq/weights/ctcf.md).
-DEFAULT_INIT_SCALE = 0.1
 
 #: Longest piece of a sequence scored at once; longer ones are cut with overlap
 #: (exact, because global max pooling of the pieces is the max over the whole).

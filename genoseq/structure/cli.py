@@ -27,17 +27,18 @@ def _run_ss(args, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _run_train_ss(args, stdout: TextIO, stderr: TextIO) -> int:
+    from dataclasses import replace
+
     from genoseq.device import set_threads
-    from genoseq.nn.tagger import TaggerConfig
     from genoseq.nn.train import TrainConfig
-    from genoseq.structure.model import INPUT_CHANNELS, N_Q3, N_Q8
+    from genoseq.structure.model import default_config
     from genoseq.structure.train import train_secondary_structure
 
     set_threads(args.threads)
-    model_config = TaggerConfig(
-        input_channels=INPUT_CHANNELS, n_classes=N_Q8 + N_Q3, conv_channels=args.conv_channels,
-        conv_kernel=args.conv_kernel, conv_layers=args.conv_layers, stride=1,
-        hidden=args.hidden, lstm_layers=args.lstm_layers, dropout=args.dropout)
+    # Architecture flags left unset keep the shipped model's values.
+    model_config = replace(default_config(), **{
+        name: getattr(args, name) for name in ARCHITECTURE_FLAGS
+        if getattr(args, name) is not None})
     train_config = TrainConfig(steps_per_epoch=args.steps, max_epochs=args.epochs,
                                patience=args.patience, learning_rate=args.learning_rate,
                                seed=args.seed)
@@ -54,10 +55,12 @@ def _run_train_ss(args, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
+ARCHITECTURE_FLAGS = ("conv_channels", "conv_kernel", "conv_layers", "hidden", "lstm_layers",
+                      "dropout")
+
+
 def register(commands, train_tasks, parser_class) -> None:
     """Add ``ss`` to the ``genoseq`` subcommands and to ``genoseq train``."""
-    from genoseq.structure.model import default_config
-
     ss = commands.add_parser(
         "ss", help="predict protein secondary structure (Q3 and Q8) from single sequences",
         description="Predict per-residue secondary structure with a BiLSTM from the amino-acid "
@@ -79,7 +82,6 @@ def register(commands, train_tasks, parser_class) -> None:
     ss.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ss.set_defaults(run=_run_ss)
 
-    shipped = default_config()
     train = train_tasks.add_parser(
         "ss", help="train the secondary-structure model",
         description="Train the Q8+Q3 BiLSTM on a table in the format of "
@@ -105,13 +107,14 @@ def register(commands, train_tasks, parser_class) -> None:
     train.add_argument("--valid-chains", type=int, default=None, metavar="N",
                        help="early-stop on N random validation chains (default: all)")
     train.add_argument("--label-smoothing", type=float, default=0.0)
-    train.add_argument("--conv-channels", type=int, default=shipped.conv_channels)
-    train.add_argument("--conv-kernel", type=int, default=shipped.conv_kernel)
-    train.add_argument("--conv-layers", type=int, default=shipped.conv_layers)
-    train.add_argument("--hidden", type=int, default=shipped.hidden,
-                       help="LSTM hidden size per direction (default: %(default)s)")
-    train.add_argument("--lstm-layers", type=int, default=shipped.lstm_layers)
-    train.add_argument("--dropout", type=float, default=shipped.dropout)
+    architecture = "(default: the shipped model's)"
+    train.add_argument("--conv-channels", type=int, help=f"conv front width {architecture}")
+    train.add_argument("--conv-kernel", type=int, help=f"first conv kernel {architecture}")
+    train.add_argument("--conv-layers", type=int, help=f"conv blocks {architecture}")
+    train.add_argument("--hidden", type=int,
+                       help=f"LSTM hidden size per direction {architecture}")
+    train.add_argument("--lstm-layers", type=int, help=f"stacked BiLSTM layers {architecture}")
+    train.add_argument("--dropout", type=float, help=f"dropout {architecture}")
     train.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
     train.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
