@@ -107,3 +107,13 @@ def test_all_n_record_is_skipped_with_a_warning(tmp_path, tiny_gene_model):
     assert code == 0
     assert "genoseq: warning:" in err and "'gap'" in err
     assert "##sequence-region gap 1 500" in (tmp_path / "out.gff").read_text()
+
+
+def test_dna_given_where_protein_is_required(tmp_path):
+    output = tmp_path / "ss.tsv"
+    code, out, err = run("ss", "-i", BAD / "dna_as_protein.fa", "-o", output)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1
+    assert err.startswith(f"genoseq: error: {BAD / 'dna_as_protein.fa'}:1:")
+    assert "looks like DNA" in err
+    assert list(tmp_path.iterdir()) == []
