@@ -55,7 +55,8 @@ class DecoderParams:
     """Weights of the decoder's gene score, fitted on training genomes.
 
     ``score = coding_weight * coding_llr + hexamer_weight * hexamer_llr
-    + start_weight * start_logit + profile_weight * start_profile + gene_bias``;
+    + start_weight * start_logit + profile_weight * start_profile + gene_bias
+    + length_bias * length_kb``;
     the start logit is clipped to ±10, per-base coding log-ratios to
     ±``llr_clip``. ``hexamer_weight`` and ``profile_weight`` weigh the
     self-trained scores of the second pass.
@@ -64,6 +65,7 @@ class DecoderParams:
     coding_weight: float = 0.3
     start_weight: float = 1.0
     gene_bias: float = -10.0
+    length_bias: float = 0.0
     edge_start_score: float = 0.0
     llr_clip: float = 8.0
     hexamer_weight: float = 0.0
@@ -152,6 +154,16 @@ class ScoredCandidates:
     hexamer: np.ndarray | None = None
     profile: np.ndarray | None = None
     log_probs: np.ndarray | None = None
+
+
+def gene_bias(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
+    """Per-candidate prior: a constant plus a term proportional to the gene's length.
+
+    With only a constant, a short gene must gather as much evidence per gene as
+    a long one; the length term lets calibration trade the two.
+    """
+    length_kb = (scored.candidates.end - scored.candidates.start) / 1000.0
+    return params.gene_bias + params.length_bias * length_kb
 
 
 def self_trained_score(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray | float:
@@ -327,7 +339,7 @@ class GeneFinder:
         """
         missing = ~scored.start_known
         if params is not None:
-            best_case = params.coding_weight * scored.coding + params.gene_bias
+            best_case = params.coding_weight * scored.coding + gene_bias(scored, params)
             best_case = best_case + self_trained_score(scored, params)
             missing &= best_case + params.start_weight * START_LOGIT_CAP > 0
         which = np.flatnonzero(missing)
@@ -339,7 +351,8 @@ class GeneFinder:
     def total_scores(self, scored: ScoredCandidates, params: DecoderParams | None = None
                      ) -> np.ndarray:
         p = self.params if params is None else params
-        total = p.coding_weight * scored.coding + p.start_weight * scored.start + p.gene_bias
+        total = (p.coding_weight * scored.coding + p.start_weight * scored.start
+                 + gene_bias(scored, p))
         return total + self_trained_score(scored, p)
 
     def decode(self, scored: ScoredCandidates, params: DecoderParams | None = None) -> np.ndarray:
@@ -438,6 +451,7 @@ class GeneFinder:
             if params.hexamer_weight and scored.hexamer is not None:
                 coding += params.hexamer_weight * scored.hexamer[k]
             start_score = params.start_weight * scored.start[k] + params.gene_bias
+            start_score += params.length_bias * (end - start) / 1000
             if params.profile_weight and scored.profile is not None:
                 start_score += params.profile_weight * scored.profile[k]
             strand = int(c.strand[k])

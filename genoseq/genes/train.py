@@ -168,8 +168,8 @@ def _moves(params: DecoderParams, name: str) -> list[DecoderParams]:
         return [replace(params, overlap=replace(params.overlap, penalty=max(
             params.overlap.penalty + offset, 0.0))) for offset in _OFFSETS]
     value = getattr(params, name)
-    if name == "gene_bias":
-        return [replace(params, gene_bias=value + offset) for offset in _OFFSETS]
+    if name in ("gene_bias", "length_bias"):
+        return [replace(params, **{name: value + offset}) for offset in _OFFSETS]
     # A weight at zero restarts from a small value so that it can come back.
     values = [value * scale for scale in _SCALES] if value else [0.01, 0.03, 0.1, 0.3, 1.0]
     return [replace(params, **{name: v}) for v in values]
@@ -215,7 +215,8 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
     start = replace(finder.params, coding_weight=0.03, start_weight=1.0, gene_bias=-10.0,
                     hexamer_weight=0.0, overlap=replace(finder.params.overlap, penalty=2.0))
     params, figures = coordinate_search(
-        finder, valid, start, ("coding_weight", "start_weight", "gene_bias", "penalty"))
+        finder, valid, start,
+        ("coding_weight", "start_weight", "gene_bias", "length_bias", "penalty"))
 
     for records in scored.values():
         first_pass = GeneFinder(models=finder.models, params=params, device=finder.device)
@@ -224,7 +225,7 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
     adapted, adapted_figures = coordinate_search(
         finder, valid, replace(params, hexamer_weight=0.2, profile_weight=0.3),
         ("hexamer_weight", "coding_weight", "profile_weight", "start_weight", "gene_bias",
-         "penalty"))
+         "length_bias", "penalty"))
     return {"params": params, "figures": figures, "adapted_params": adapted,
             "adapted_figures": adapted_figures}
 
