@@ -91,3 +91,21 @@ def test_gene_proteins_of_held_out_genome_start_with_m(shared_data, finder):
     complete = [g for g in genes if g.partial == "00"]
     assert complete and all(g.protein.startswith("M") and g.protein.endswith("*")
                             for g in complete)
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+@pytest.mark.parametrize(("name", "table", "floor"), [("ecoli_k12_mg1655", 11, 0.95),
+                                                      ("hsal_r1", 11, 0.94),
+                                                      ("mgen_g37", 4, 0.935)])
+def test_whole_held_out_genomes(shared_data, name, table, floor):
+    """Whole held-out genomes (all replicons) stay at the accuracy in genes.md."""
+    records = [(r.id, r.seq) for r in read_fasta(shared_data / "genomes" / f"{name}.fna.gz")]
+    reference = read_gff3_cds(shared_data / "genomes" / f"{name}.gff3.gz").cds
+    predictions = GeneFinder(translation_table=table).predict_genome(records)
+    genes = [g for p in predictions for g in p.genes]
+    keys_pred = {(g.seqid, *stop_key(g.strand, g.start, g.end)) for g in genes}
+    keys_ref = {(c.seqid, *stop_key(c.strand, c.start, c.end)) for c in reference}
+    matched = len(keys_pred & keys_ref)
+    f1 = 2 * matched / (len(keys_pred) + len(keys_ref))
+    assert f1 > floor
