@@ -113,12 +113,12 @@ class OrfCandidates:
         """Forward-strand position of the leftmost base of the first codon; int64."""
         return np.where(self.strand > 0, self.start, self.end - 3)
 
-    @property
+    @functools.cached_property
     def partial_5prime(self) -> np.ndarray:
         """The gene has no start codon: it runs off the contig at its 5' end; bool."""
         return np.where(self.strand > 0, self.partial_left, self.partial_right)
 
-    @property
+    @functools.cached_property
     def partial_3prime(self) -> np.ndarray:
         """The gene has no stop codon: it runs off the contig at its 3' end; bool."""
         return np.where(self.strand > 0, self.partial_right, self.partial_left)
