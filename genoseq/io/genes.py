@@ -7,14 +7,11 @@ A :class:`Gene` is what the gene finder emits. The writers here and in
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-import numpy as np
-from Bio.Data import CodonTable
-
+from genoseq.encoding import codon_index, codon_lookup, dna_to_index, reverse_complement
 from genoseq.io.atomic import atomic_write
 
 __all__ = [
@@ -30,10 +27,6 @@ __all__ = [
 
 FASTA_WIDTH = 60
 _PARTIAL_CODES = frozenset({"00", "01", "10", "11"})
-# A C G T -> 0 1 2 3, every other byte (N, IUPAC codes) -> 4.
-_BASE_INDEX = np.full(256, 4, dtype=np.uint8)
-_BASE_INDEX[np.frombuffer(b"ACGTacgt", dtype=np.uint8)] = [0, 1, 2, 3, 0, 1, 2, 3]
-_COMPLEMENT = bytes.maketrans(b"ACGT", b"TGCA")
 _NON_ACGT_TO_N = bytes(byte if byte in b"ACGT" else ord("N") for byte in range(256))
 
 
@@ -210,23 +203,8 @@ def gene_nucleotides(gene: Gene, sequence: bytes) -> bytes:
         )
     bases = sequence[gene.start : gene.end].upper().translate(_NON_ACGT_TO_N)
     if gene.strand == -1:
-        bases = bases.translate(_COMPLEMENT)[::-1]
+        bases = reverse_complement(bases)
     return bases
-
-
-@functools.cache
-def _codon_table(table: int) -> tuple[np.ndarray, frozenset[bytes]]:
-    """Amino-acid letter (uint8, shape (65,)) per codon index 16*b0+4*b1+b2, 64 = 'X'; stops."""
-    try:
-        code = CodonTable.unambiguous_dna_by_id[table]
-    except KeyError:
-        raise ValueError(f"translation table {table} is not an NCBI genetic code") from None
-    letters = np.full(65, ord("X"), dtype=np.uint8)
-    bases = "ACGT"
-    for index in range(64):
-        codon = bases[index // 16] + bases[index // 4 % 4] + bases[index % 4]
-        letters[index] = ord(code.forward_table.get(codon, "*"))
-    return letters, frozenset(codon.encode() for codon in code.stop_codons)
 
 
 def translate_gene(gene: Gene, sequence: bytes) -> str:
@@ -247,15 +225,14 @@ def translate_gene(gene: Gene, sequence: bytes) -> str:
         base other than A, C, G, T.
     """
     bases = gene_nucleotides(gene, sequence)[gene.phase :]
-    bases = bases[: len(bases) - len(bases) % 3]
-    letters, stops = _codon_table(gene.translation_table)
-    index = _BASE_INDEX[np.frombuffer(bases, dtype=np.uint8)].reshape(-1, 3).astype(np.intp)
-    codon = np.where((index < 4).all(axis=1), index[:, 0] * 16 + index[:, 1] * 4 + index[:, 2], 64)
-    protein = bytearray(letters[codon].tobytes())
-    if protein and not gene.partial_5 and codon[0] != 64:
+    code = codon_lookup(gene.translation_table)
+    # Codon index (-1 for a codon with N) at every whole codon from the 5' end.
+    codons = codon_index(dna_to_index(bases))[: len(bases) // 3 * 3 : 3]
+    protein = bytearray(code.aa[codons].tobytes())
+    if protein and not gene.partial_5 and codons[0] >= 0:
         protein[0] = ord("M")
     # Tables such as 27 and 28 read stop codons as amino acids inside a gene.
-    if protein and not gene.partial_3 and bases[-3:] in stops:
+    if protein and not gene.partial_3 and code.stop_mask[codons[-1]]:
         protein[-1] = ord("*")
     return protein.decode("ascii")
 
