@@ -447,13 +447,10 @@ class GeneFinder:
             acgt = int(np.count_nonzero(bases < 4))
             gc = int(np.count_nonzero((bases == 1) | (bases == 2)))
             score = float(total[k])
+            # Prodigal's split: cscore the coding evidence, sscore everything else.
             coding = params.coding_weight * scored.coding[k]
             if params.hexamer_weight and scored.hexamer is not None:
                 coding += params.hexamer_weight * scored.hexamer[k]
-            start_score = params.start_weight * scored.start[k] + params.gene_bias
-            start_score += params.length_bias * (end - start) / 1000
-            if params.profile_weight and scored.profile is not None:
-                start_score += params.profile_weight * scored.profile[k]
             strand = int(c.strand[k])
             if c.partial_5prime[k]:
                 rbs_motif, rbs_spacer = "None", "None"
@@ -471,7 +468,7 @@ class GeneFinder:
                 conf=100.0 / (1.0 + math.exp(-min(max(score, -50.0), 50.0))),
                 score=score,
                 cscore=float(coding),
-                sscore=float(start_score),
+                sscore=score - float(coding),
                 rscore=0.0, uscore=0.0, tscore=0.0,
                 translation_table=self.translation_table,
             )
