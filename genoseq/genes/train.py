@@ -71,7 +71,10 @@ def _check_not_reserved(genomes_dir: Path, names: list[str]) -> None:
 
 
 def stop_keys(strand: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Identify genes by strand and stop coordinate, as the project's scorer does."""
+    """Identify genes by strand and stop coordinate, as the project's scorer does.
+
+    ``end`` for a + strand gene, ``-(start + 1)`` for a − strand one.
+    """
     return np.where(strand > 0, end, -(start + 1)).astype(np.int64)
 
 
@@ -128,10 +131,8 @@ def match_counts(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]]
         pred = dict(zip(stop_keys(c.strand[chosen], c.start[chosen], c.end[chosen]).tolist(),
                         zip(c.start[chosen].tolist(), c.end[chosen].tolist(), strict=True),
                         strict=True))
-        ref = {}
-        for strand, start, end in reference:
-            ref[int(stop_keys(np.array([strand]), np.array([start]), np.array([end]))[0])] = (
-                start, end)
+        ref = {end if strand > 0 else -(start + 1): (start, end)
+               for strand, start, end in reference}
         n_ref += len(ref)
         n_pred += len(pred)
         for key, span in ref.items():
@@ -212,8 +213,11 @@ def calibrate_decoder(finder: GeneFinder, genomes: dict[str, list[LabelledRecord
 def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecord]]) -> dict:
     """:func:`calibrate_decoder` on records already scored (all starts)."""
     valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
+    # A fixed starting point: the search is local, so inheriting the finder's weights
+    # would make the result depend on them.
     start = replace(finder.params, coding_weight=0.03, start_weight=1.0, gene_bias=-10.0,
-                    hexamer_weight=0.0, overlap=replace(finder.params.overlap, penalty=2.0))
+                    length_bias=0.0, hexamer_weight=0.0, profile_weight=0.0,
+                    overlap=replace(finder.params.overlap, penalty=2.0))
     params, figures = coordinate_search(
         finder, valid, start,
         ("coding_weight", "start_weight", "gene_bias", "length_bias", "penalty"))
