@@ -45,6 +45,17 @@ class _Parser(argparse.ArgumentParser):
             file.write(message)
 
 
+def positive_int(text: str) -> int:
+    """argparse type for counts such as --threads and --batch-size: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: expected an integer >= 1")
+    return value
+
+
 def _format_table(rows: list[dict], columns: list[str]) -> str:
     cells = [[str(row[c]) for c in columns] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
@@ -185,9 +196,9 @@ def build_parser(stdout: TextIO | None = None,
                          help="per-base coding probability of each strand, bedGraph")
     predict.add_argument("--model", metavar="STEM", help="gene models (default: shipped)")
     predict.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    predict.add_argument("--batch-size", type=int, default=32, metavar="N",
+    predict.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
                          help="coding-model windows per batch (default: 32)")
-    predict.add_argument("--threads", type=int, default=None, metavar="N",
+    predict.add_argument("--threads", type=positive_int, default=None, metavar="N",
                          help="CPU threads for torch (default: torch's choice)")
     predict.add_argument("-q", "--quiet", action="store_true", help="no progress or warnings")
     predict.set_defaults(run=_run_predict)
@@ -211,9 +222,10 @@ def build_parser(stdout: TextIO | None = None,
     genes.add_argument("--epochs", type=int, default=20, help="most coding-model epochs")
     genes.add_argument("--steps", type=int, default=300, help="batches per epoch")
     genes.add_argument("--window", type=int, default=3000, help="training window, bp")
-    genes.add_argument("--batch-size", type=int, default=32)
+    genes.add_argument("--batch-size", type=positive_int, default=32)
     genes.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    genes.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    genes.add_argument("--threads", type=positive_int, default=None,
+                       help="CPU threads for torch")
     genes.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     genes.set_defaults(run=_run_train_genes)
 

@@ -117,3 +117,16 @@ def test_dna_given_where_protein_is_required(tmp_path):
     assert err.startswith(f"genoseq: error: {BAD / 'dna_as_protein.fa'}:1:")
     assert "looks like DNA" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["predict", "-i", DATA / "ecoli_proteins.faa", "--threads", "0"],
+    ["predict", "-i", DATA / "ecoli_proteins.faa", "--batch-size", "-3"],
+    ["motifs", "scan", "-i", DATA / "ecoli_proteins.faa", "--motifs", "x", "--threads", "0"],
+    ["enhancer", "-i", "x", "--threads", "0"],
+])
+def test_counts_below_one_are_usage_errors(argv):
+    code, out, err = run(*argv)
+    assert code == 2 and out == ""
+    assert err.splitlines()[-1].startswith("genoseq: error: argument ")
+    assert "expected an integer >= 1" in err and "Traceback" not in err

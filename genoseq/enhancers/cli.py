@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from genoseq.cli import positive_int
 from genoseq.io import InvalidFileError
 
 
@@ -88,7 +89,7 @@ def register(commands, train_tasks, parser_class) -> None:
     enhancer.add_argument("--cell-type", metavar="NAME",
                           help="cell type of the plotted locus, if the gene has several")
     enhancer.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    enhancer.add_argument("--threads", type=int, default=None, metavar="N",
+    enhancer.add_argument("--threads", type=positive_int, default=None, metavar="N",
                           help="CPU threads for torch (default: torch's choice)")
     enhancer.set_defaults(run=_run_enhancer)
 
@@ -106,6 +107,7 @@ def register(commands, train_tasks, parser_class) -> None:
     train.add_argument("--max-steps", type=int, metavar="N",
                        help="most training steps (default: 1000)")
     train.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    train.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    train.add_argument("--threads", type=positive_int, default=None,
+                       help="CPU threads for torch")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_run_train_enhancer)
