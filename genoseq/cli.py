@@ -22,7 +22,12 @@ EXIT_USAGE = 2
 #: Modules adding subcommands: each has ``register(commands, train_tasks, parser_class)``,
 #: adding parsers to the ``genoseq`` and ``genoseq train`` subparsers, each parser with
 #: ``set_defaults(run=function(args, stdout, stderr) -> int)``.
-PLUGIN_COMMANDS = ("genoseq.structure.cli", "genoseq.motifs.cli", "genoseq.enhancers.cli")
+PLUGIN_COMMANDS = (
+    "genoseq.structure.cli",
+    "genoseq.motifs.cli",
+    "genoseq.enhancers.cli",
+    "genoseq.workflow_cli",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -125,7 +130,8 @@ def _run_train_genes(args, stdout: TextIO, stderr: TextIO) -> int:
 
     set_threads(args.threads)
     holdout = tuple(name for name in args.holdout.split(",") if name)
-    coding = TrainConfig(steps_per_epoch=args.steps, max_epochs=args.epochs, patience=3,
+    coding = TrainConfig(steps_per_epoch=args.steps, max_epochs=args.epochs,
+                         patience=args.patience,
                          learning_rate=3e-3, seed=args.seed)
     metadata = train_gene_finder(args.genomes, args.out, args.run_dir, holdout=holdout,
                                  coding_config=coding, window=args.window,
@@ -221,6 +227,9 @@ def build_parser(stdout: TextIO | None = None,
     genes.add_argument("--seed", type=int, default=0)
     genes.add_argument("--epochs", type=int, default=20, help="most coding-model epochs")
     genes.add_argument("--steps", type=int, default=300, help="batches per epoch")
+    genes.add_argument("--patience", type=positive_int, default=6,
+                       help="coding-model epochs without validation improvement before "
+                            "stopping; may be changed when resuming")
     genes.add_argument("--window", type=int, default=3000, help="training window, bp")
     genes.add_argument("--batch-size", type=positive_int, default=32)
     genes.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
