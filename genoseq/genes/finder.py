@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genoseq.device import resolve_device
+from genoseq.device import inference_autocast, resolve_device
 from genoseq.encoding import dna_to_index, reverse_complement
 from genoseq.genes.adapt import (
     hexamer_log_ratios,
@@ -48,6 +48,9 @@ from genoseq.nn.tagger import TaggerConfig
 
 SHIPPED_MODEL = "genes"
 START_LOGIT_CAP = 10.0
+#: Bases per group in :meth:`GeneFinder.score_records`: the per-base coding
+#: log-probabilities (28 bytes per base) of one group are in memory at a time.
+SCORE_GROUP_BASES = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,10 @@ class GeneFinder:
         each side only give context (both multiples of 3).
     adapt_min_length : int
         Self-train only on inputs of at least this many bp (total).
+    precision : "auto", "fp32", "bf16" or "fp16"
+        Arithmetic of the networks. "auto": mixed precision (bf16, or fp16 on
+        GPUs without bf16) on CUDA, fp32 elsewhere. "bf16" on the CPU runs
+        faster on processors with native bf16 but may change a few calls.
     """
 
     def __init__(self, model=None, *, translation_table: int = 11,
@@ -238,7 +245,7 @@ class GeneFinder:
                  mask_n: bool = False, device=None, batch_size: int = 32, window: int = 6000,
                  context: int = 600, adapt_min_length: int = 100_000,
                  models: GeneModels | None = None, params: DecoderParams | None = None,
-                 adapted_params: DecoderParams | None = None):
+                 adapted_params: DecoderParams | None = None, precision: str = "auto"):
         if window % 3 or context % 3 or window <= 2 * context:
             raise ValueError("window and context must be multiples of 3 with window > 2*context")
         if procedure not in ("single", "meta"):
@@ -260,6 +267,8 @@ class GeneFinder:
         self.window = window
         self.context = context
         self.adapt_min_length = adapt_min_length
+        self.precision = precision
+        inference_autocast(self.device, precision)  # rejects an unknown precision now
 
     @property
     def adapts(self) -> bool:
@@ -278,24 +287,58 @@ class GeneFinder:
         -------
         np.ndarray, shape (length, 7), float32
         """
-        length = len(index)
-        context = self.context
-        window = min(self.window, 3 * math.ceil((length + 2 * context) / 3))
-        step = window - 2 * context
-        n_windows = math.ceil(length / step)
-        padded = np.full(n_windows * step + 2 * context, 4, dtype=np.uint8)
-        padded[context:context + length] = index
-        out = np.empty((n_windows * step, 7), dtype=np.float32)
-        with torch.inference_mode():
-            for first in range(0, n_windows, self.batch_size):
-                rows = range(first, min(first + self.batch_size, n_windows))
-                batch = np.stack([padded[k * step:k * step + window] for k in rows])
-                # Every window begins at k*step - context ≡ 0 (mod 3): offset 0 for all.
-                logits = self.models.coding(torch.from_numpy(batch).to(self.device))
-                log_probs = torch.log_softmax(logits.float(), dim=-1)[:, context:context + step]
-                out[first * step:(first + len(rows)) * step] = (
-                    log_probs.reshape(-1, 7).cpu().numpy())
-        return out[:length]
+        return self.coding_log_probs_many([index])[0]
+
+    def coding_log_probs_many(self, indices: list[np.ndarray]) -> list[np.ndarray]:
+        """:meth:`coding_log_probs` of several sequences, batched together.
+
+        A sequence longer than one window is cut into overlapping windows of
+        ``window`` bases whose outer ``context`` bases on each side only give
+        context; a shorter one is one window of its own length plus context.
+        Windows of all sequences are sorted by length and packed into batches
+        of about ``batch_size * window`` bases, rows of unequal length with
+        their true lengths, so that padding never changes a result: each
+        sequence gets exactly what it would get alone. Many small contigs (a
+        metagenome) therefore share forward passes.
+        """
+        context, window = self.context, self.window
+        outs = [np.empty((len(index), 7), dtype=np.float32) for index in indices]
+        rows = []  # (row length, record, padded array, row start, output start, output stop)
+        for k, index in enumerate(indices):
+            length = len(index)
+            if length == 0:
+                continue
+            size = min(window, 3 * math.ceil((length + 2 * context) / 3))
+            row_step = size - 2 * context
+            n_windows = math.ceil(length / row_step)
+            padded = np.full(n_windows * row_step + 2 * context, 4, dtype=np.uint8)
+            padded[context:context + length] = index
+            for w in range(n_windows):
+                first = w * row_step
+                rows.append((size, k, padded, first, first, min(first + row_step, length)))
+        rows.sort(key=lambda row: -row[0])
+        budget = self.batch_size * window
+        with torch.inference_mode(), inference_autocast(self.device, self.precision):
+            first = 0
+            while first < len(rows):
+                longest = rows[first][0]
+                last = min(first + max(budget // longest, 1), len(rows))
+                chunk = rows[first:last]
+                batch = np.full((len(chunk), longest), 4, dtype=np.uint8)
+                for r, (size, _, padded, start, _, _) in enumerate(chunk):
+                    batch[r, :size] = padded[start:start + size]
+                lengths = None
+                if chunk[-1][0] != longest:
+                    lengths = torch.tensor([row[0] for row in chunk])
+                # Every row begins at a multiple of 3 minus context ≡ 0 (mod 3): offset 0.
+                logits = self.models.coding(torch.from_numpy(batch).to(self.device),
+                                            lengths=lengths)
+                log_probs = torch.log_softmax(logits[:, context:longest - context].float(),
+                                              dim=-1).cpu().numpy()
+                for r, (_, k, _, _, out_start, out_stop) in enumerate(chunk):
+                    outs[k][out_start:out_stop] = log_probs[r, :out_stop - out_start]
+                first = last
+        return outs
 
     def start_logits(self, index: np.ndarray, candidates: OrfCandidates,
                      which: np.ndarray) -> np.ndarray:
@@ -303,7 +346,7 @@ class GeneFinder:
         windows = start_windows(index, gene_start_positions(candidates)[which],
                                 candidates.strand[which])
         out = np.empty(len(which), dtype=np.float64)
-        with torch.inference_mode():
+        with torch.inference_mode(), inference_autocast(self.device, self.precision):
             for first in range(0, len(which), 8192):
                 batch = torch.from_numpy(windows[first:first + 8192]).to(self.device)
                 out[first:first + len(batch)] = self.models.start(batch).float().cpu().numpy()
@@ -316,19 +359,45 @@ class GeneFinder:
         Start logits are computed only for candidates that could score above
         zero under the first-pass decoder weights, unless ``all_starts``.
         """
-        index = dna_to_index(seq)
-        candidates = find_orfs(seq, self.translation_table, min_len=self.min_len,
-                               closed=self.closed, mask_n=self.mask_n)
-        log_probs = self.coding_log_probs(index)
-        cumulative = coding_evidence(log_probs, clip=self.params.llr_clip)
-        coding = coding_scores(cumulative, candidates.start, candidates.end, candidates.strand)
-        scored = ScoredCandidates(
-            candidates, coding,
-            start=np.full(len(candidates), self.params.edge_start_score, dtype=np.float64),
-            start_known=candidates.partial_5prime.copy(),
-            log_probs=log_probs if keep_log_probs else None)
-        self.fill_start_logits(index, scored, None if all_starts else self.params)
-        return index, scored
+        return self.score_records([seq], all_starts, keep_log_probs)[0]
+
+    def score_records(self, seqs: list[bytes], all_starts: bool = False,
+                      keep_log_probs: bool = False
+                      ) -> list[tuple[np.ndarray, ScoredCandidates]]:
+        """:meth:`score_candidates` of several sequences, the coding model batched over them.
+
+        Sequences go through the coding model in groups of about
+        ``SCORE_GROUP_BASES`` bases, so per-base log-probabilities are held
+        for one group at a time unless ``keep_log_probs``.
+        """
+        results = []
+        group: list[bytes] = []
+        group_bases = 0
+        for position, seq in enumerate(seqs):
+            group.append(seq)
+            group_bases += len(seq)
+            if group_bases < SCORE_GROUP_BASES and position + 1 < len(seqs):
+                continue
+            indices = [dna_to_index(member) for member in group]
+            for member, index, log_probs in zip(group, indices,
+                                                self.coding_log_probs_many(indices),
+                                                strict=True):
+                candidates = find_orfs(member, self.translation_table, min_len=self.min_len,
+                                       closed=self.closed, mask_n=self.mask_n)
+                cumulative = coding_evidence(log_probs, clip=self.params.llr_clip)
+                coding = coding_scores(cumulative, candidates.start, candidates.end,
+                                       candidates.strand)
+                del cumulative
+                scored = ScoredCandidates(
+                    candidates, coding,
+                    start=np.full(len(candidates), self.params.edge_start_score,
+                                  dtype=np.float64),
+                    start_known=candidates.partial_5prime.copy(),
+                    log_probs=log_probs if keep_log_probs else None)
+                self.fill_start_logits(index, scored, None if all_starts else self.params)
+                results.append((index, scored))
+            group, group_bases = [], 0
+        return results
 
     def fill_start_logits(self, index: np.ndarray, scored: ScoredCandidates,
                           params: DecoderParams | None) -> None:
@@ -402,12 +471,11 @@ class GeneFinder:
             Keep per-base coding log-probabilities in the predictions.
         """
         seqs = []
-        scored_records = []
         for seqid, sequence in records:
             seq = sequence.encode("ascii") if isinstance(sequence, str) else bytes(sequence)
-            seq = seq.upper()
-            seqs.append((seqid, seq))
-            scored_records.append(self.score_candidates(seq, keep_log_probs=keep_log_probs))
+            seqs.append((seqid, seq.upper()))
+        scored_records = self.score_records([seq for _, seq in seqs],
+                                            keep_log_probs=keep_log_probs)
         total_length = sum(len(seq) for _, seq in seqs)
         adapted = self.adapts and total_length >= self.adapt_min_length
         if adapted:

@@ -79,7 +79,8 @@ class CodingModel(nn.Module):
     :func:`genoseq.encoding.dna_to_index`), and the record position of
     column 0 (a multiple of 3 keeps the recurrent steps on codon
     boundaries). It returns logits ``(batch, length, 7)`` over
-    ``FRAME_CLASSES``. Input channels are the one-hot bases (N → zero row)
+    ``FRAME_CLASSES``; ``lengths`` (batch,) makes rows of a padded batch exact
+    (see :class:`~genoseq.nn.tagger.BiLSTMTagger`). Input channels are the one-hot bases (N → zero row)
     and the one-hot codon phase ``(offset + i) mod 3``.
     """
 
@@ -91,10 +92,11 @@ class CodingModel(nn.Module):
         self.config = config
         self.tagger = BiLSTMTagger(config)
 
-    def forward(self, index: torch.Tensor, offset: int = 0) -> torch.Tensor:
+    def forward(self, index: torch.Tensor, offset: int = 0,
+                lengths: torch.Tensor | None = None) -> torch.Tensor:
         batch, length = index.shape
         bases = nn.functional.one_hot(index.long().clamp(max=4), 5)[..., :4]
         phase = (torch.arange(length, device=index.device) + offset) % 3
         phase = nn.functional.one_hot(phase, 3).expand(batch, length, 3)
         features = torch.cat([bases, phase], dim=-1).to(torch.float32)
-        return self.tagger(features)
+        return self.tagger(features, lengths)

@@ -85,21 +85,39 @@ def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
     """Predict genes on every record of a FASTA file (or stream).
 
     In single mode the records are one genome, read first and self-trained on
-    together; in meta mode each record is predicted on its own as it is read.
-    Records without a single A, C, G or T are skipped with a GenoseqWarning.
+    together; in meta mode each record is predicted on its own, and records are
+    read and predicted in groups of about ``META_GROUP_BASES`` bases (small
+    contigs share the coding model's batches), so memory stays bounded
+    however large the input. Records without a single A, C, G or T are
+    skipped with a GenoseqWarning.
     """
     run = PredictionRun()
     records = _usable_records(source, run, keep_sequences)
-    if finder.procedure == "single":
-        records = [list(records)]
-    else:
-        records = ([record] for record in records)
-    for group in tqdm(records, desc="records", unit=" records", disable=not progress):
-        for prediction in finder.predict_genome(group, keep_log_probs=keep_log_probs):
-            run.genes.extend(prediction.genes)
-            if on_record is not None:
-                on_record(prediction.seqid, prediction)
+    groups = [list(records)] if finder.procedure == "single" else _meta_groups(records)
+    with tqdm(desc="records", unit=" records", disable=not progress) as bar:
+        for group in groups:
+            for prediction in finder.predict_genome(group, keep_log_probs=keep_log_probs):
+                run.genes.extend(prediction.genes)
+                if on_record is not None:
+                    on_record(prediction.seqid, prediction)
+                bar.update()
     return run
+
+
+#: Bases per group of records predicted together in meta mode.
+META_GROUP_BASES = 2_000_000
+
+
+def _meta_groups(records):
+    group, bases = [], 0
+    for record in records:
+        group.append(record)
+        bases += len(record[1])
+        if bases >= META_GROUP_BASES:
+            yield group
+            group, bases = [], 0
+    if group:
+        yield group
 
 
 def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "gff",

@@ -158,7 +158,10 @@ def train_tagger(
              "history": [], "best_model": None}
     saved = load_checkpoint(checkpoint_path)
     if saved is not None:
-        if saved["train_config"] != config.to_dict():
+        # Patience only decides when to stop, so it may change on resume
+        # (e.g. raised when a noisy validation loss would stop a run too early).
+        if ({**saved["train_config"], "patience": None}
+                != {**config.to_dict(), "patience": None}):
             raise ValueError(f"{checkpoint_path} was written with other settings "
                              f"{saved['train_config']}; use a new run folder")
         model.load_state_dict(saved["model"])

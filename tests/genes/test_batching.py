@@ -1,0 +1,91 @@
+"""Batched inference of the gene finder: many records share forward passes, results unchanged."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import DATA
+
+from genoseq.encoding import dna_to_index
+from genoseq.genes.finder import GeneFinder
+from genoseq.genes.predict import run_prediction
+from genoseq.io import read_fasta
+
+
+@pytest.fixture(scope="module")
+def ecoli() -> bytes:
+    return next(iter(read_fasta(DATA / "ecoli_k12_500kb.fna.gz"))).seq
+
+
+def one_window_at_a_time(finder: GeneFinder, index: np.ndarray) -> np.ndarray:
+    """The windowing of GeneFinder written out plainly: one window per forward pass."""
+    context = finder.context
+    size = min(finder.window, 3 * math.ceil((len(index) + 2 * context) / 3))
+    step = size - 2 * context
+    n_windows = math.ceil(len(index) / step)
+    padded = np.full(n_windows * step + 2 * context, 4, dtype=np.uint8)
+    padded[context:context + len(index)] = index
+    out = []
+    with torch.inference_mode():
+        for w in range(n_windows):
+            row = torch.from_numpy(padded[None, w * step:w * step + size].copy())
+            logits = finder.models.coding(row)[0, context:context + step]
+            out.append(torch.log_softmax(logits, dim=-1).numpy())
+    return np.concatenate(out)[:len(index)]
+
+
+def test_mixed_lengths_batched_equal_each_window_alone(ecoli):
+    finder = GeneFinder(device="cpu", precision="fp32", batch_size=4)
+    # Pieces shorter than a window, one of exactly a window's interior, and
+    # longer ones cut into several windows; ragged sizes share batches.
+    sizes = [95, 301, 1000, finder.window - 2 * finder.context, 7001, 20_000, 2, 4999]
+    starts = np.cumsum([0] + sizes[:-1]) * 7
+    indices = [dna_to_index(ecoli[s:s + n]) for s, n in zip(starts, sizes, strict=True)]
+    batched = finder.coding_log_probs_many(indices)
+    for index, got in zip(indices, batched, strict=True):
+        assert got.shape == (len(index), 7)
+        np.testing.assert_allclose(got, one_window_at_a_time(finder, index), atol=2e-5)
+
+
+def test_empty_sequence_gives_empty_log_probs():
+    finder = GeneFinder(device="cpu")
+    out = finder.coding_log_probs_many([np.zeros(0, dtype=np.uint8), dna_to_index(b"ACGT" * 50)])
+    assert out[0].shape == (0, 7)
+    assert out[1].shape == (200, 7)
+
+
+def test_meta_mode_contigs_in_groups_equal_contigs_alone(ecoli, tmp_path):
+    # 40 contigs of 2-12 kb: predicted as a group they must get exactly the
+    # genes each gets when predicted on its own.
+    rng = np.random.default_rng(1)
+    contigs, position = [], 0
+    for k in range(40):
+        size = int(rng.integers(2_000, 12_000))
+        contigs.append((f"contig{k}", ecoli[position:position + size]))
+        position += size
+    path = tmp_path / "contigs.fa"
+    path.write_text("".join(f">{name}\n{seq.decode()}\n" for name, seq in contigs))
+    finder = GeneFinder(device="cpu", procedure="meta", precision="fp32")
+    together = run_prediction(path, finder).genes
+    alone = [gene for name, seq in contigs for gene in finder.predict(seq, name).genes]
+    assert len(together) > 100
+    key = lambda g: (g.seqid, g.start, g.end, g.strand, g.partial, round(g.score, 3))  # noqa: E731
+    assert [key(g) for g in together] == [key(g) for g in alone]
+
+
+def test_unknown_precision_is_rejected():
+    with pytest.raises(ValueError, match="unknown precision 'fp8'"):
+        GeneFinder(device="cpu", precision="fp8")
+
+
+def test_bf16_on_cpu_calls_nearly_the_same_genes(ecoli):
+    # Mixed precision changes logits slightly; decisions should almost never move.
+    piece = ecoli[:150_000]
+    calls = {}
+    for precision in ("fp32", "bf16"):
+        finder = GeneFinder(device="cpu", precision=precision)
+        calls[precision] = {(g.start, g.end, g.strand) for g in finder.find_genes(piece)}
+    shared = calls["fp32"] & calls["bf16"]
+    assert len(shared) >= 0.98 * len(calls["fp32"])
+    assert len(shared) >= 0.98 * len(calls["bf16"])
