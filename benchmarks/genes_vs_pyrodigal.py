@@ -63,6 +63,16 @@ def run_genoseq(finder: GeneFinder, fasta: Path, out: Path) -> float:
     return time.perf_counter() - began
 
 
+def gene_keys(gff: Path) -> set[tuple]:
+    """(seqid, start, end, strand) of every CDS line of a GFF3 file."""
+    keys = set()
+    for line in open(gff):
+        fields = line.split("\t")
+        if len(fields) > 6 and fields[2] == "CDS":
+            keys.add((fields[0], fields[3], fields[4], fields[6]))
+    return keys
+
+
 def score(scorer: Path, reference: Path, prediction: Path, verified: Path | None) -> dict:
     command = [sys.executable, str(scorer), str(reference), str(prediction)]
     if verified is not None:
@@ -104,6 +114,9 @@ def main(argv=None) -> int:
     parser.add_argument("--speed-genome", default="pflu_asm73042",
                         help="a >= 5 Mbp genome of the folder to time both tools on ('' to skip)")
     parser.add_argument("--scorer", type=Path, default=SHARED / "tools" / "score_genes.py")
+    parser.add_argument("--speed-precision", default=None, metavar="LIST",
+                        help="genoseq precisions timed on the speed genome (default: fp32,bf16 "
+                             "on the CPU, auto,fp32 on a GPU); calls are compared with the first")
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "genes.md")
@@ -139,12 +152,17 @@ def main(argv=None) -> int:
         if args.speed_genome:
             entry = entries[args.speed_genome]
             length = sum(len(r) for r in read_fasta(entry.fasta))
-            finder = GeneFinder(args.model, translation_table=entry.translation_table,
-                                device=device)
-            ours = run_genoseq(finder, entry.fasta, tmp / "speed.genoseq.gff")
+            precisions = (args.speed_precision.split(",") if args.speed_precision
+                          else ["fp32", "bf16"] if device.type == "cpu" else ["auto", "fp32"])
+            timings = []
+            for precision in precisions:
+                finder = GeneFinder(args.model, translation_table=entry.translation_table,
+                                    device=device, precision=precision)
+                out = tmp / f"speed.genoseq.{precision}.gff"
+                timings.append((precision, run_genoseq(finder, entry.fasta, out), gene_keys(out)))
             theirs = run_pyrodigal(entry.fasta, entry.translation_table,
                                    tmp / "speed.pyrodigal.gff")
-            speed = (args.speed_genome, length, ours, theirs)
+            speed = (args.speed_genome, length, timings, theirs)
 
     lines = [
         "# Gene prediction: genoseq vs pyrodigal",
@@ -180,10 +198,19 @@ def main(argv=None) -> int:
     for tool, total in sums.items():
         lines.append(f"| {tool} | " + " | ".join(f"{v / n:.4f}" for v in total) + " |")
     if speed is not None:
-        name, length, ours, theirs = speed
-        lines += ["", f"Speed on {name} ({length / 1e6:.2f} Mbp), same run: genoseq "
-                  f"{ours:.1f} s, pyrodigal {theirs:.1f} s (train + predict, one core); "
-                  f"ratio genoseq / pyrodigal = {ours / theirs:.2f}."]
+        name, length, timings, theirs = speed
+        lines += ["", f"Speed on {name} ({length / 1e6:.2f} Mbp), same run, pyrodigal "
+                  f"{theirs:.1f} s (train + predict, one core):", "",
+                  "| genoseq precision | wall s | ratio genoseq / pyrodigal | Mbp/s "
+                  f"| genes | same calls as {timings[0][0]} |",
+                  "|---|---|---|---|---|---|"]
+        reference = timings[0][2]
+        for precision, ours, keys in timings:
+            same = len(keys & reference)
+            lines.append(f"| {precision} | {ours:.1f} | {ours / theirs:.2f} | "
+                         f"{length / 1e6 / ours:.2f} | {len(keys)} | {same} of {len(keys)} "
+                         f"({len(keys - reference)} only here, {len(reference - keys)} "
+                         f"only in {timings[0][0]}) |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

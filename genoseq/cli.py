@@ -111,7 +111,8 @@ def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
     set_threads(args.threads)
     finder = GeneFinder(args.model, translation_table=args.translation_table,
                         procedure=args.procedure, min_len=args.min_len, closed=args.closed, mask_n=args.mask,
-                        device=args.device, batch_size=args.batch_size)
+                        device=args.device, batch_size=args.batch_size,
+                        precision=args.precision)
     output = args.output
     if output == "-":
         output = stdout
@@ -202,6 +203,11 @@ def build_parser(stdout: TextIO | None = None,
                          help="per-base coding probability of each strand, bedGraph")
     predict.add_argument("--model", metavar="STEM", help="gene models (default: shipped)")
     predict.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
+    predict.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
+                         default="auto",
+                         help="network arithmetic: auto (default) = mixed precision on CUDA, "
+                              "fp32 on the CPU; bf16 is faster on CPUs with native bf16 "
+                              "and may change a rare call")
     predict.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
                          help="coding-model windows per batch (default: 32)")
     predict.add_argument("--threads", type=positive_int, default=None, metavar="N",

@@ -198,6 +198,15 @@ def coordinate_search(finder: GeneFinder, records: list[tuple[ScoredCandidates, 
     return params, best
 
 
+def best_of(results) -> tuple[DecoderParams, dict]:
+    """The (params, figures) pair with the highest :func:`objective`; the first on ties."""
+    best = None
+    for params, figures in results:
+        if best is None or objective(figures) > objective(best[1]) + 1e-9:
+            best = (params, figures)
+    return best
+
+
 def calibrate_decoder(finder: GeneFinder, genomes: dict[str, list[LabelledRecord]],
                       valid_fraction: float = 0.1, progress: bool = True) -> dict:
     """Fit first-pass and self-trained decoder weights on the validation parts of genomes.
@@ -213,23 +222,38 @@ def calibrate_decoder(finder: GeneFinder, genomes: dict[str, list[LabelledRecord
 def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecord]]) -> dict:
     """:func:`calibrate_decoder` on records already scored (all starts)."""
     valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
-    # A fixed starting point: the search is local, so inheriting the finder's weights
-    # would make the result depend on them.
-    start = replace(finder.params, coding_weight=0.03, start_weight=1.0, gene_bias=-10.0,
-                    length_bias=0.0, hexamer_weight=0.0, profile_weight=0.0,
-                    overlap=replace(finder.params.overlap, penalty=2.0))
-    params, figures = coordinate_search(
-        finder, valid, start,
-        ("coding_weight", "start_weight", "gene_bias", "length_bias", "penalty"))
+    # Fixed starting points: the search is local, so inheriting the finder's weights
+    # would make the result depend on them; several starts (no length term and a
+    # short-gene-friendly one with a length term) keep it out of one poor basin.
+    base = finder.params
+    starts = [
+        replace(base, coding_weight=0.03, start_weight=1.0, gene_bias=-10.0, length_bias=0.0,
+                hexamer_weight=0.0, profile_weight=0.0,
+                overlap=replace(base.overlap, penalty=2.0)),
+        replace(base, coding_weight=0.02, start_weight=2.8, gene_bias=-8.0, length_bias=7.0,
+                hexamer_weight=0.0, profile_weight=0.0,
+                overlap=replace(base.overlap, penalty=0.0)),
+    ]
+    params, figures = best_of(
+        coordinate_search(finder, valid, start,
+                          ("coding_weight", "start_weight", "gene_bias", "length_bias",
+                           "penalty"))
+        for start in starts)
 
     for records in scored.values():
         first_pass = GeneFinder(models=finder.models, params=params, device=finder.device)
         first_pass.self_train([(r.index, r.scored) for r in records])
     valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
-    adapted, adapted_figures = coordinate_search(
-        finder, valid, replace(params, hexamer_weight=0.2, profile_weight=0.3),
-        ("hexamer_weight", "coding_weight", "profile_weight", "start_weight", "gene_bias",
-         "length_bias", "penalty"))
+    adapted_starts = [
+        replace(params, hexamer_weight=0.2, profile_weight=0.3),
+        replace(params, coding_weight=params.coding_weight / 3, hexamer_weight=0.8,
+                profile_weight=0.6, length_bias=2 * params.length_bias),
+    ]
+    adapted, adapted_figures = best_of(
+        coordinate_search(finder, valid, start,
+                          ("hexamer_weight", "coding_weight", "profile_weight", "start_weight",
+                           "gene_bias", "length_bias", "penalty"))
+        for start in adapted_starts)
     return {"params": params, "figures": figures, "adapted_params": adapted,
             "adapted_figures": adapted_figures}
 
