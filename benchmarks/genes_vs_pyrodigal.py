@@ -37,7 +37,7 @@ from genoseq.device import resolve_device, set_threads
 from genoseq.genes.dataset import read_genome_table
 from genoseq.genes.finder import GeneFinder, load_gene_models
 from genoseq.genes.predict import predict_to_files
-from genoseq.io import read_fasta
+from genoseq.io import read_fasta, read_gff3_cds
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -71,6 +71,28 @@ def gene_keys(gff: Path) -> set[tuple]:
         if len(fields) > 6 and fields[2] == "CDS":
             keys.add((fields[0], fields[3], fields[4], fields[6]))
     return keys
+
+
+LENGTH_BINS = ((0, 150), (150, 300), (300, 600), (600, 10**9))
+
+
+def stop_key(seqid: str, start: int, end: int, strand: int) -> tuple:
+    """A gene's stop as (seqid, strand, coordinate of the stop's outer base), 0-based."""
+    return (seqid, strand, end - 1 if strand > 0 else start)
+
+
+def found_by_length(reference: Path, prediction: Path) -> list[tuple[int, int]]:
+    """(reference genes, genes whose stop was predicted) per bin of LENGTH_BINS."""
+    predicted = {stop_key(c.seqid, c.start, c.end, c.strand)
+                 for c in read_gff3_cds(prediction).cds}
+    counts = [[0, 0] for _ in LENGTH_BINS]
+    for c in read_gff3_cds(reference).cds:
+        length = c.end - c.start
+        for k, (low, high) in enumerate(LENGTH_BINS):
+            if low <= length < high:
+                counts[k][0] += 1
+                counts[k][1] += stop_key(c.seqid, c.start, c.end, c.strand) in predicted
+    return [tuple(c) for c in counts]
 
 
 def score(scorer: Path, reference: Path, prediction: Path, verified: Path | None) -> dict:
@@ -142,6 +164,9 @@ def main(argv=None) -> int:
             figures = {tool: score(args.scorer, entry.gff, tmp / f"{name}.{tool}.gff",
                                    entry.verified_starts)
                        for tool in ("genoseq", "pyrodigal")}
+            for tool in ("genoseq", "pyrodigal"):
+                figures[tool]["by_length"] = found_by_length(entry.gff,
+                                                             tmp / f"{name}.{tool}.gff")
             rows.append((name, entry, figures, ours, theirs))
             g, p = figures["genoseq"], figures["pyrodigal"]
             print(f"{name}: F1 genoseq {fmt(g['f1'])} pyrodigal {fmt(p['f1'])}; "
@@ -197,6 +222,18 @@ def main(argv=None) -> int:
               "|---|---|---|---|---|"]
     for tool, total in sums.items():
         lines.append(f"| {tool} | " + " | ".join(f"{v / n:.4f}" for v in total) + " |")
+    lines += ["", "Sensitivity by reference gene length (bp, stop codon included), all genomes "
+              "pooled:", "",
+              "| tool | " + " | ".join(f"{low}-{high}" if high < 10**9 else f">= {low}"
+                                      for low, high in LENGTH_BINS) + " |",
+              "|---|" + "---|" * len(LENGTH_BINS)]
+    for tool in ("genoseq", "pyrodigal"):
+        cells = []
+        for k in range(len(LENGTH_BINS)):
+            n = sum(row[2][tool]["by_length"][k][0] for row in rows)
+            found = sum(row[2][tool]["by_length"][k][1] for row in rows)
+            cells.append(f"{found / max(n, 1):.3f} ({found}/{n})")
+        lines.append(f"| {tool} | " + " | ".join(cells) + " |")
     if speed is not None:
         name, length, timings, theirs = speed
         lines += ["", f"Speed on {name} ({length / 1e6:.2f} Mbp), same run, pyrodigal "
