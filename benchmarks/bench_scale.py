@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="auto")
+    parser.add_argument("--procedure", default="meta", choices=("meta", "single"),
+                        help="-p of genoseq predict (default: meta)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "scale.md")
     args = parser.parse_args(argv)
 
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             records += 1
     gff = args.workdir / "scale.gff"
     command = [sys.executable, "-m", "genoseq", "predict", "-i", str(fasta), "-o", str(gff),
-               "-p", "meta", "-q", "--device", args.device, "--precision", args.precision]
+               "-p", args.procedure, "-q", "--device", args.device, "--precision", args.precision]
     if args.threads:
         command += ["--threads", str(args.threads)]
     began = time.perf_counter()
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "| command | wall s | Mbp/s | genes | peak RSS MiB |",
         "|---|---|---|---|---|",
-        f"| `genoseq predict -p meta` | {wall:.0f} | {bases / 1e6 / wall:.2f} | {genes:,} | "
+        f"| `genoseq predict -p {args.procedure}` | {wall:.0f} | {bases / 1e6 / wall:.2f} | {genes:,} | "
         f"{peak_mib:.0f} |",
         "",
         "Peak RSS is the child process's maximum resident set (getrusage), everything "
