@@ -89,3 +89,13 @@ def test_bf16_on_cpu_calls_nearly_the_same_genes(ecoli):
     shared = calls["fp32"] & calls["bf16"]
     assert len(shared) >= 0.98 * len(calls["fp32"])
     assert len(shared) >= 0.98 * len(calls["bf16"])
+
+
+def test_cli_precision_choices(tmp_path, capsys):
+    from genoseq.cli import main
+
+    code = main(["predict", "-i", str(DATA / "ecoli_k12_500kb.fna.gz"), "-o",
+                 str(tmp_path / "x.gff"), "--precision", "fp8"])
+    assert code == 2
+    assert "invalid choice: 'fp8'" in capsys.readouterr().err
+    assert not (tmp_path / "x.gff").exists()

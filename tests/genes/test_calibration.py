@@ -35,3 +35,11 @@ def test_coordinate_search_recovers_planted_genes(tiny_gene_model):
     assert after["f1"] > before["f1"] + 0.1
     assert after["precision"] > before["precision"]
     assert after == evaluate_params(finder, records, params)
+
+
+def test_best_of_keeps_highest_objective_first_on_ties():
+    from genoseq.genes.train import best_of
+
+    low = {"f1": 0.90, "exact_start": 0.80}
+    high = {"f1": 0.92, "exact_start": 0.80}
+    assert best_of([("a", low), ("b", high), ("c", dict(high))]) == ("b", high)
