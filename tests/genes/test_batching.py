@@ -99,3 +99,17 @@ def test_cli_precision_choices(tmp_path, capsys):
     assert code == 2
     assert "invalid choice: 'fp8'" in capsys.readouterr().err
     assert not (tmp_path / "x.gff").exists()
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_cuda_calls_match_cpu_on_a_real_genome(ecoli):
+    # fp32 on the GPU must call exactly the CPU's genes; mixed precision (the
+    # CUDA default) may move only a rare call.
+    calls = {}
+    for device, precision in (("cpu", "fp32"), ("cuda", "fp32"), ("cuda", "auto")):
+        finder = GeneFinder(device=device, precision=precision)
+        calls[device, precision] = {(g.start, g.end, g.strand) for g in finder.find_genes(ecoli)}
+    cpu = calls["cpu", "fp32"]
+    assert calls["cuda", "fp32"] == cpu
+    assert len(calls["cuda", "auto"] & cpu) >= 0.995 * len(cpu)
