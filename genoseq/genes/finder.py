@@ -460,7 +460,8 @@ class GeneFinder:
             scored.profile = np.where(c.partial_5prime, 0.0,
                                       start_profile_scores(windows, profile))
 
-    def predict_genome(self, records, *, keep_log_probs: bool = False) -> list[Prediction]:
+    def predict_genome(self, records, *, keep_log_probs: bool = False,
+                       all_starts: bool = False) -> list[Prediction]:
         """Predict genes on all records of one genome (or, in meta mode, of a metagenome).
 
         Parameters
@@ -469,12 +470,16 @@ class GeneFinder:
             Sequences as bytes or str, either case.
         keep_log_probs : bool
             Keep per-base coding log-probabilities in the predictions.
+        all_starts : bool
+            Score every candidate start with the start detector, not only
+            those that could be chosen (for listing all candidates).
         """
         seqs = []
         for seqid, sequence in records:
             seq = sequence.encode("ascii") if isinstance(sequence, str) else bytes(sequence)
             seqs.append((seqid, seq.upper()))
         scored_records = self.score_records([seq for _, seq in seqs],
+                                            all_starts=all_starts,
                                             keep_log_probs=keep_log_probs)
         total_length = sum(len(seq) for _, seq in seqs)
         adapted = self.adapts and total_length >= self.adapt_min_length

@@ -79,7 +79,7 @@ def _usable_records(source, run: PredictionRun, keep_sequences: bool):
 
 
 def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
-                   keep_log_probs: bool = False,
+                   keep_log_probs: bool = False, all_starts: bool = False,
                    on_record: Callable[[str, Prediction], None] | None = None,
                    progress: bool = False) -> PredictionRun:
     """Predict genes on every record of a FASTA file (or stream).
@@ -96,7 +96,8 @@ def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
     groups = [list(records)] if finder.procedure == "single" else _meta_groups(records)
     with tqdm(desc="records", unit=" records", disable=not progress) as bar:
         for group in groups:
-            for prediction in finder.predict_genome(group, keep_log_probs=keep_log_probs):
+            for prediction in finder.predict_genome(group, keep_log_probs=keep_log_probs,
+                                                    all_starts=all_starts):
                 run.genes.extend(prediction.genes)
                 if on_record is not None:
                     on_record(prediction.seqid, prediction)
@@ -140,6 +141,7 @@ def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "g
     wants_records = coding_track is not None or starts is not None
     run = run_prediction(source, finder, keep_sequences=format == "gbk" or nucleotides is not None,
                          keep_log_probs=coding_track is not None,
+                         all_starts=starts is not None,
                          on_record=on_record if wants_records else None, progress=progress)
     if format == "gff":
         write_gff3(output, run.genes, run.lengths)

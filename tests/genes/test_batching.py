@@ -113,3 +113,13 @@ def test_cuda_calls_match_cpu_on_a_real_genome(ecoli):
     cpu = calls["cpu", "fp32"]
     assert calls["cuda", "fp32"] == cpu
     assert len(calls["cuda", "auto"] & cpu) >= 0.995 * len(cpu)
+
+
+def test_all_starts_scores_every_candidate(ecoli):
+    finder = GeneFinder(device="cpu")
+    lazy = finder.predict_genome([("a", ecoli[:40_000])])[0].scored
+    full = finder.predict_genome([("a", ecoli[:40_000])], all_starts=True)[0].scored
+    assert not lazy.start_known.all()  # some could never be chosen: not scored
+    assert full.start_known.all()
+    known = lazy.start_known
+    np.testing.assert_allclose(full.start[known], lazy.start[known])
