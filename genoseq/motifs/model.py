@@ -26,7 +26,7 @@ from genoseq.device import autocast_context, resolve_device
 from genoseq.encoding import DNA_UNKNOWN, dna_to_index
 from genoseq.io import InvalidFileError, open_input, read_fasta
 from genoseq.motifs.pwm import DEFAULT_INIT_SCALE, DEFAULT_PSEUDOCOUNT, Motif
-from genoseq.nn.checkpoint import load_shipped_state, load_state, save_model
+from genoseq.nn.checkpoint import load_shipped_state, load_state, model_files, save_model
 from genoseq.nn.motif_cnn import MotifCNN, MotifCNNConfig
 from genoseq.nn.train import BinaryObjective, TrainConfig, TrainResult, train_tagger
 
@@ -273,9 +273,9 @@ def load_motif_model(model: str | os.PathLike = "ctcf") -> tuple[MotifCNN, dict]
     InvalidFileError
         No such model, or files that are not a motif model.
     """
-    stem = Path(model)
-    if stem.with_suffix(".pt").is_file() and stem.with_suffix(".json").is_file():
-        state, config, metadata = load_state(stem)
+    weights, card = model_files(model)
+    if weights.is_file() and card.is_file():
+        state, config, metadata = load_state(model)
     elif str(model) in SHIPPED_MOTIF_MODELS:
         state, config, metadata = load_shipped_state(str(model))
     else:
@@ -283,7 +283,7 @@ def load_motif_model(model: str | os.PathLike = "ctcf") -> tuple[MotifCNN, dict]
                                f"({', '.join(SHIPPED_MOTIF_MODELS)}) or a path stem with "
                                "STEM.pt and STEM.json")
     if "motif_cnn" not in config:
-        raise InvalidFileError(stem.with_suffix(".json"), None, "not a motif model (no "
+        raise InvalidFileError(card, None, "not a motif model (no "
                                "'motif_cnn' config)")
     network = MotifCNN(MotifCNNConfig.from_dict(config["motif_cnn"]))
     network.load_state_dict(state)

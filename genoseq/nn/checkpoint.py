@@ -12,11 +12,18 @@ import torch
 from genoseq.io.atomic import atomic_write
 
 
+def model_files(path_stem: str | os.PathLike) -> tuple[Path, Path]:
+    """``(<stem>.pt, <stem>.json)``; a stem may contain dots (``ss.seed1``) or end in .pt/.json."""
+    stem = Path(path_stem)
+    if stem.suffix in (".pt", ".json"):
+        stem = stem.with_suffix("")
+    return stem.parent / f"{stem.name}.pt", stem.parent / f"{stem.name}.json"
+
+
 def save_model(model: torch.nn.Module, config: dict, path_stem: str | os.PathLike,
                metadata: dict | None = None) -> tuple[Path, Path]:
     """Write ``<stem>.pt`` (state_dict) and ``<stem>.json`` (config + metadata), atomically."""
-    stem = Path(path_stem)
-    weights, card = stem.with_suffix(".pt"), stem.with_suffix(".json")
+    weights, card = model_files(path_stem)
     with atomic_write(weights, "wb") as handle:
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, handle)
     with atomic_write(card) as handle:
@@ -27,10 +34,10 @@ def save_model(model: torch.nn.Module, config: dict, path_stem: str | os.PathLik
 
 def load_state(path_stem: str | os.PathLike) -> tuple[dict, dict, dict]:
     """Read ``<stem>.pt`` and ``<stem>.json``: (state_dict, config, metadata)."""
-    stem = Path(path_stem)
-    with open(stem.with_suffix(".json"), encoding="utf-8") as handle:
+    weights, card_path = model_files(path_stem)
+    with open(card_path, encoding="utf-8") as handle:
         card = json.load(handle)
-    state = torch.load(stem.with_suffix(".pt"), map_location="cpu", weights_only=True)
+    state = torch.load(weights, map_location="cpu", weights_only=True)
     return state, card["config"], card.get("metadata", {})
 
 

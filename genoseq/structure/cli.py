@@ -42,17 +42,37 @@ def _run_train_ss(args, stdout: TextIO, stderr: TextIO) -> int:
     train_config = TrainConfig(steps_per_epoch=args.steps, max_epochs=args.epochs,
                                patience=args.patience, learning_rate=args.learning_rate,
                                seed=args.seed)
-    metadata = train_secondary_structure(
-        args.train, args.valid, args.out, args.run_dir, model_config=model_config,
-        train_config=train_config, max_residues=args.max_residues, crop=args.crop,
-        valid_chains=args.valid_chains, label_smoothing=args.label_smoothing,
-        device=args.device, progress=not args.quiet)
+    options = dict(model_config=model_config, max_residues=args.max_residues, crop=args.crop,
+                   valid_chains=args.valid_chains, label_smoothing=args.label_smoothing,
+                   progress=not args.quiet)
+    if args.seeds:
+        from genoseq.structure.train import train_ss_ensemble
+
+        metadata = train_ss_ensemble(args.train, args.valid, args.out, args.run_dir,
+                                     args.seeds, train_config=train_config,
+                                     device=args.device, **options)
+    else:
+        metadata = train_secondary_structure(
+            args.train, args.valid, args.out, args.run_dir, train_config=train_config,
+            device=args.device, **options)
     scores = metadata["valid_scores"]
     stdout.write(f"validation ({scores['q3_residues']} residues): Q3 {scores['q3']:.4f} "
                  f"(Q3 head {scores['q3_head']:.4f}, from Q8 {scores['q3_from_q8']:.4f}), "
                  f"Q8 {scores['q8']:.4f}\n")
     stdout.write(f"wrote {args.out}.pt and {args.out}.json\n")
     return 0
+
+
+def _seed_list(text: str) -> list[int]:
+    import argparse
+
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text}: expected comma-separated integers") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{text}: expected distinct comma-separated integers")
+    return seeds
 
 
 ARCHITECTURE_FLAGS = ("conv_channels", "conv_kernel", "conv_layers", "hidden", "lstm_layers",
@@ -95,6 +115,9 @@ def register(commands, train_tasks, parser_class) -> None:
     train.add_argument("--run-dir", required=True, metavar="DIR",
                        help="checkpoints; an interrupted run resumes from here")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seeds", type=_seed_list, default=None, metavar="S1,S2,...",
+                       help="train one model per seed (checkpoints in RUN_DIR/seed<S>) and "
+                            "write their ensemble, which averages their probabilities")
     train.add_argument("--epochs", type=int, default=20, help="most epochs (default: 20)")
     train.add_argument("--steps", type=int, default=200, help="batches per epoch (default: 200)")
     train.add_argument("--patience", type=int, default=3,

@@ -68,6 +68,29 @@ class SecondaryStructureModel(nn.Module):
         return self.tagger(self.residue_features[residues], lengths)
 
 
+class SecondaryStructureEnsemble(nn.Module):
+    """Several :class:`SecondaryStructureModel` (e.g. seeds) whose probabilities are averaged.
+
+    ``forward`` returns, per head, the log of the members' mean softmax
+    probabilities, shape ``(batch, length, 11)``: these are valid logits for
+    :func:`head_probabilities` (whose softmax gives the mean back), so an
+    ensemble is used wherever a single model is.
+    """
+
+    def __init__(self, members):
+        super().__init__()
+        members = list(members)
+        if not members:
+            raise ValueError("an ensemble needs at least one model")
+        self.members = nn.ModuleList(members)
+        self.config = members[0].config
+
+    def forward(self, residues: torch.Tensor) -> torch.Tensor:
+        mean = torch.stack([head_probabilities(m(residues)) for m in self.members]).mean(0)
+        return torch.cat([mean[..., :N_Q8].clamp_min(1e-12).log(),
+                          mean[..., N_Q8:].clamp_min(1e-12).log()], dim=-1)
+
+
 #: ``(8, 3)`` 0/1 matrix summing Q8 probabilities into their Q3 classes.
 Q8_TO_Q3_MATRIX = np.eye(N_Q3, dtype=np.float32)[Q8_TO_Q3]
 

@@ -26,6 +26,7 @@ from genoseq.nn.tagger import TaggerConfig
 from genoseq.structure.data import Q3_CLASSES, Q8_CLASSES, length_batches, pad_residues
 from genoseq.structure.model import (
     N_Q8,
+    SecondaryStructureEnsemble,
     SecondaryStructureModel,
     head_probabilities,
     q3_probabilities,
@@ -39,15 +40,21 @@ _Q3_LETTERS = np.frombuffer(Q3_CLASSES.encode(), dtype=np.uint8)
 _Q8_LETTERS = np.frombuffer(Q8_CLASSES.encode(), dtype=np.uint8)
 
 
-def save_ss_model(model: SecondaryStructureModel, path_stem: str | os.PathLike,
-                  metadata: dict | None = None):
-    """Write ``<stem>.pt`` (state_dict) and ``<stem>.json`` (tagger config, metadata)."""
-    return save_model(model, {"tagger": model.config.to_dict()}, path_stem, metadata)
+def save_ss_model(model: SecondaryStructureModel | SecondaryStructureEnsemble,
+                  path_stem: str | os.PathLike, metadata: dict | None = None):
+    """Write ``<stem>.pt`` (state_dict) and ``<stem>.json`` (tagger config, metadata).
+
+    An ensemble's config also records its number of ``members``.
+    """
+    config = {"tagger": model.config.to_dict()}
+    if isinstance(model, SecondaryStructureEnsemble):
+        config["members"] = len(model.members)
+    return save_model(model, config, path_stem, metadata)
 
 
 def load_ss_model(path_stem: str | os.PathLike | None = None
-                  ) -> tuple[SecondaryStructureModel, dict]:
-    """Load a model saved by :func:`save_ss_model`; None → the shipped one.
+                  ) -> tuple[SecondaryStructureModel | SecondaryStructureEnsemble, dict]:
+    """Load a model or ensemble saved by :func:`save_ss_model`; None → the shipped one.
 
     Returns the model in eval mode and its model-card metadata.
     """
@@ -55,7 +62,12 @@ def load_ss_model(path_stem: str | os.PathLike | None = None
         state, config, metadata = load_shipped_state(SHIPPED_MODEL)
     else:
         state, config, metadata = load_state(path_stem)
-    model = SecondaryStructureModel(TaggerConfig.from_dict(config["tagger"]))
+    tagger = TaggerConfig.from_dict(config["tagger"])
+    if "members" in config:
+        model = SecondaryStructureEnsemble(SecondaryStructureModel(tagger)
+                                           for _ in range(config["members"]))
+    else:
+        model = SecondaryStructureModel(tagger)
     model.load_state_dict(state)
     return model.eval(), metadata
 
@@ -147,7 +159,7 @@ def predict_secondary_structure(
         None: CUDA if available, else CPU.
     batch_size : int
         Most chains per batch; chains are batched by length.
-    model : path stem, SecondaryStructureModel or None
+    model : path stem, SecondaryStructureModel, SecondaryStructureEnsemble or None
         None: the shipped model (``genoseq/weights/ss``).
     probabilities : bool
         Add columns ``q3_probs`` (float32 array ``(length, 3)``, columns H E
@@ -162,7 +174,7 @@ def predict_secondary_structure(
         upper case), ``q3`` (H/E/C) and ``q8`` (H G I E B T S C), strings as
         long as the sequence.
     """
-    if not isinstance(model, SecondaryStructureModel):
+    if not isinstance(model, (SecondaryStructureModel, SecondaryStructureEnsemble)):
         model, _ = load_ss_model(model)
     named = _named_sequences(sequences)
     probs = predict_probabilities(

@@ -150,3 +150,40 @@ def train_secondary_structure(
     }
     save_ss_model(result.model, out_stem, metadata)
     return metadata
+
+
+def train_ss_ensemble(train_path: str | os.PathLike, valid_path: str | os.PathLike,
+                      out_stem: str | os.PathLike, run_dir: str | os.PathLike,
+                      seeds: Sequence[int], *, train_config: TrainConfig | None = None,
+                      device: str | torch.device | None = None, **options) -> dict:
+    """Train one model per seed and save their ensemble (mean probabilities).
+
+    Seed ``s`` trains as :func:`train_secondary_structure` with checkpoints in
+    ``<run_dir>/seed<s>`` and weights ``<out_stem>.seed<s>.pt``; the ensemble,
+    scored on the whole validation table, goes to ``<out_stem>.pt``/``.json``.
+    ``options`` are passed to :func:`train_secondary_structure`.
+    """
+    from dataclasses import replace
+    from pathlib import Path
+
+    from genoseq.structure.model import SecondaryStructureEnsemble
+    from genoseq.structure.predict import load_ss_model
+
+    train_config = TrainConfig() if train_config is None else train_config
+    device = resolve_device(device)
+    members, member_cards = [], []
+    for seed in seeds:
+        stem = f"{out_stem}.seed{seed}"
+        card = train_secondary_structure(
+            train_path, valid_path, stem, Path(run_dir) / f"seed{seed}",
+            train_config=replace(train_config, seed=seed), device=device, **options)
+        members.append(load_ss_model(stem)[0])
+        member_cards.append({"seed": seed, **card})
+    ensemble = SecondaryStructureEnsemble(members).eval()
+    metadata = {
+        "ensemble_seeds": list(seeds),
+        "members": member_cards,
+        "valid_scores": score_chains(ensemble, read_ss_table(valid_path), device=device),
+    }
+    save_ss_model(ensemble, out_stem, metadata)
+    return metadata
