@@ -128,12 +128,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{device}: {len(speed_sequences) / seconds:.1f} proteins/s", flush=True)
 
     tagger = model.config
+    members = len(getattr(model, "members", [])) or 1
+    ensemble = f"; an ensemble of {members} seeds, probabilities averaged" if members > 1 else ""
     lines = [
         "# Protein secondary structure: Q3 / Q8 accuracy and speed",
         "",
         "Single-sequence prediction (no alignments, no language model) by the shipped BiLSTM "
         f"(`genoseq/weights/ss`; conv {tagger.conv_layers}x{tagger.conv_channels} "
-        f"k{tagger.conv_kernel}, BiLSTM {tagger.lstm_layers}x{tagger.hidden}, Q8 + Q3 heads)."
+        f"k{tagger.conv_kernel}, BiLSTM {tagger.lstm_layers}x{tagger.hidden}, Q8 + Q3 heads"
+        f"{ensemble})."
         if args.model is None else f"Single-sequence prediction by the model `{args.model}`.",
         "Scored by `../shared/tools/score_ss.py`: per-residue accuracy over the residues with "
         "mask=1 (CB513: NetSurfP-2.0's evaluation mask, 84k of 144k residues; TS115: resolved "
