@@ -53,6 +53,22 @@ START_LOGIT_CAP = 10.0
 SCORE_GROUP_BASES = 4_000_000
 
 
+def groups_by_size(items, size, limit):
+    """Consecutive runs of ``items``, each closed once its total ``size(item)`` reaches ``limit``.
+
+    The last run may be smaller; an item larger than ``limit`` is a run of its own.
+    """
+    group, total = [], 0
+    for item in items:
+        group.append(item)
+        total += size(item)
+        if total >= limit:
+            yield group
+            group, total = [], 0
+    if group:
+        yield group
+
+
 @dataclass(frozen=True)
 class DecoderParams:
     """Weights of the decoder's gene score, fitted on training genomes.
@@ -303,7 +319,7 @@ class GeneFinder:
         """
         context, window = self.context, self.window
         outs = [np.empty((len(index), 7), dtype=np.float32) for index in indices]
-        rows = []  # (row length, record, padded array, row start, output start, output stop)
+        rows = []  # (row length, record, padded array, start, stop): bases start..stop of the record
         for k, index in enumerate(indices):
             length = len(index)
             if length == 0:
@@ -315,7 +331,7 @@ class GeneFinder:
             padded[context:context + length] = index
             for w in range(n_windows):
                 first = w * row_step
-                rows.append((size, k, padded, first, first, min(first + row_step, length)))
+                rows.append((size, k, padded, first, min(first + row_step, length)))
         rows.sort(key=lambda row: -row[0])
         budget = self.batch_size * window
         with torch.inference_mode(), inference_autocast(self.device, self.precision):
@@ -325,7 +341,8 @@ class GeneFinder:
                 last = min(first + max(budget // longest, 1), len(rows))
                 chunk = rows[first:last]
                 batch = np.full((len(chunk), longest), 4, dtype=np.uint8)
-                for r, (size, _, padded, start, _, _) in enumerate(chunk):
+                for r, (size, _, padded, start, _) in enumerate(chunk):
+                    # padded[start] is record base start - context: the row's first context base.
                     batch[r, :size] = padded[start:start + size]
                 lengths = None
                 if chunk[-1][0] != longest:
@@ -335,8 +352,8 @@ class GeneFinder:
                                             lengths=lengths)
                 log_probs = torch.log_softmax(logits[:, context:longest - context].float(),
                                               dim=-1).cpu().numpy()
-                for r, (_, k, _, _, out_start, out_stop) in enumerate(chunk):
-                    outs[k][out_start:out_stop] = log_probs[r, :out_stop - out_start]
+                for r, (_, k, _, start, stop) in enumerate(chunk):
+                    outs[k][start:stop] = log_probs[r, :stop - start]
                 first = last
         return outs
 
@@ -371,13 +388,7 @@ class GeneFinder:
         for one group at a time unless ``keep_log_probs``.
         """
         results = []
-        group: list[bytes] = []
-        group_bases = 0
-        for position, seq in enumerate(seqs):
-            group.append(seq)
-            group_bases += len(seq)
-            if group_bases < SCORE_GROUP_BASES and position + 1 < len(seqs):
-                continue
+        for group in groups_by_size(seqs, len, SCORE_GROUP_BASES):
             indices = [dna_to_index(member) for member in group]
             for member, index, log_probs in zip(group, indices,
                                                 self.coding_log_probs_many(indices),
@@ -396,7 +407,6 @@ class GeneFinder:
                     log_probs=log_probs if keep_log_probs else None)
                 self.fill_start_logits(index, scored, None if all_starts else self.params)
                 results.append((index, scored))
-            group, group_bases = [], 0
         return results
 
     def fill_start_logits(self, index: np.ndarray, scored: ScoredCandidates,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from genoseq.genes.finder import GeneFinder, Prediction
+from genoseq.genes.finder import GeneFinder, Prediction, groups_by_size
 from genoseq.io.atomic import atomic_write
 from genoseq.io.cds import GenoseqWarning
 from genoseq.io.fasta import read_fasta
@@ -78,6 +78,10 @@ def _usable_records(source, run: PredictionRun, keep_sequences: bool):
         yield record.id, record.seq
 
 
+#: Bases per group of records predicted together in meta mode.
+META_GROUP_BASES = 2_000_000
+
+
 def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
                    keep_log_probs: bool = False, all_starts: bool = False,
                    on_record: Callable[[str, Prediction], None] | None = None,
@@ -93,7 +97,8 @@ def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
     """
     run = PredictionRun()
     records = _usable_records(source, run, keep_sequences)
-    groups = [list(records)] if finder.procedure == "single" else _meta_groups(records)
+    groups = ([list(records)] if finder.procedure == "single"
+              else groups_by_size(records, lambda record: len(record[1]), META_GROUP_BASES))
     with tqdm(desc="records", unit=" records", disable=not progress) as bar:
         for group in groups:
             for prediction in finder.predict_genome(group, keep_log_probs=keep_log_probs,
@@ -105,20 +110,6 @@ def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
     return run
 
 
-#: Bases per group of records predicted together in meta mode.
-META_GROUP_BASES = 2_000_000
-
-
-def _meta_groups(records):
-    group, bases = [], 0
-    for record in records:
-        group.append(record)
-        bases += len(record[1])
-        if bases >= META_GROUP_BASES:
-            yield group
-            group, bases = [], 0
-    if group:
-        yield group
 
 
 def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "gff",

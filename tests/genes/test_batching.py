@@ -123,3 +123,10 @@ def test_all_starts_scores_every_candidate(ecoli):
     assert full.start_known.all()
     known = lazy.start_known
     np.testing.assert_allclose(full.start[known], lazy.start[known])
+
+
+def test_groups_by_size_closes_runs_at_the_limit():
+    from genoseq.genes.finder import groups_by_size
+
+    assert list(groups_by_size([3, 4, 10, 1, 1], lambda x: x, 5)) == [[3, 4], [10], [1, 1]]
+    assert list(groups_by_size([], len, 5)) == []
