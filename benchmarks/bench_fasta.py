@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
 from genoseq.io import atomic_write, read_fasta
@@ -143,18 +144,6 @@ def installed(package: str) -> bool:
     return True
 
 
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo, or what ``platform`` knows."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def versions() -> str:
     """Versions of genoseq and the libraries compared."""
     names = ["numpy", "isal", "biopython", "pyfastx"]
@@ -193,7 +182,7 @@ def run(size_mb: float, repeats: int, workdir: Path, seed: int) -> str:
         for label, plain_speed, gzip_speed in speeds
     ]
     machine = (
-        f"{cpu_model()}, {os.cpu_count()} logical cores, "
+        f"{cpu_name()}, {os.cpu_count()} logical cores, "
         f"Python {platform.python_version()} on {platform.system()}"
     )
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import shlex
 import sys
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import torch
 from Bio import motifs as bio_motifs
+from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
 
 from genoseq.io import atomic_write, read_fasta
 from genoseq.motifs import read_motifs, scan_motifs, select_motifs
@@ -65,16 +65,6 @@ def best_time(function, repeats: int) -> tuple[float, int]:
         result = function()
         times.append(time.perf_counter() - start)
     return min(times), result
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,6 @@ import argparse
 import datetime
 import gzip
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
 from genoseq.genes.dataset import read_genome_table
@@ -56,14 +56,6 @@ def build_input(genomes: Path, size: int, out: Path) -> tuple[int, int]:
                     break
             copy += 1
     return bases, records
-
-
-def cpu_name() -> str:
-    if os.path.exists("/proc/cpuinfo"):
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:

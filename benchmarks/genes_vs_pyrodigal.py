@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
 from genoseq.device import resolve_device, set_threads
@@ -161,13 +162,7 @@ def verified_rate(figures: dict) -> str:
 
 
 def machine_line(device: torch.device) -> str:
-    cpu = "unknown CPU"
-    if os.path.exists("/proc/cpuinfo"):
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+    return (f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} "
             f"({torch.get_num_threads()} threads), device {device}, Python "
             f"{platform.python_version()}")
 

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -69,12 +71,7 @@ def benchmarks(quick: bool, out: Path, device: str, threads: int | None) -> list
 def machine() -> str:
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    if os.path.exists("/proc/cpuinfo"):
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_name()
     gpu = (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")
     return (f"{cpu}, {os.cpu_count()} cores, {gpu}; Python {platform.python_version()}, "
             f"torch {torch.__version__}")

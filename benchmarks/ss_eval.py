@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
 from genoseq.device import set_threads
@@ -66,18 +67,6 @@ def time_prediction(model, sequences: list[tuple[str, str]], device: str,
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - began)
     return best
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo where there is one, else the architecture."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def percent(value: float | None) -> str:
