@@ -109,13 +109,8 @@ def run_meta(fasta: Path, table: int, size: int, tmp: Path, finder: GeneFinder
 
 
 def gene_keys(gff: Path) -> set[tuple]:
-    """(seqid, start, end, strand) of every CDS line of a GFF3 file."""
-    keys = set()
-    for line in open(gff):
-        fields = line.split("\t")
-        if len(fields) > 6 and fields[2] == "CDS":
-            keys.add((fields[0], fields[3], fields[4], fields[6]))
-    return keys
+    """(seqid, start, end, strand) of every CDS of a GFF3 file."""
+    return {(c.seqid, c.start, c.end, c.strand) for c in read_gff3_cds(gff).cds}
 
 
 LENGTH_BINS = ((0, 150), (150, 300), (300, 600), (600, 10**9))

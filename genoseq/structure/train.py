@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,12 +31,13 @@ from genoseq.structure.data import (
 )
 from genoseq.structure.model import (
     N_Q8,
+    SecondaryStructureEnsemble,
     SecondaryStructureModel,
     SecondaryStructureObjective,
     default_config,
     q3_probabilities,
 )
-from genoseq.structure.predict import predict_probabilities, save_ss_model
+from genoseq.structure.predict import load_ss_model, predict_probabilities, save_ss_model
 
 
 def score_chains(model: SecondaryStructureModel, chains: Sequence[Chain], *,
@@ -163,12 +166,6 @@ def train_ss_ensemble(train_path: str | os.PathLike, valid_path: str | os.PathLi
     scored on the whole validation table, goes to ``<out_stem>.pt``/``.json``.
     ``options`` are passed to :func:`train_secondary_structure`.
     """
-    from dataclasses import replace
-    from pathlib import Path
-
-    from genoseq.structure.model import SecondaryStructureEnsemble
-    from genoseq.structure.predict import load_ss_model
-
     train_config = TrainConfig() if train_config is None else train_config
     device = resolve_device(device)
     members, member_cards = [], []
