@@ -36,9 +36,18 @@ def hexamer_codes(index: np.ndarray) -> np.ndarray:
     codes = np.full(length, -1, dtype=np.int64)
     if length < 6:
         return codes
-    windows = np.lib.stride_tricks.sliding_window_view(index, 6)
-    valid = (windows < 4).all(axis=1)
-    codes[:length - 5] = np.where(valid, windows.astype(np.int64) @ _WEIGHTS, -1)
+    n = length - 5
+    bases = np.asarray(index)
+    # Two bits per base, shifted in one base at a time: six passes over int32
+    # instead of a (length, 6) int64 window matrix.
+    code = np.zeros(n, dtype=np.int32)
+    for k in range(6):
+        code <<= 2
+        code |= bases[k:k + n] & 3
+    unknown = np.zeros(length + 1, dtype=np.int32)
+    np.cumsum(bases >= 4, out=unknown[1:])
+    valid = unknown[6:] == unknown[:n]
+    codes[:n] = np.where(valid, code, -1)
     return codes
 
 
@@ -86,13 +95,22 @@ def hexamer_log_ratios(index: list[np.ndarray], genes: list[tuple[np.ndarray, np
 
 
 def _frame_prefix(values: np.ndarray) -> np.ndarray:
-    """``out[f, i]`` = sum of ``values[j]`` for j < i with j ≡ f (mod 3); shape (3, length + 1)."""
-    length = len(values)
-    out = np.zeros((3, length + 1), dtype=np.float64)
-    position = np.arange(length)
-    for frame in range(3):
-        np.cumsum(np.where(position % 3 == frame, values, 0.0), out=out[frame, 1:])
+    """Per-frame prefix sums: ``out[k, f]`` = sum of the first k values at positions ≡ f (mod 3).
+
+    Shape ``(ceil(length / 3) + 1, 3)``; :func:`_frame_prefix_at` reads it as
+    "sum of ``values[j]`` for j < i with j ≡ f (mod 3)".
+    """
+    rows = -(-len(values) // 3)
+    padded = np.zeros(3 * rows, dtype=np.float64)
+    padded[:len(values)] = values
+    out = np.zeros((rows + 1, 3), dtype=np.float64)
+    np.cumsum(padded.reshape(rows, 3), axis=0, out=out[1:])
     return out
+
+
+def _frame_prefix_at(prefix: np.ndarray, frame: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """Sum of ``values[j]`` for j < i with j ≡ frame (mod 3), from :func:`_frame_prefix`."""
+    return prefix[np.maximum((i - frame + 2) // 3, 0), frame]
 
 
 def hexamer_scores(bases: np.ndarray, log_ratios: np.ndarray, start: np.ndarray,
@@ -123,7 +141,8 @@ def hexamer_scores(bases: np.ndarray, log_ratios: np.ndarray, start: np.ndarray,
         # Hexamers at codon boundaries j = start, start + 3, ..., j <= end - 6.
         last = np.maximum(gene_end - 5, gene_start)
         frame = gene_start % 3
-        scores[chosen] = prefix[frame, last] - prefix[frame, gene_start]
+        scores[chosen] = (_frame_prefix_at(prefix, frame, last)
+                          - _frame_prefix_at(prefix, frame, gene_start))
     return scores
 
 

@@ -60,9 +60,12 @@ def coding_evidence(log_probs: np.ndarray, clip: float = 8.0) -> np.ndarray:
         Column c holds the cumulative sum of ``log p(c) - log p(non-coding)``;
         column 0 is zero.
     """
-    ratios = np.clip(log_probs.astype(np.float64) - log_probs[:, :1], -clip, clip)
-    out = np.zeros((len(log_probs) + 1, log_probs.shape[1]), dtype=np.float64)
-    np.cumsum(ratios, axis=0, out=out[1:])
+    out = np.empty((len(log_probs) + 1, log_probs.shape[1]), dtype=np.float64)
+    out[0] = 0.0
+    ratios = out[1:]  # built in place: the (length, 7) float64 array is the largest of a genome
+    np.subtract(log_probs, log_probs[:, :1], out=ratios, dtype=np.float64)
+    np.clip(ratios, -clip, clip, out=ratios)
+    np.cumsum(ratios, axis=0, out=ratios)
     return out
 
 

@@ -105,10 +105,12 @@ class MotifCNN(nn.Module):
         torch.Tensor, shape (batch, n_filters) with global pooling, else
         (batch, n_filters * n_blocks)
         """
-        activations = torch.relu(self.filter_scores(x))
+        # ReLU commutes with max, so it is applied after pooling, to a third (or one
+        # value per filter) of the activations: same result, less work.
+        scores = self.filter_scores(x)
         if self.config.pool:
-            return nn.functional.max_pool1d(activations, self.config.pool).flatten(1)
-        return activations.amax(dim=2)
+            return torch.relu(nn.functional.max_pool1d(scores, self.config.pool)).flatten(1)
+        return torch.relu(scores.amax(dim=2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.readout(self.dropout(self.pooled_features(x)))
