@@ -34,7 +34,7 @@ import torch
 from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
-from genoseq.device import resolve_device, set_threads
+from genoseq.device import PRECISIONS, resolve_device, set_threads
 from genoseq.genes.dataset import read_genome_table
 from genoseq.genes.finder import GeneFinder, load_gene_models
 from genoseq.genes.predict import predict_to_files, run_prediction
@@ -173,6 +173,9 @@ def main(argv=None) -> int:
     parser.add_argument("--speed-precision", default=None, metavar="LIST",
                         help="genoseq precisions timed on the speed genome (default: fp32,bf16 "
                              "on the CPU, auto,fp32 on a GPU); calls are compared with the first")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="genoseq precision of the accuracy runs (default: auto, the "
+                             "default of genoseq predict)")
     parser.add_argument("--meta-contig", type=int, default=20_000, metavar="BP",
                         help="also run both tools in metagenome mode on each genome cut into "
                              "contigs of this length (0: skip; default 20000)")
@@ -194,7 +197,7 @@ def main(argv=None) -> int:
         for name in names:
             entry = entries[name]
             finder = GeneFinder(args.model, translation_table=entry.translation_table,
-                                device=device)
+                                device=device, precision=args.precision)
             ours = run_genoseq(finder, entry.fasta, tmp / f"{name}.genoseq.gff")
             theirs = run_pyrodigal(entry.fasta, entry.translation_table,
                                    tmp / f"{name}.pyrodigal.gff")
@@ -206,7 +209,8 @@ def main(argv=None) -> int:
                                                              tmp / f"{name}.{tool}.gff")
             if args.meta_contig:
                 meta_finder = GeneFinder(args.model, translation_table=entry.translation_table,
-                                         device=device, procedure="meta")
+                                         device=device, procedure="meta",
+                                         precision=args.precision)
                 meta_times = run_meta(entry.fasta, entry.translation_table, args.meta_contig,
                                       tmp, meta_finder)
                 figures["meta"] = {tool: score(args.scorer, entry.gff, tmp / f"meta.{tool}.gff",

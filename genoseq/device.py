@@ -7,11 +7,15 @@ Every predict/train call in genoseq takes ``device=None`` and passes it through
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 
 import torch
 
-__all__ = ["PRECISIONS", "autocast_context", "inference_autocast", "resolve_device", "set_threads"]
+__all__ = [
+    "PRECISIONS", "autocast_context", "cpu_has_native_bf16", "inference_autocast",
+    "resolve_device", "set_threads",
+]
 
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(?::\d+)?")
 
@@ -98,6 +102,23 @@ def autocast_context(
     major, _ = torch.cuda.get_device_capability(device)
     dtype = torch.bfloat16 if major >= 8 else torch.float16
     return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """Whether the CPU has bfloat16 arithmetic instructions (AVX512-BF16 or AMX-BF16).
+
+    Read from the ``flags`` line of ``/proc/cpuinfo``; False where that file
+    does not exist (macOS, Windows), so those machines keep float32.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return bool({"avx512_bf16", "amx_bf16"} & set(line.split(":", 1)[1].split()))
+    except OSError:
+        pass
+    return False
 
 
 #: Values of the ``precision`` option of genoseq's predictors.

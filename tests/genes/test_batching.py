@@ -79,6 +79,27 @@ def test_unknown_precision_is_rejected():
         GeneFinder(device="cpu", precision="fp8")
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_on_cpu_is_bf16_only_with_native_bf16(monkeypatch, native):
+    import genoseq.genes.finder as finder_module
+
+    monkeypatch.setattr(finder_module, "cpu_has_native_bf16", lambda: native)
+    assert GeneFinder(device="cpu").network_precision == ("bf16" if native else "fp32")
+    # An explicit choice is never overridden.
+    assert GeneFinder(device="cpu", precision="fp32").network_precision == "fp32"
+
+
+def test_cpu_bf16_detection_reads_cpu_flags():
+    from genoseq.device import cpu_has_native_bf16
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            flags = next((line for line in handle if line.startswith("flags")), "")
+    except OSError:
+        flags = ""
+    assert cpu_has_native_bf16() == any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
+
+
 def test_bf16_on_cpu_calls_nearly_the_same_genes(ecoli):
     # Mixed precision changes logits slightly; decisions should almost never move.
     piece = ecoli[:150_000]
@@ -130,3 +151,24 @@ def test_groups_by_size_closes_runs_at_the_limit():
 
     assert list(groups_by_size([3, 4, 10, 1, 1], lambda x: x, 5)) == [[3, 4], [10], [1, 1]]
     assert list(groups_by_size([], len, 5)) == []
+
+
+def test_start_logits_by_strand_convolution_equal_window_logits():
+    # logits_at convolves each strand once and reads every window from it; it must give
+    # what the network gives on the windows themselves, edges and unknown bases included.
+    from genoseq.genes.finder import load_gene_models
+    from genoseq.genes.starts import start_windows
+
+    models, *_ = load_gene_models(None)
+    start = models.start.eval()
+    rng = np.random.default_rng(3)
+    for length, n in ((40, 12), (5_000, 400), (600_000, 3_000)):
+        index = rng.integers(0, 4, length).astype(np.uint8)
+        index[rng.random(length) < 0.02] = 4
+        position = rng.integers(0, length, n)
+        position[:2] = [0, length - 1]
+        strand = np.where(rng.random(n) < 0.5, 1, -1)
+        with torch.inference_mode():
+            expected = start(torch.from_numpy(start_windows(index, position, strand))).numpy()
+            got = start.logits_at(index, position, strand)
+        np.testing.assert_allclose(got, expected, atol=1e-4)
