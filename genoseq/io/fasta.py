@@ -435,6 +435,18 @@ def _parse_fastq(
         quality_line = line + 1
         quality_lines = []
         quality_length = 0
+        if not seq:
+            # A zero-length read (Cock et al. 2010 allow them, e.g. after trimming)
+            # still has its quality line, empty.
+            text = next(lines, b"")
+            line += 1
+            if text.strip():
+                raise InvalidFileError(
+                    name,
+                    quality_line,
+                    f"record {_shorten(record_id)} has an empty sequence but quality "
+                    f"{_shorten(text)}, expected an empty quality line",
+                )
         while quality_length < len(seq):
             text = next(lines, None)
             if text is None:
@@ -509,7 +521,7 @@ class _RecordBuilder:
         self, record_id: str, description: str, line: int, seq: bytes, quality: bytes | None
     ) -> SequenceRecord:
         """Check a record's sequence and id uniqueness, and build it."""
-        if not seq:
+        if not seq and quality is None:
             raise InvalidFileError(
                 self.name, line, f"record {_shorten(record_id)} has an empty sequence"
             )

@@ -386,12 +386,32 @@ def test_format_mismatch_is_named():
         (b"@a\nAC\n+\nII\n>b\nAC\n", 5, "expected '@' at start of FASTQ record, found '>b'"),
         (b"@a\nA*GT\n+\nIIII\n", 2, "invalid character '*' in record 'a', expected DNA"),
         (b"@a\nAC\n+\nII\n@a\nAC\n+\nII\n", 5, "duplicate record id 'a' (first seen on line 1)"),
+        (b"@e\n\n+\n@r2\nAC\n+\nII\n", 4,
+         "record 'e' has an empty sequence but quality '@r2', expected an empty quality line"),
     ],
 )
 def test_fastq_errors(data, line, fragment):
     error = error_of(data, alphabet="dna" if b"*" in data else None)
     assert error.line == line
     assert fragment in str(error)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"@r1\nAC\n+\nII\n@e x\n\n+\n\n@r3\nG\n+\nI\n",
+        b"@r1\nAC\n+\nII\n@e x\n+e\n\n@r3\nG\n+\nI\n",
+        b"@r1\r\nAC\r\n+\r\nII\r\n@e x\r\n\r\n+\r\n\r\n@r3\r\nG\r\n+\r\nI\r\n",
+    ],
+)
+def test_fastq_zero_length_reads_are_records(data):
+    # Cock et al. (2010): a read may be empty (e.g. trimmed away); its quality line is empty.
+    records = records_of(data)
+    assert [(r.id, r.seq, r.quality) for r in records] == [
+        ("r1", b"AC", b"II"), ("e", b"", b""), ("r3", b"G", b"I")]
+    assert records[1].description == "x"
+    (last,) = records_of(b"@e\n\n+\n")
+    assert (last.id, last.seq, last.quality) == ("e", b"", b"")
 
 
 def test_fastq_crlf_and_repeated_title():
