@@ -61,6 +61,31 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_compute_arguments(parser: argparse.ArgumentParser, *, batch_size: int | None = None,
+                          batch_help: str | None = None, precision: bool = False,
+                          quiet: str | None = "no progress bars") -> None:
+    """The options every model command shares, spelled and checked the same everywhere.
+
+    Adds ``--device``, optionally ``--precision``, ``--batch-size`` (when
+    ``batch_help`` is given; default ``batch_size``), ``--threads`` and, unless
+    ``quiet`` is None, ``-q/--quiet`` with that help text.
+    """
+    parser.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
+    if precision:
+        parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
+                            help="network arithmetic: auto (default) = mixed precision on "
+                                 "CUDA, bf16 on CPUs with native bf16 instructions, else "
+                                 "fp32; fp32 gives the same calls on every machine")
+    if batch_help is not None:
+        default = "" if batch_size is None else f" (default: {batch_size})"
+        parser.add_argument("--batch-size", type=positive_int, default=batch_size, metavar="N",
+                            help=batch_help + default)
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                        help="CPU threads for torch (default: torch's choice)")
+    if quiet is not None:
+        parser.add_argument("-q", "--quiet", action="store_true", help=quiet)
+
+
 def _format_table(rows: list[dict], columns: list[str]) -> str:
     cells = [[str(row[c]) for c in columns] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
@@ -202,17 +227,8 @@ def build_parser(stdout: TextIO | None = None,
     predict.add_argument("--coding-track", metavar="FILE",
                          help="per-base coding probability of each strand, bedGraph")
     predict.add_argument("--model", metavar="STEM", help="gene models (default: shipped)")
-    predict.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    predict.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
-                         default="auto",
-                         help="network arithmetic: auto (default) = mixed precision on CUDA, "
-                              "fp32 on the CPU; bf16 is faster on CPUs with native bf16 "
-                              "and may change a rare call")
-    predict.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
-                         help="coding-model windows per batch (default: 32)")
-    predict.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                         help="CPU threads for torch (default: torch's choice)")
-    predict.add_argument("-q", "--quiet", action="store_true", help="no progress or warnings")
+    add_compute_arguments(predict, batch_size=32, batch_help="coding-model windows per batch",
+                          precision=True, quiet="no progress or warnings")
     predict.set_defaults(run=_run_predict)
 
     train = sub.add_parser("train", help="train a model from reference data")
@@ -237,11 +253,7 @@ def build_parser(stdout: TextIO | None = None,
                        help="coding-model epochs without validation improvement before "
                             "stopping; may be changed when resuming")
     genes.add_argument("--window", type=int, default=3000, help="training window, bp")
-    genes.add_argument("--batch-size", type=positive_int, default=32)
-    genes.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    genes.add_argument("--threads", type=positive_int, default=None,
-                       help="CPU threads for torch")
-    genes.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_compute_arguments(genes, batch_size=32, batch_help="training windows per batch")
     genes.set_defaults(run=_run_train_genes)
 
     for name in PLUGIN_COMMANDS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from genoseq.cli import positive_int
+from genoseq.cli import add_compute_arguments
 from genoseq.io import InvalidFileError
 
 
@@ -88,9 +88,7 @@ def register(commands, train_tasks, parser_class) -> None:
                           help="where the locus plot goes (default: GENE.locus.png)")
     enhancer.add_argument("--cell-type", metavar="NAME",
                           help="cell type of the plotted locus, if the gene has several")
-    enhancer.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    enhancer.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                          help="CPU threads for torch (default: torch's choice)")
+    add_compute_arguments(enhancer, quiet=None)
     enhancer.set_defaults(run=_run_enhancer)
 
     train = train_tasks.add_parser(
@@ -106,8 +104,5 @@ def register(commands, train_tasks, parser_class) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--max-steps", type=int, metavar="N",
                        help="most training steps (default: 1000)")
-    train.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    train.add_argument("--threads", type=positive_int, default=None,
-                       help="CPU threads for torch")
-    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_compute_arguments(train, quiet="no progress bar")
     train.set_defaults(run=_run_train_enhancer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from genoseq.cli import positive_int
+from genoseq.cli import add_compute_arguments
 from genoseq.io import InvalidFileError
 
 DEFAULT_MIN_RELATIVE = 0.8
@@ -189,12 +189,8 @@ def _run_logo(args, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _add_device_arguments(parser: argparse.ArgumentParser, batch_default: int | None) -> None:
-    parser.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    parser.add_argument("--batch-size", type=positive_int, default=batch_default, metavar="N",
-                        help="items per batch" + ("" if batch_default is None
-                                                  else f" (default: {batch_default})"))
-    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                        help="CPU threads for torch (default: torch's choice)")
+    add_compute_arguments(parser, batch_size=batch_default, batch_help="items per batch",
+                          quiet=None)
 
 
 def _add_train_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from genoseq.io.errors import InvalidFileError
+from genoseq.cli import add_compute_arguments
 
 
 def _run_ss(args, stdout: TextIO, stderr: TextIO) -> int:
@@ -15,9 +15,6 @@ def _run_ss(args, stdout: TextIO, stderr: TextIO) -> int:
     from genoseq.genes.predict import progress_enabled
     from genoseq.structure.predict import predict_to_files
 
-    for flag, value in (("--batch-size", args.batch_size), ("--threads", args.threads)):
-        if value is not None and value < 1:
-            raise InvalidFileError(flag, None, f"{value}: expected >= 1")
     set_threads(args.threads)
     predict_to_files(args.input, stdout if args.output == "-" else args.output,
                      probs=args.probs, model=args.model, device=args.device,
@@ -94,12 +91,8 @@ def register(commands, train_tasks, parser_class) -> None:
     ss.add_argument("--probs", metavar="FILE",
                     help="also write per-residue probabilities, TSV (one line per residue)")
     ss.add_argument("--model", metavar="STEM", help="model STEM.pt/.json (default: shipped)")
-    ss.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    ss.add_argument("--batch-size", type=int, default=64, metavar="N",
-                    help="chains per batch, batched by length (default: 64)")
-    ss.add_argument("--threads", type=int, default=None, metavar="N",
-                    help="CPU threads for torch (default: torch's choice)")
-    ss.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_compute_arguments(ss, batch_size=64, batch_help="chains per batch, batched by length",
+                          quiet="no progress bar")
     ss.set_defaults(run=_run_ss)
 
     train = train_tasks.add_parser(
@@ -138,7 +131,5 @@ def register(commands, train_tasks, parser_class) -> None:
                        help=f"LSTM hidden size per direction {architecture}")
     train.add_argument("--lstm-layers", type=int, help=f"stacked BiLSTM layers {architecture}")
     train.add_argument("--dropout", type=float, help=f"dropout {architecture}")
-    train.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    train.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
-    train.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_compute_arguments(train)
     train.set_defaults(run=_run_train_ss)
