@@ -162,11 +162,15 @@ def _run_train_genes(args, stdout: TextIO, stderr: TextIO) -> int:
     metadata = train_gene_finder(args.genomes, args.out, args.run_dir, holdout=holdout,
                                  coding_config=coding, window=args.window,
                                  batch_size=args.batch_size, seed=args.seed,
+                                 calibration_folds=args.calibration_folds,
+                                 fold_epochs=args.fold_epochs,
                                  device=args.device, progress=not args.quiet)
+    where = ("training genomes scored out of fold" if args.calibration_folds >= 2
+             else "validation part of the training genomes")
     for key, name in (("decoder_validation", "plain"),
                       ("decoder_adapted_validation", "self-trained")):
         figures = metadata[key]
-        stdout.write(f"{name} pass, validation part of the training genomes: F1 "
+        stdout.write(f"{name} pass, {where}: F1 "
                      f"{figures['f1']:.4f}, exact starts {figures['exact_start']:.4f}\n")
     stdout.write(f"wrote {args.out}.pt and {args.out}.json\n")
     return 0
@@ -253,6 +257,12 @@ def build_parser(stdout: TextIO | None = None,
                        help="coding-model epochs without validation improvement before "
                             "stopping; may be changed when resuming")
     genes.add_argument("--window", type=int, default=3000, help="training window, bp")
+    genes.add_argument("--calibration-folds", type=int, default=2, metavar="K",
+                       help="fit the decoder weights out of fold: networks trained without "
+                            "each of K folds of the training genomes score that fold "
+                            "(default: 2; 0 fits them on the validation parts instead)")
+    genes.add_argument("--fold-epochs", type=positive_int, default=8, metavar="N",
+                       help="coding-model epochs of each fold's networks (default: 8)")
     add_compute_arguments(genes, batch_size=32, batch_help="training windows per batch")
     genes.set_defaults(run=_run_train_genes)
 

@@ -1,0 +1,73 @@
+"""`train_gene_finder` end to end on a tiny genome folder: networks, folds, calibration, resume."""
+
+import json
+
+import pytest
+from conftest import DATA
+
+from genoseq.genes.finder import load_gene_models
+from genoseq.genes.train import calibration_folds_of, train_gene_finder
+from genoseq.io import read_fasta
+from genoseq.nn.train import TrainConfig
+
+PIECE = 40_000
+
+
+@pytest.fixture(scope="module")
+def genome_folder(tmp_path_factory):
+    """Five 'genomes': consecutive 40 kb pieces of the bundled E. coli slice with their CDS."""
+    folder = tmp_path_factory.mktemp("genomes")
+    seq = next(read_fasta(DATA / "ecoli_k12_500kb.fna.gz")).seq
+    gff_lines = [line.split("\t") for line in (DATA / "ecoli_k12_500kb.gff3").read_text()
+                 .splitlines() if line and not line.startswith("#")]
+    rows = ["name\torganism\ttranslation_table\tgc_percent"]
+    for k in range(5):
+        name, first = f"g{k}", k * PIECE
+        piece = seq[first:first + PIECE]
+        (folder / f"{name}.fna").write_text(f">{name}\n{piece.decode()}\n")
+        kept = []
+        for cols in gff_lines:
+            start, end = int(cols[3]), int(cols[4])
+            if cols[2] == "CDS" and start > first and end <= first + PIECE:
+                kept.append("\t".join([name, *cols[1:3], str(start - first), str(end - first),
+                                       *cols[5:]]))
+        (folder / f"{name}.gff3").write_text("##gff-version 3\n" + "\n".join(kept) + "\n")
+        gc = 100 * sum(piece.count(b) for b in (b"G", b"C")) / len(piece)
+        rows.append(f"{name}\tEscherichia coli piece {k}\t11\t{gc:.2f}")
+    (folder / "genomes.tsv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def test_folds_are_dealt_by_gc_and_cover_every_genome():
+    class Entry:
+        def __init__(self, name, gc):
+            self.name, self.gc_percent = name, gc
+
+    entries = [Entry(n, gc) for n, gc in (("a", 60), ("b", 30), ("c", 45), ("d", None), ("e", 70))]
+    folds = calibration_folds_of(entries, 2)
+    assert folds == [["b", "d", "e"], ["c", "a"]]
+    assert sorted(sum(folds, [])) == sorted(e.name for e in entries)
+
+
+def test_training_with_out_of_fold_calibration_writes_a_usable_model(genome_folder, tmp_path):
+    tiny = TrainConfig(steps_per_epoch=2, max_epochs=1, patience=1, learning_rate=3e-3, seed=0)
+    run_dir, stem = tmp_path / "run", tmp_path / "out" / "genes"
+    stem.parent.mkdir()
+    options = dict(holdout=("g4",), coding_config=tiny, start_config=tiny, window=600,
+                   batch_size=4, calibration_folds=2, fold_epochs=1, device="cpu",
+                   progress=False)
+    metadata = train_gene_finder(genome_folder, stem, run_dir, **options)
+    calibration = metadata["calibration"]
+    assert calibration["method"] == "out of fold"
+    scored = [fold["scored_genomes"] for fold in calibration["fold_networks"]]
+    assert sorted(sum(scored, [])) == ["g0", "g1", "g2", "g3"]  # the held-out g4 never
+    for k in range(2):
+        assert (run_dir / f"fold{k}" / "coding" / "checkpoint.pt").exists()
+        assert (run_dir / f"fold{k}" / "start" / "checkpoint.pt").exists()
+    assert metadata["decoder_validation"]["n_ref"] > 0
+    models, params, adapted, saved = load_gene_models(stem)
+    assert saved["calibration"]["fold_epochs"] == 1
+    assert adapted is not None
+    # A second run resumes every stage from the checkpoints and gives the same weights.
+    again = train_gene_finder(genome_folder, tmp_path / "again", run_dir, **options)
+    assert json.dumps(again["decoder_validation"]) == json.dumps(metadata["decoder_validation"])
