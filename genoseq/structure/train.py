@@ -123,6 +123,8 @@ def train_secondary_structure(
     """
     train_config = TrainConfig() if train_config is None else train_config
     model_config = default_config() if model_config is None else model_config
+    # Made now, not when the weights are written at the end of a long run.
+    Path(out_stem).parent.mkdir(parents=True, exist_ok=True)
     device = resolve_device(device)
     train_chains = read_ss_table(train_path)
     valid = read_ss_table(valid_path)

@@ -51,8 +51,8 @@ def test_folds_are_dealt_by_gc_and_cover_every_genome():
 
 def test_training_with_out_of_fold_calibration_writes_a_usable_model(genome_folder, tmp_path):
     tiny = TrainConfig(steps_per_epoch=2, max_epochs=1, patience=1, learning_rate=3e-3, seed=0)
+    # The output folder does not exist yet: training makes it up front.
     run_dir, stem = tmp_path / "run", tmp_path / "out" / "genes"
-    stem.parent.mkdir()
     options = dict(holdout=("g4",), coding_config=tiny, start_config=tiny, window=600,
                    batch_size=4, calibration_folds=2, fold_epochs=1, device="cpu",
                    progress=False)

@@ -87,7 +87,7 @@ def test_ss_reads_the_faa_of_genoseq_predict(tiny_gene_model, tiny_ss_model, tmp
 
 def test_train_ss_learns_a_planted_signal(planted_tables, tmp_path):
     train, valid = planted_tables
-    stem = tmp_path / "planted"
+    stem = tmp_path / "new" / "planted"  # a folder that does not exist yet
     code, out, err = run("train", "ss", "--train", train, "--valid", valid, "-o", stem,
                          "--run-dir", tmp_path / "run", "--epochs", 3, "--steps", 40,
                          "--max-residues", 1024, "--crop", 64, "--conv-channels", 16,
