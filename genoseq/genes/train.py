@@ -197,7 +197,7 @@ def _moves(params: DecoderParams, name: str) -> list[DecoderParams]:
         return [replace(params, overlap=replace(params.overlap, penalty=max(
             params.overlap.penalty + offset, 0.0))) for offset in _OFFSETS]
     value = getattr(params, name)
-    if name in ("gene_bias", "length_bias", "orf_length_bias"):
+    if name in ("gene_bias", "length_bias"):
         return [replace(params, **{name: value + offset}) for offset in _OFFSETS]
     # A weight at zero restarts from a small value so that it can come back.
     values = [value * scale for scale in _SCALES] if value else [0.01, 0.03, 0.1, 0.3, 1.0]
@@ -265,7 +265,7 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
     params, figures = best_of(
         coordinate_search(finder, valid, start,
                           ("coding_weight", "start_weight", "gene_bias", "length_bias",
-                           "orf_length_bias", "penalty"))
+                           "penalty"))
         for start in starts)
 
     for records in scored.values():
@@ -280,7 +280,7 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
     adapted, adapted_figures = best_of(
         coordinate_search(finder, valid, start,
                           ("hexamer_weight", "coding_weight", "profile_weight", "start_weight",
-                           "gene_bias", "length_bias", "orf_length_bias", "penalty"))
+                           "gene_bias", "length_bias", "penalty"))
         for start in adapted_starts)
     return {"params": params, "figures": figures, "adapted_params": adapted,
             "adapted_figures": adapted_figures}
