@@ -9,7 +9,7 @@ torch is loaded only when a model is used::
     table = genoseq.predict_genes("genome.fna.gz")      # pandas DataFrame
 """
 
-import importlib
+from genoseq._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -40,11 +40,4 @@ _EXPORTS = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'genoseq' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -14,7 +14,7 @@ response when its kick is removed, which is what a CRISPRi screen measures::
 Imported lazily, so that the command line starts without torch or matplotlib.
 """
 
-import importlib
+from genoseq._lazy import lazy_exports
 
 _EXPORTS = {
     "read_pairs": "genoseq.enhancers.table",
@@ -38,11 +38,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'genoseq.enhancers' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

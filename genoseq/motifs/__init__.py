@@ -12,7 +12,7 @@ Names are imported lazily, so that ``genoseq.motifs.cli`` loads no plotting
 or model code until a command runs.
 """
 
-import importlib
+from genoseq._lazy import lazy_exports
 
 _EXPORTS = {
     "best_matches": "genoseq.motifs.compare",
@@ -37,11 +37,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'genoseq.motifs' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
