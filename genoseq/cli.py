@@ -287,6 +287,12 @@ def _silence_stdout() -> None:
 def main(argv: list[str] | None = None, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
     """Run the ``genoseq`` command; return its exit status."""
+    # oneDNN (torch's CPU backend) caches a compiled kernel per input shape, 1,024 by
+    # default; with bf16, many contigs of different lengths made that cache hold ~0.7 GB
+    # on a 30 Mbp metagenome. 64 kept the speed and cut the peak from 1.9 to 1.3 GB.
+    # Read when torch first builds a kernel, so set before any model runs; a value the
+    # user exported wins.
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
     parser = build_parser(stdout, stderr)

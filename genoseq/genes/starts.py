@@ -155,6 +155,10 @@ def _start_model_logits_at(model: StartModel, index: np.ndarray, position: np.nd
             # padded[first] is record base first - START_UPSTREAM: the segment's first base;
             # the window of the last candidate ends START_WINDOW bases after its position.
             needed = int(chunks.position[hi - 1]) - first + START_WINDOW
+            # Rounded up to a power of two (padding is unknown bases, read by no window):
+            # few distinct lengths, so the backend caches few convolution kernels (oneDNN
+            # keeps one per input shape; with bf16 a cache of hundreds held ~0.7 GB).
+            needed = min(segment_length, max(1024, 1 << (needed - 1).bit_length()))
             segment = torch.from_numpy(padded[first:first + needed]).to(device)
             bases = nn.functional.one_hot(segment.long().clamp(max=4), 5)[:, :4]
             scores = cnn.filters(bases.T[None].to(torch.float32))[0]
