@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     chosen = args.only.split(",") if args.only else None
     table = benchmarks(args.quick, out, args.device, args.threads)
+    order = [row[0] for row in table]
     if chosen:
         unknown = set(chosen) - {row[0] for row in table}
         if unknown:
@@ -123,12 +124,19 @@ def main(argv: list[str] | None = None) -> int:
         "| benchmark | measures | status | wall s | results |",
         "|---|---|---|---|---|",
     ]
-    for name, what, status, seconds, result in summary:
-        lines.append(f"| {name} | {what} | {status} | {seconds} | "
-                     f"[{result.name}]({result.name}) |")
+    rows = {name: f"| {name} | {what} | {status} | {seconds} | [{result.name}]({result.name}) |"
+            for name, what, status, seconds, result in summary}
     index = out / "README.md"
     if chosen and index.exists():
-        lines += ["", f"(only {', '.join(chosen)} rerun in this call; other files are older)"]
+        # Keep the rows of the benchmarks not rerun, from the index of an earlier run.
+        for line in index.read_text().splitlines():
+            name = line.split("|")[1].strip() if line.startswith("| ") else ""
+            if name in order and name not in rows:
+                rows[name] = line
+    lines += [rows[name] for name in order if name in rows]
+    if chosen and len(rows) > len(summary):
+        lines += ["", f"(only {', '.join(chosen)} rerun in this call; the other rows are from "
+                      "an earlier run)"]
     index.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 1 if failed else 0
