@@ -165,7 +165,8 @@ def _run_train_genes(args, stdout: TextIO, stderr: TextIO) -> int:
                                  calibration_folds=args.calibration_folds,
                                  fold_epochs=args.fold_epochs,
                                  device=args.device, progress=not args.quiet)
-    where = ("training genomes scored out of fold" if args.calibration_folds >= 2
+    where = ("training genomes scored out of fold"
+             if metadata["calibration"]["method"] == "out of fold"
              else "validation part of the training genomes")
     for key, name in (("decoder_validation", "plain"),
                       ("decoder_adapted_validation", "self-trained")):

@@ -188,11 +188,6 @@ def _run_logo(args, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
-def _add_device_arguments(parser: argparse.ArgumentParser, batch_default: int | None) -> None:
-    add_compute_arguments(parser, batch_size=batch_default, batch_help="items per batch",
-                          quiet=None)
-
-
 def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     from genoseq.motifs.pwm import DEFAULT_INIT_SCALE
 
@@ -233,7 +228,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
                      help="stop after this many epochs without a better validation loss "
                      "(default: 4)")
     fit.add_argument("--lr", type=float, default=3e-3, help="learning rate (default: 0.003)")
-    _add_device_arguments(parser, 64)
+    add_compute_arguments(parser, batch_size=64, batch_help="items per batch", quiet=None)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=_run_train)
 
@@ -275,7 +270,7 @@ def register(commands, train_tasks, parser_class) -> None:
                       help="added to each PWM column, spread by the background (default: 1)")
     scan.add_argument("--background", metavar="A,C,G,T",
                       help="base frequencies for the log-odds (default: uniform)")
-    _add_device_arguments(scan, None)
+    add_compute_arguments(scan, batch_size=None, batch_help="items per batch", quiet=None)
     scan.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     scan.set_defaults(run=_run_scan)
 
@@ -295,7 +290,7 @@ def register(commands, train_tasks, parser_class) -> None:
                          help="FASTA (default: standard input)")
     predict.add_argument("-o", "--output", default="-", metavar="FILE",
                          help="scores TSV (default: standard output)")
-    _add_device_arguments(predict, 256)
+    add_compute_arguments(predict, batch_size=256, batch_help="items per batch", quiet=None)
     predict.set_defaults(run=_run_predict)
 
     logo = sub.add_parser(
