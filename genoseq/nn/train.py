@@ -39,9 +39,20 @@ class TrainConfig:
     weight_decay: float = 1e-4
     grad_clip: float = 1.0
     seed: int = 0
+    #: What early stopping and the kept model follow: validation ``"loss"``
+    #: (lower is better) or ``"accuracy"`` (higher is better).
+    monitor: str = "loss"
+
+    def __post_init__(self):
+        if self.monitor not in MONITORS:
+            raise ValueError(f"monitor must be one of {sorted(MONITORS)}, not {self.monitor!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+#: Sign that turns each monitored metric into a score where higher is better.
+MONITORS = {"loss": -1.0, "accuracy": 1.0}
 
 
 @dataclass
@@ -130,7 +141,8 @@ def train_tagger(
         using the given numpy Generator (the loop owns and checkpoints it);
         targets ``(batch, length)`` int64, ``-100`` where ignored.
     valid_batches : sequence of (inputs, targets)
-        Fixed validation batches; their loss drives early stopping.
+        Fixed validation batches; their loss (or accuracy, per
+        ``config.monitor``) drives early stopping.
     config : TrainConfig
     run_dir : path
         Holds ``checkpoint.pt``. If one exists, training resumes from it.
@@ -140,7 +152,7 @@ def train_tagger(
     progress : bool
         Show a tqdm bar per epoch.
     on_best : callable, optional
-        Called with (model, metrics) whenever validation loss improves, e.g.
+        Called with (model, metrics) whenever the monitored figure improves, e.g.
         to write the shipped weights.
     """
     run_dir = Path(run_dir)
@@ -154,14 +166,15 @@ def train_tagger(
     total_steps = config.steps_per_epoch * config.max_epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
-    state = {"epoch": 0, "best_loss": float("inf"), "best_epoch": -1, "bad_epochs": 0,
+    state = {"epoch": 0, "best_score": -float("inf"), "best_epoch": -1, "bad_epochs": 0,
              "history": [], "best_model": None}
     saved = load_checkpoint(checkpoint_path)
     if saved is not None:
         # Patience only decides when to stop, so it may change on resume
         # (e.g. raised when a noisy validation loss would stop a run too early).
-        if ({**saved["train_config"], "patience": None}
-                != {**config.to_dict(), "patience": None}):
+        # Checkpoints written before ``monitor`` existed followed the loss.
+        written = {"monitor": "loss", **saved["train_config"], "patience": None}
+        if written != {**config.to_dict(), "patience": None}:
             raise ValueError(f"{checkpoint_path} was written with other settings "
                              f"{saved['train_config']}; use a new run folder")
         model.load_state_dict(saved["model"])
@@ -170,6 +183,8 @@ def train_tagger(
         rng.bit_generator.state = saved["numpy_rng"]
         torch.set_rng_state(saved["torch_rng"])
         state = saved["state"]
+        if "best_loss" in state:  # checkpoint from before ``monitor``
+            state["best_score"] = -state.pop("best_loss")
     objective = TaggingObjective() if objective is None else objective
 
     while state["epoch"] < config.max_epochs and state["bad_epochs"] < config.patience:
@@ -191,8 +206,9 @@ def train_tagger(
         metrics = evaluate(model, valid_batches, device, objective)
         metrics.update(epoch=state["epoch"] + 1, train_loss=running / config.steps_per_epoch)
         state["history"].append(metrics)
-        if metrics["loss"] < state["best_loss"]:
-            state.update(best_loss=metrics["loss"], best_epoch=metrics["epoch"], bad_epochs=0,
+        score = MONITORS[config.monitor] * metrics[config.monitor]
+        if score > state["best_score"]:
+            state.update(best_score=score, best_epoch=metrics["epoch"], bad_epochs=0,
                          best_model={k: v.detach().cpu().clone()
                                      for k, v in model.state_dict().items()})
             if on_best is not None:

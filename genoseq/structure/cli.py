@@ -38,7 +38,7 @@ def _run_train_ss(args, stdout: TextIO, stderr: TextIO) -> int:
         if getattr(args, name) is not None})
     train_config = TrainConfig(steps_per_epoch=args.steps, max_epochs=args.epochs,
                                patience=args.patience, learning_rate=args.learning_rate,
-                               seed=args.seed)
+                               seed=args.seed, monitor=args.monitor)
     options = dict(model_config=model_config, max_residues=args.max_residues, crop=args.crop,
                    valid_chains=args.valid_chains, label_smoothing=args.label_smoothing,
                    progress=not args.quiet)
@@ -115,6 +115,9 @@ def register(commands, train_tasks, parser_class) -> None:
     train.add_argument("--steps", type=int, default=200, help="batches per epoch (default: 200)")
     train.add_argument("--patience", type=int, default=3,
                        help="epochs without validation improvement before stopping (default: 3)")
+    train.add_argument("--monitor", choices=("loss", "accuracy"), default="loss",
+                       help="validation figure that early stopping and the kept epoch follow: "
+                            "loss, or the Q3 accuracy of the shipped call (default: loss)")
     train.add_argument("--learning-rate", type=float, default=3e-3)
     train.add_argument("--max-residues", type=int, default=8192,
                        help="padded residues per batch (default: 8192)")

@@ -89,3 +89,70 @@ def test_stride_keeps_one_output_per_position():
     model = BiLSTMTagger(TaggerConfig(input_channels=7, n_classes=7, stride=3, conv_kernel=9))
     for length in (3, 100, 301):
         assert model(torch.zeros(2, length, 7)).shape == (2, length, 7)
+
+
+class ScriptedObjective:
+    """Trains with cross-entropy; reports scripted validation (loss, accuracy) per epoch."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.epoch = -1
+
+    def loss(self, logits, targets):
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, 2), targets.reshape(-1))
+
+    def summary(self, logits, targets):
+        self.epoch += 1
+        loss, accuracy = self.script[self.epoch]
+        return loss * 100, int(accuracy * 100), 100
+
+
+@pytest.mark.parametrize(("monitor", "kept"), [("loss", 1), ("accuracy", 2)])
+def test_kept_epoch_follows_the_monitored_figure(tmp_path, monitor, kept):
+    # Validation loss is best after epoch 1 while accuracy peaks after epoch 2,
+    # as in secondary-structure runs whose loss rises while accuracy still climbs.
+    script = [(1.0, 0.50), (2.0, 0.90), (3.0, 0.60)]
+    config = TrainConfig(steps_per_epoch=2, max_epochs=3, patience=5, monitor=monitor)
+    improved = []
+    result = train_tagger(tiny_tagger(), planted_batch, [planted_batch(np.random.default_rng(7))],
+                          config, tmp_path, device=torch.device("cpu"), progress=False,
+                          objective=ScriptedObjective(script),
+                          on_best=lambda model, metrics: improved.append(metrics["epoch"]))
+    assert result.best_epoch == kept
+    assert improved == ([1] if monitor == "loss" else [1, 2])
+    assert [h["accuracy"] for h in result.history] == [0.5, 0.9, 0.6]
+
+
+def test_patience_counts_epochs_without_accuracy_gain(tmp_path):
+    script = [(1.0, 0.5), (0.9, 0.5), (0.8, 0.4), (0.7, 0.9)]
+    config = TrainConfig(steps_per_epoch=1, max_epochs=4, patience=2, monitor="accuracy")
+    result = train_tagger(tiny_tagger(), planted_batch, [planted_batch(np.random.default_rng(7))],
+                          config, tmp_path, device=torch.device("cpu"), progress=False,
+                          objective=ScriptedObjective(script))
+    # Loss fell every epoch, but accuracy did not rise for two: stop after epoch 3.
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert result.best_epoch == 1
+
+
+def test_unknown_monitor_is_refused():
+    with pytest.raises(ValueError, match="monitor"):
+        TrainConfig(monitor="f1")
+
+
+def test_checkpoint_from_before_monitor_resumes(tmp_path):
+    valid = [planted_batch(np.random.default_rng(7))]
+    cpu = torch.device("cpu")
+    config = TrainConfig(steps_per_epoch=2, max_epochs=2, patience=5)
+    train_tagger(tiny_tagger(), planted_batch, valid, TrainConfig(steps_per_epoch=2, max_epochs=1,
+                                                                  patience=5),
+                 tmp_path, device=cpu, progress=False)
+    # Rewrite the checkpoint as the loop wrote it before ``monitor`` existed.
+    path = tmp_path / "checkpoint.pt"
+    saved = torch.load(path, weights_only=False)
+    del saved["train_config"]["monitor"]
+    saved["train_config"]["max_epochs"] = 2
+    saved["state"]["best_loss"] = -saved["state"].pop("best_score")
+    torch.save(saved, path)
+    result = train_tagger(tiny_tagger(), planted_batch, valid, config, tmp_path, device=cpu,
+                          progress=False)
+    assert [h["epoch"] for h in result.history] == [1, 2]
