@@ -43,6 +43,7 @@ from genoseq.genes.rbs import find_rbs
 from genoseq.genes.starts import StartModel, gene_start_positions, start_windows
 from genoseq.io.genes import Gene, translate_gene
 from genoseq.nn.checkpoint import load_shipped_state, load_state, save_model
+from genoseq.nn.inference import predict_positions
 from genoseq.nn.motif_cnn import MotifCNNConfig
 from genoseq.nn.tagger import TaggerConfig
 
@@ -325,45 +326,17 @@ class GeneFinder:
         sequence gets exactly what it would get alone. Many small contigs (a
         metagenome) therefore share forward passes.
         """
-        context, window = self.context, self.window
-        outs = [np.empty((len(index), 7), dtype=np.float32) for index in indices]
-        rows = []  # (row length, record, padded array, start, stop): bases start..stop of the record
-        for k, index in enumerate(indices):
-            length = len(index)
-            if length == 0:
-                continue
-            size = min(window, 3 * math.ceil((length + 2 * context) / 3))
-            row_step = size - 2 * context
-            n_windows = math.ceil(length / row_step)
-            padded = np.full(n_windows * row_step + 2 * context, 4, dtype=np.uint8)
-            padded[context:context + length] = index
-            for w in range(n_windows):
-                first = w * row_step
-                rows.append((size, k, padded, first, min(first + row_step, length)))
-        rows.sort(key=lambda row: -row[0])
-        budget = self.batch_size * window
-        with torch.inference_mode(), inference_autocast(self.device, self.network_precision):
-            first = 0
-            while first < len(rows):
-                longest = rows[first][0]
-                last = min(first + max(budget // longest, 1), len(rows))
-                chunk = rows[first:last]
-                batch = np.full((len(chunk), longest), 4, dtype=np.uint8)
-                for r, (size, _, padded, start, _) in enumerate(chunk):
-                    # padded[start] is record base start - context: the row's first context base.
-                    batch[r, :size] = padded[start:start + size]
-                lengths = None
-                if chunk[-1][0] != longest:
-                    lengths = torch.tensor([row[0] for row in chunk])
-                # Every row begins at a multiple of 3 minus context ≡ 0 (mod 3): offset 0.
-                logits = self.models.coding(torch.from_numpy(batch).to(self.device),
-                                            lengths=lengths)
-                log_probs = torch.log_softmax(logits[:, context:longest - context].float(),
-                                              dim=-1).cpu().numpy()
-                for r, (_, k, _, start, stop) in enumerate(chunk):
-                    outs[k][start:stop] = log_probs[r, :stop - start]
-                first = last
-        return outs
+        coding = self.models.coding
+
+        def forward(batch: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+            return torch.log_softmax(coding(batch, lengths=lengths).float(), dim=-1)
+
+        # Rows start at multiples of 3 minus context ≡ 0 (mod 3): all in codon offset 0.
+        return predict_positions(forward, indices, channels=7, device=self.device,
+                                 budget=self.batch_size * self.window, window=self.window,
+                                 context=self.context, multiple=3, pad_value=4,
+                                 autocast=inference_autocast(self.device,
+                                                             self.network_precision))
 
     def start_logits(self, index: np.ndarray, candidates: OrfCandidates,
                      which: np.ndarray) -> np.ndarray:

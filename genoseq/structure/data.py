@@ -24,6 +24,7 @@ import torch
 from genoseq.encoding import protein_to_index
 from genoseq.io.compression import open_input
 from genoseq.io.errors import InvalidFileError
+from genoseq.nn.inference import length_batches
 from genoseq.nn.train import IGNORE
 
 #: DSSP 8-state classes in output-index order (C = DSSP blank / other).
@@ -165,37 +166,6 @@ def make_batch(pieces: Sequence[tuple[Chain, int, int]]) -> tuple[torch.Tensor, 
         targets[row, :end - begin, 1] = chain.q3[begin:end]
     targets[targets < 0] = IGNORE
     return residues, torch.from_numpy(targets)
-
-
-def length_batches(lengths: Sequence[int], max_residues: int,
-                   max_items: int | None = None) -> list[np.ndarray]:
-    """Group items sorted by length so that each group's padded size stays within a budget.
-
-    Parameters
-    ----------
-    lengths : sequence of int
-    max_residues : int
-        Most ``n_items * longest_length`` per group; an item longer than this
-        gets a group of its own.
-    max_items : int, optional
-        Most items per group.
-
-    Returns
-    -------
-    list of np.ndarray of int
-        Indices into ``lengths``, shortest items first.
-    """
-    order = np.argsort(np.asarray(lengths), kind="stable")
-    groups, current = [], []
-    for index in order.tolist():
-        if current and ((len(current) + 1) * lengths[index] > max_residues
-                        or len(current) == max_items):
-            groups.append(np.array(current))
-            current = []
-        current.append(index)
-    if current:
-        groups.append(np.array(current))
-    return groups
 
 
 class CroppedBatchSampler:

@@ -15,15 +15,15 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from genoseq.device import autocast_context, resolve_device
 from genoseq.encoding import protein_to_index
 from genoseq.io.atomic import atomic_write
 from genoseq.io.fasta import SequenceRecord, read_fasta
 from genoseq.nn.checkpoint import load_shipped_state, load_state, save_model
+from genoseq.nn.inference import predict_positions
 from genoseq.nn.tagger import TaggerConfig
-from genoseq.structure.data import Q3_CLASSES, Q8_CLASSES, length_batches, pad_residues
+from genoseq.structure.data import PAD_INDEX, Q3_CLASSES, Q8_CLASSES
 from genoseq.structure.model import (
     N_Q8,
     SecondaryStructureEnsemble,
@@ -122,18 +122,16 @@ def predict_probabilities(model: SecondaryStructureModel, residues: list[np.ndar
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     device = resolve_device(device)
     model = model.to(device).eval()
-    results = [np.zeros((0, 11), np.float32)] * len(residues)
-    nonempty = [i for i, r in enumerate(residues) if len(r)]
-    groups = length_batches([len(residues[i]) for i in nonempty],
-                            batch_size * RESIDUES_PER_CHAIN, max_items=batch_size)
-    with torch.inference_mode(), autocast_context(device):
-        for group in tqdm(groups, desc="chains", unit="batch", disable=not progress):
-            chains = [nonempty[i] for i in group]
-            logits = model(pad_residues([residues[i] for i in chains]).to(device))
-            probs = head_probabilities(logits).cpu().numpy()
-            for row, index in enumerate(chains):
-                results[index] = probs[row, :len(residues[index])]
-    return results
+
+    def forward(batch: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        return head_probabilities(model(batch))  # the model finds lengths from the padding
+
+    # Whole chains (no windows): the BiLSTM reads each chain end to end.
+    return predict_positions(forward, residues, channels=11, device=device,
+                             budget=batch_size * RESIDUES_PER_CHAIN, max_rows=batch_size,
+                             pad_value=PAD_INDEX, input_dtype=torch.long,
+                             autocast=autocast_context(device), progress=progress,
+                             desc="chains")
 
 
 def predict_secondary_structure(

@@ -1,0 +1,85 @@
+"""The shared inference engine: windows cover every position once, padding and batch partners never change a result."""
+
+import numpy as np
+import pytest
+import torch
+
+from genoseq.nn.inference import length_batches, predict_positions, window_rows
+from genoseq.nn.tagger import BiLSTMTagger, TaggerConfig
+
+CPU = torch.device("cpu")
+
+
+@pytest.mark.parametrize("length", [1, 5, 59, 60, 61, 200, 1001])
+def test_windows_keep_every_position_exactly_once(length):
+    values = np.arange(length) % 4
+    rows = window_rows([values], window=60, context=9, multiple=3, pad_value=4)
+    kept = np.zeros(length, dtype=int)
+    for row in rows:
+        assert row.size <= 60 and row.size % 3 == 0
+        kept[row.first:row.stop] += 1
+        # The row's middle is the sequence itself, its context the neighbours or padding.
+        middle = row.padded[row.first + 9:row.first + 9 + row.stop - row.first]
+        np.testing.assert_array_equal(middle, values[row.first:row.stop])
+    assert (kept == 1).all()
+
+
+def test_window_must_exceed_its_context():
+    with pytest.raises(ValueError, match="context"):
+        window_rows([np.zeros(10, np.uint8)], window=18, context=9)
+
+
+def windowed_sum(batch, lengths):
+    """Each position's output: the sum of the inputs 3 either side (zero-padded)."""
+    x = batch.float().unsqueeze(1)
+    return torch.nn.functional.conv1d(x, torch.ones(1, 1, 7), padding=3).transpose(1, 2)
+
+
+def test_stitched_windows_equal_the_whole_sequence_when_context_covers_the_model():
+    rng = np.random.default_rng(0)
+    seqs = [rng.integers(1, 5, size=n).astype(np.uint8) for n in (0, 7, 130, 999)]
+    got = predict_positions(windowed_sum, seqs, channels=1, device=CPU, budget=200,
+                            window=48, context=3, multiple=3)
+    assert got[0].shape == (0, 1)
+    for values, out in zip(seqs[1:], got[1:], strict=True):
+        expected = np.convolve(values.astype(float), np.ones(7), mode="same")
+        np.testing.assert_allclose(out[:, 0], expected)
+
+
+def test_results_do_not_depend_on_batch_partners_or_padding():
+    torch.manual_seed(0)
+    tagger = BiLSTMTagger(TaggerConfig(input_channels=5, n_classes=3, conv_channels=8,
+                                       conv_kernel=5, conv_layers=1, hidden=8, lstm_layers=1,
+                                       dropout=0.0)).eval()
+
+    def forward(batch, lengths):
+        return tagger(torch.nn.functional.one_hot(batch.long(), 5).float(), lengths)
+
+    rng = np.random.default_rng(1)
+    seqs = [rng.integers(0, 4, size=n).astype(np.uint8) for n in (3, 40, 41, 90, 17, 250)]
+    together = predict_positions(forward, seqs, channels=3, device=CPU, budget=400,
+                                 window=None, pad_value=4)
+    for values, out in zip(seqs, together, strict=True):
+        alone = predict_positions(forward, [values], channels=3, device=CPU, budget=400,
+                                  window=None, pad_value=4)[0]
+        np.testing.assert_allclose(out, alone, atol=1e-6)
+
+
+def test_batches_respect_the_row_limit_and_budget():
+    shapes = []
+
+    def forward(batch, lengths):
+        shapes.append(tuple(batch.shape))
+        return torch.zeros(*batch.shape, 2)
+
+    seqs = [np.ones(n, np.uint8) for n in (10, 10, 10, 10, 10, 50, 300)]
+    predict_positions(forward, seqs, channels=2, device=CPU, budget=100, max_rows=3)
+    assert shapes[0] == (1, 300)  # longer than the budget: a batch of its own
+    assert all(rows * longest <= 100 for rows, longest in shapes[1:])
+    assert all(rows <= 3 for rows, _ in shapes)
+    assert sum(rows for rows, _ in shapes) == len(seqs)
+
+
+def test_length_batches_group_the_shortest_first():
+    groups = length_batches([5, 1, 3, 2, 4], max_residues=6)
+    assert [g.tolist() for g in groups] == [[1, 3], [2], [4], [0]]
