@@ -52,12 +52,26 @@ def _run_train_ss(args, stdout: TextIO, stderr: TextIO) -> int:
         metadata = train_secondary_structure(
             args.train, args.valid, args.out, args.run_dir, train_config=train_config,
             device=args.device, **options)
+    _report_scores(metadata, args.out, stdout)
+    return 0
+
+
+def _run_combine_ss(args, stdout: TextIO, stderr: TextIO) -> int:
+    from genoseq.device import set_threads
+    from genoseq.structure.train import combine_ss_models
+
+    set_threads(args.threads)
+    metadata = combine_ss_models(args.models, args.valid, args.out, device=args.device)
+    _report_scores(metadata, args.out, stdout)
+    return 0
+
+
+def _report_scores(metadata: dict, out, stdout: TextIO) -> None:
     scores = metadata["valid_scores"]
     stdout.write(f"validation ({scores['q3_residues']} residues): Q3 {scores['q3']:.4f} "
                  f"(Q3 head {scores['q3_head']:.4f}, from Q8 {scores['q3_from_q8']:.4f}), "
                  f"Q8 {scores['q8']:.4f}\n")
-    stdout.write(f"wrote {args.out}.pt and {args.out}.json\n")
-    return 0
+    stdout.write(f"wrote {out}.pt and {out}.json\n")
 
 
 def _seed_list(text: str) -> list[int]:
@@ -136,3 +150,15 @@ def register(commands, train_tasks, parser_class) -> None:
     train.add_argument("--dropout", type=float, help=f"dropout {architecture}")
     add_compute_arguments(train)
     train.set_defaults(run=_run_train_ss)
+
+    combine = train_tasks.add_parser(
+        "ss-ensemble", help="average saved secondary-structure models into one ensemble",
+        description="Combine saved secondary-structure models (STEM.pt/.json from 'genoseq "
+        "train ss': single networks or ensembles, of any architecture) into one ensemble that "
+        "averages their probabilities, scored on a validation table (never a benchmark set).")
+    combine.add_argument("models", nargs="+", metavar="STEM", help="saved models to combine")
+    combine.add_argument("--valid", required=True, metavar="FILE", help="validation table")
+    combine.add_argument("-o", "--out", required=True, metavar="STEM",
+                         help="write STEM.pt (weights) and STEM.json (config, metrics)")
+    add_compute_arguments(combine, quiet=None)
+    combine.set_defaults(run=_run_combine_ss)

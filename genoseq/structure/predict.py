@@ -44,11 +44,16 @@ def save_ss_model(model: SecondaryStructureModel | SecondaryStructureEnsemble,
                   path_stem: str | os.PathLike, metadata: dict | None = None):
     """Write ``<stem>.pt`` (state_dict) and ``<stem>.json`` (tagger config, metadata).
 
-    An ensemble's config also records its number of ``members``.
+    An ensemble's config also records its number of ``members`` and, when
+    they differ in architecture, each member's tagger config
+    (``member_taggers``).
     """
     config = {"tagger": model.config.to_dict()}
     if isinstance(model, SecondaryStructureEnsemble):
         config["members"] = len(model.members)
+        taggers = [member.config.to_dict() for member in model.members]
+        if any(tagger != config["tagger"] for tagger in taggers):
+            config["member_taggers"] = taggers
     return save_model(model, config, path_stem, metadata)
 
 
@@ -64,8 +69,9 @@ def load_ss_model(path_stem: str | os.PathLike | None = None
         state, config, metadata = load_state(path_stem)
     tagger = TaggerConfig.from_dict(config["tagger"])
     if "members" in config:
-        model = SecondaryStructureEnsemble(SecondaryStructureModel(tagger)
-                                           for _ in range(config["members"]))
+        taggers = [TaggerConfig.from_dict(member)
+                   for member in config.get("member_taggers", [])] or [tagger] * config["members"]
+        model = SecondaryStructureEnsemble(SecondaryStructureModel(member) for member in taggers)
     else:
         model = SecondaryStructureModel(tagger)
     model.load_state_dict(state)

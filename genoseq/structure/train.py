@@ -186,3 +186,35 @@ def train_ss_ensemble(train_path: str | os.PathLike, valid_path: str | os.PathLi
     }
     save_ss_model(ensemble, out_stem, metadata)
     return metadata
+
+
+def combine_ss_models(stems: Sequence[str | os.PathLike], valid_path: str | os.PathLike,
+                      out_stem: str | os.PathLike, *,
+                      device: str | torch.device | None = None) -> dict:
+    """Save the ensemble of saved models (single networks or ensembles, any architectures).
+
+    Every member of every input becomes a member of the new ensemble, which
+    averages their probabilities like :func:`train_ss_ensemble`'s; it is
+    scored on the whole validation table and written to ``<out_stem>.pt``/``.json``
+    with the members' model cards.
+    """
+    device = resolve_device(device)
+    members, member_cards = [], []
+    for stem in stems:
+        model, metadata = load_ss_model(stem)
+        if isinstance(model, SecondaryStructureEnsemble):
+            members.extend(model.members)
+            cards = metadata.get("members") or [{}] * len(model.members)
+        else:
+            members.append(model)
+            cards = [metadata]
+        member_cards.extend({"from": os.path.basename(str(stem)), **card} for card in cards)
+    ensemble = SecondaryStructureEnsemble(members).eval()
+    metadata = {
+        "ensemble_of": [os.path.basename(str(stem)) for stem in stems],
+        "members": member_cards,
+        "valid_scores": score_chains(ensemble, read_ss_table(valid_path), device=device),
+    }
+    Path(out_stem).parent.mkdir(parents=True, exist_ok=True)
+    save_ss_model(ensemble, out_stem, metadata)
+    return metadata

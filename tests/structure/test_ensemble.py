@@ -65,3 +65,40 @@ def test_seed_list_must_be_integers(capsys):
     assert main(["train", "ss", "--train", "a", "--valid", "b", "-o", "c", "--run-dir", "d",
                  "--seeds", "1,x"]) == 2
     assert "expected comma-separated integers" in capsys.readouterr().err
+
+
+def wide(seed: int) -> SecondaryStructureModel:
+    torch.manual_seed(seed)
+    return SecondaryStructureModel(TaggerConfig(21, 11, conv_channels=12, conv_kernel=7,
+                                                hidden=16, lstm_layers=2, dropout=0.0)).eval()
+
+
+def test_members_of_different_architectures_save_and_load(tmp_path):
+    members = [tiny(0), wide(1)]
+    ensemble = SecondaryStructureEnsemble(members).eval()
+    save_ss_model(ensemble, tmp_path / "mixed")
+    loaded, _ = load_ss_model(tmp_path / "mixed")
+    assert [m.config.hidden for m in loaded.members] == [8, 16]
+    for got, expected in zip(predict_probabilities(loaded, CHAINS, device="cpu"),
+                             predict_probabilities(ensemble, CHAINS, device="cpu"), strict=True):
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_train_ss_ensemble_combines_saved_models(planted_tables, tmp_path, capsys):
+    _, valid = planted_tables
+    save_ss_model(SecondaryStructureEnsemble([tiny(0), tiny(1)]).eval(), tmp_path / "pair",
+                  {"members": [{"seed": 0}, {"seed": 1}]})
+    save_ss_model(wide(2), tmp_path / "big", {"seed": 2})
+    code = main(["train", "ss-ensemble", str(tmp_path / "pair"), str(tmp_path / "big"),
+                 "--valid", str(valid), "-o", str(tmp_path / "out" / "all"), "--threads", "1"])
+    assert code == 0
+    assert "validation" in capsys.readouterr().out
+    model, metadata = load_ss_model(tmp_path / "out" / "all")
+    assert len(model.members) == 3
+    assert [card["from"] for card in metadata["members"]] == ["pair", "pair", "big"]
+    assert [card["seed"] for card in metadata["members"]] == [0, 1, 2]
+    assert 0.0 <= metadata["valid_scores"]["q3"] <= 1.0
+    # The combined ensemble is the mean of all three networks.
+    each = [predict_probabilities(m, CHAINS, device="cpu") for m in (tiny(0), tiny(1), wide(2))]
+    for k, got in enumerate(predict_probabilities(model, CHAINS, device="cpu")):
+        np.testing.assert_allclose(got, np.mean([e[k] for e in each], axis=0), atol=1e-5)
