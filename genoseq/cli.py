@@ -61,6 +61,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+def fold_count(text: str) -> int:
+    """argparse type for --calibration-folds: 0 (no folds) or an integer >= 2."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 0 or an integer >= 2") from None
+    if value == 1 or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{value}: expected 0 (validation parts) or an integer >= 2 (one fold cannot be "
+            "held out from itself)")
+    return value
+
+
 def add_compute_arguments(parser: argparse.ArgumentParser, *, batch_size: int | None = None,
                           batch_help: str | None = None, precision: bool = False,
                           quiet: str | None = "no progress bars") -> None:
@@ -258,7 +271,7 @@ def build_parser(stdout: TextIO | None = None,
                        help="coding-model epochs without validation improvement before "
                             "stopping; may be changed when resuming")
     genes.add_argument("--window", type=int, default=3000, help="training window, bp")
-    genes.add_argument("--calibration-folds", type=int, default=2, metavar="K",
+    genes.add_argument("--calibration-folds", type=fold_count, default=2, metavar="K",
                        help="fit the decoder weights out of fold: networks trained without "
                             "each of K folds of the training genomes score that fold "
                             "(default: 2; 0 fits them on the validation parts instead)")

@@ -347,6 +347,8 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
 
     Returns the metadata written beside the weights (data, settings, figures).
     """
+    if calibration_folds == 1 or calibration_folds < 0:
+        raise ValueError(f"calibration_folds must be 0 or at least 2, not {calibration_folds}")
     genomes_dir, run_dir = Path(genomes_dir), Path(run_dir)
     # Made now, not when the weights are written at the end of a long run.
     Path(out_stem).parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ import json
 import pytest
 from conftest import DATA
 
+from genoseq.cli import main
 from genoseq.genes.finder import load_gene_models
 from genoseq.genes.train import calibration_folds_of, train_gene_finder
 from genoseq.io import read_fasta
@@ -71,3 +72,17 @@ def test_training_with_out_of_fold_calibration_writes_a_usable_model(genome_fold
     # A second run resumes every stage from the checkpoints and gives the same weights.
     again = train_gene_finder(genome_folder, tmp_path / "again", run_dir, **options)
     assert json.dumps(again["decoder_validation"]) == json.dumps(metadata["decoder_validation"])
+
+
+@pytest.mark.parametrize("folds", ["1", "-2", "two"])
+def test_calibration_folds_must_be_zero_or_at_least_two(folds, tmp_path, capsys):
+    code = main(["train", "genes", "--genomes", str(tmp_path), "-o", str(tmp_path / "g"),
+                 "--run-dir", str(tmp_path / "run"), "--calibration-folds", folds])
+    assert code == 2
+    assert "--calibration-folds" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_one_fold_is_refused_by_the_api(tmp_path):
+    with pytest.raises(ValueError, match="calibration_folds"):
+        train_gene_finder(tmp_path, tmp_path / "g", tmp_path / "run", calibration_folds=1)
