@@ -70,7 +70,7 @@ def time_prediction(model, sequences: list[tuple[str, str]], device: str,
 
 
 def percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
+    return "-" if value is None else f"{100 * value:.2f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,16 +116,24 @@ def main(argv: list[str] | None = None) -> int:
                        residues / seconds))
         print(f"{device}: {len(speed_sequences) / seconds:.1f} proteins/s", flush=True)
 
-    tagger = model.config
-    members = len(getattr(model, "members", [])) or 1
-    ensemble = f"; an ensemble of {members} seeds, probabilities averaged" if members > 1 else ""
+    def architecture(tagger) -> str:
+        return (f"conv {tagger.conv_layers}x{tagger.conv_channels} k{tagger.conv_kernel}, "
+                f"BiLSTM {tagger.lstm_layers}x{tagger.hidden}")
+
+    members = list(getattr(model, "members", [model]))
+    counts: dict[str, int] = {}
+    for member in members:
+        counts[architecture(member.config)] = counts.get(architecture(member.config), 0) + 1
+    if len(members) == 1:
+        described = f"{architecture(members[0].config)}, Q8 + Q3 heads"
+    else:
+        described = (f"an ensemble of {len(members)} networks with Q8 + Q3 heads, probabilities "
+                     "averaged: " + " + ".join(f"{n} x ({arch})" for arch, n in counts.items()))
     lines = [
         "# Protein secondary structure: Q3 / Q8 accuracy and speed",
         "",
         "Single-sequence prediction (no alignments, no language model) by the shipped BiLSTM "
-        f"(`genoseq/weights/ss`; conv {tagger.conv_layers}x{tagger.conv_channels} "
-        f"k{tagger.conv_kernel}, BiLSTM {tagger.lstm_layers}x{tagger.hidden}, Q8 + Q3 heads"
-        f"{ensemble})."
+        f"(`genoseq/weights/ss`; {described})."
         if args.model is None else f"Single-sequence prediction by the model `{args.model}`.",
         "Scored by `../shared/tools/score_ss.py`: per-residue accuracy over the residues with "
         "mask=1 (CB513: NetSurfP-2.0's evaluation mask, 84k of 144k residues; TS115: resolved "
