@@ -29,7 +29,7 @@ import torch
 from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
-from genoseq.device import set_threads
+from genoseq.device import PRECISIONS, resolve_precision, set_threads
 from genoseq.structure.data import read_ss_table
 from genoseq.structure.predict import load_ss_model, predict_secondary_structure
 
@@ -54,15 +54,17 @@ def score(scorer: Path, truth: Path, predictions: Path) -> dict:
 
 
 def time_prediction(model, sequences: list[tuple[str, str]], device: str,
-                    batch_size: int, repeats: int) -> float:
+                    batch_size: int, repeats: int, precision: str = "auto") -> float:
     """Best wall-clock seconds of ``repeats`` predictions of all ``sequences``."""
-    predict_secondary_structure(sequences[:8], model=model, device=device, batch_size=batch_size)
+    predict_secondary_structure(sequences[:8], model=model, device=device, batch_size=batch_size,
+                                precision=precision)
     best = float("inf")
     for _ in range(repeats):
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         began = time.perf_counter()
-        predict_secondary_structure(sequences, model=model, device=device, batch_size=batch_size)
+        predict_secondary_structure(sequences, model=model, device=device, batch_size=batch_size,
+                                    precision=precision)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - began)
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2, help="timed runs, best kept")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="network arithmetic, as genoseq ss --precision (default: auto)")
     args = parser.parse_args(argv)
     if not args.scorer.is_file():
         raise SystemExit(f"ss_eval.py: scorer {args.scorer} not found (--scorer)")
@@ -98,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             sequences = [(c.id, c.sequence) for c in chains]
             timed_sequences = timed_sequences or (path, sequences)
             frame = predict_secondary_structure(sequences, model=model, device="cpu",
-                                                batch_size=args.batch_size)
+                                                batch_size=args.batch_size,
+                                                precision=args.precision)
             predictions = Path(folder) / f"{path.name}.pred.tsv"
             frame[["id", "sequence", "q3", "q8"]].to_csv(predictions, sep="\t", index=False)
             figures = score(args.scorer, path, predictions)
@@ -110,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     speeds = []
     for device in devices:
-        seconds = time_prediction(model, speed_sequences, device, args.batch_size, args.repeats)
+        seconds = time_prediction(model, speed_sequences, device, args.batch_size, args.repeats,
+                                  args.precision)
         threads = str(args.threads) if device == "cpu" else "-"
         speeds.append((device, threads, seconds, len(speed_sequences) / seconds,
                        residues / seconds))
@@ -137,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.model is None else f"Single-sequence prediction by the model `{args.model}`.",
         "Scored by `../shared/tools/score_ss.py`: per-residue accuracy over the residues with "
         "mask=1 (CB513: NetSurfP-2.0's evaluation mask, 84k of 144k residues; TS115: resolved "
-        "residues), and the mean of per-chain accuracies.",
+        "residues), and the mean of per-chain accuracies. Predicted on the CPU at precision "
+        f"{args.precision} ({resolve_precision('cpu', args.precision)} on this machine).",
         "",
         "| test set | chains | Q3 residues | Q3 % | Q8 % | per-chain Q3 % | per-chain Q8 % |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -156,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"## Speed ({speed_path.name}: {len(speed_sequences)} chains, {residues:,} residues)",
         "",
-        f"`predict_secondary_structure`, batch size {args.batch_size}, best of {args.repeats} "
-        "runs after a warm-up, model already loaded.",
+        f"`predict_secondary_structure`, batch size {args.batch_size}, precision "
+        f"{args.precision} (CPU: {resolve_precision('cpu', args.precision)}), best of "
+        f"{args.repeats} runs after a warm-up, model already loaded.",
         "",
         "| device | threads | seconds | proteins/s | residues/s |",
         "|---|---:|---:|---:|---:|",

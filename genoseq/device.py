@@ -14,6 +14,7 @@ import torch
 
 __all__ = [
     "PRECISIONS", "autocast_context", "cpu_has_native_bf16", "inference_autocast",
+    "resolve_precision",
     "resolve_device", "set_threads",
 ]
 
@@ -123,6 +124,22 @@ def cpu_has_native_bf16() -> bool:
 
 #: Values of the ``precision`` option of genoseq's predictors.
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def resolve_precision(device: str | torch.device, precision: str = "auto") -> str:
+    """The arithmetic ``precision`` stands for on ``device``, for :func:`inference_autocast`.
+
+    "auto" on the CPU is "bf16" where the processor has native bf16
+    instructions (:func:`cpu_has_native_bf16`; about 1.6-2× faster there) and
+    "fp32" elsewhere; on CUDA it stays "auto" (bf16 or fp16 mixed precision);
+    on other devices it is "fp32". Other values are returned unchanged.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    device = torch.device(device)
+    if precision != "auto" or device.type == "cuda":
+        return precision
+    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
 
 
 def inference_autocast(

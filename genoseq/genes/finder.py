@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genoseq.device import cpu_has_native_bf16, inference_autocast, resolve_device
+from genoseq.device import inference_autocast, resolve_device, resolve_precision
 from genoseq.encoding import dna_to_index, reverse_complement
 from genoseq.genes.adapt import (
     hexamer_log_ratios,
@@ -289,12 +289,8 @@ class GeneFinder:
         self.context = context
         self.adapt_min_length = adapt_min_length
         self.precision = precision
-        inference_autocast(self.device, precision)  # rejects an unknown precision now
         #: What "auto" resolved to on this device: the arithmetic actually used.
-        self.network_precision = precision
-        if precision == "auto" and self.device.type != "cuda":
-            native = self.device.type == "cpu" and cpu_has_native_bf16()
-            self.network_precision = "bf16" if native else "fp32"
+        self.network_precision = resolve_precision(self.device, precision)
 
     @property
     def adapts(self) -> bool:

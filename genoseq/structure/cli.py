@@ -18,7 +18,7 @@ def _run_ss(args, stdout: TextIO, stderr: TextIO) -> int:
     set_threads(args.threads)
     predict_to_files(args.input, stdout if args.output == "-" else args.output,
                      probs=args.probs, model=args.model, device=args.device,
-                     batch_size=args.batch_size,
+                     batch_size=args.batch_size, precision=args.precision,
                      progress=progress_enabled(args.quiet, stderr))
     return 0
 
@@ -106,7 +106,7 @@ def register(commands, train_tasks, parser_class) -> None:
                     help="also write per-residue probabilities, TSV (one line per residue)")
     ss.add_argument("--model", metavar="STEM", help="model STEM.pt/.json (default: shipped)")
     add_compute_arguments(ss, batch_size=64, batch_help="chains per batch, batched by length",
-                          quiet="no progress bar")
+                          precision=True, quiet="no progress bar")
     ss.set_defaults(run=_run_ss)
 
     train = train_tasks.add_parser(

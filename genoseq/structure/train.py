@@ -55,8 +55,9 @@ def score_chains(model: SecondaryStructureModel, chains: Sequence[Chain], *,
         Accuracies ``q3``, ``q3_head``, ``q3_from_q8``, ``q8``, and the
         residue counts ``q3_residues``, ``q8_residues``.
     """
+    # float32 on every CPU, so validation scores in model cards do not depend on the machine.
     probs = predict_probabilities(model, [c.residues for c in chains], device=device,
-                                  batch_size=batch_size)
+                                  batch_size=batch_size, precision="fp32")
     correct = dict.fromkeys(("q3", "q3_head", "q3_from_q8", "q8"), 0)
     q3_residues = q8_residues = 0
     for chain, p in zip(chains, probs, strict=True):

@@ -81,9 +81,9 @@ def test_unknown_precision_is_rejected():
 
 @pytest.mark.parametrize("native", [True, False])
 def test_auto_precision_on_cpu_is_bf16_only_with_native_bf16(monkeypatch, native):
-    import genoseq.genes.finder as finder_module
+    import genoseq.device
 
-    monkeypatch.setattr(finder_module, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(genoseq.device, "cpu_has_native_bf16", lambda: native)
     assert GeneFinder(device="cpu").network_precision == ("bf16" if native else "fp32")
     # An explicit choice is never overridden.
     assert GeneFinder(device="cpu", precision="fp32").network_precision == "fp32"

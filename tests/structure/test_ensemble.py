@@ -102,3 +102,23 @@ def test_train_ss_ensemble_combines_saved_models(planted_tables, tmp_path, capsy
     each = [predict_probabilities(m, CHAINS, device="cpu") for m in (tiny(0), tiny(1), wide(2))]
     for k, got in enumerate(predict_probabilities(model, CHAINS, device="cpu")):
         np.testing.assert_allclose(got, np.mean([e[k] for e in each], axis=0), atol=1e-5)
+
+
+def test_precision_options_agree_and_auto_follows_the_cpu(monkeypatch):
+    import genoseq.device
+
+    model = tiny(0)
+    fp32 = predict_probabilities(model, CHAINS, device="cpu", precision="fp32")
+    bf16 = predict_probabilities(model, CHAINS, device="cpu", precision="bf16")
+    for a, b in zip(fp32, bf16, strict=True):
+        np.testing.assert_allclose(a, b, atol=0.05)
+    # "auto" on a CPU without native bf16 is float32: the same numbers as fp32.
+    genoseq.device.cpu_has_native_bf16.cache_clear()
+    monkeypatch.setattr(genoseq.device, "cpu_has_native_bf16", lambda: False)
+    assert genoseq.device.resolve_precision("cpu", "auto") == "fp32"
+    auto = predict_probabilities(model, CHAINS, device="cpu", precision="auto")
+    for a, b in zip(fp32, auto, strict=True):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.setattr(genoseq.device, "cpu_has_native_bf16", lambda: True)
+    assert genoseq.device.resolve_precision("cpu", "auto") == "bf16"
+    assert genoseq.device.resolve_precision("cpu", "fp16") == "fp16"
