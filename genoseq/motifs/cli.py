@@ -228,8 +228,8 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
                      help="stop after this many epochs without a better validation loss "
                      "(default: 4)")
     fit.add_argument("--lr", type=float, default=3e-3, help="learning rate (default: 0.003)")
-    add_compute_arguments(parser, batch_size=64, batch_help="items per batch", quiet=None)
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_compute_arguments(parser, batch_size=64, batch_help="items per batch",
+                          quiet="no progress bars")
     parser.set_defaults(run=_run_train)
 
 
@@ -270,8 +270,8 @@ def register(commands, train_tasks, parser_class) -> None:
                       help="added to each PWM column, spread by the background (default: 1)")
     scan.add_argument("--background", metavar="A,C,G,T",
                       help="base frequencies for the log-odds (default: uniform)")
-    add_compute_arguments(scan, batch_size=None, batch_help="items per batch", quiet=None)
-    scan.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_compute_arguments(scan, batch_size=None, batch_help="items per batch",
+                          quiet="no progress bar")
     scan.set_defaults(run=_run_scan)
 
     _add_train_arguments(sub.add_parser("train", help="train a motif CNN on labelled sequences",

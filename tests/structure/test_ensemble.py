@@ -113,7 +113,6 @@ def test_precision_options_agree_and_auto_follows_the_cpu(monkeypatch):
     for a, b in zip(fp32, bf16, strict=True):
         np.testing.assert_allclose(a, b, atol=0.05)
     # "auto" on a CPU without native bf16 is float32: the same numbers as fp32.
-    genoseq.device.cpu_has_native_bf16.cache_clear()
     monkeypatch.setattr(genoseq.device, "cpu_has_native_bf16", lambda: False)
     assert genoseq.device.resolve_precision("cpu", "auto") == "fp32"
     auto = predict_probabilities(model, CHAINS, device="cpu", precision="auto")
