@@ -49,7 +49,9 @@ def coding_evidence(log_probs: np.ndarray, clip: float = 8.0) -> np.ndarray:
     ----------
     log_probs : np.ndarray, shape (length, 7)
         Log-probabilities over the coding model's absolute-frame classes
-        (:data:`genoseq.genes.model.FRAME_CLASSES`).
+        (:data:`genoseq.genes.model.FRAME_CLASSES`), or the logits they come
+        from: only differences against column 0 are used, and those are the
+        same for both.
     clip : float
         Per-base log-ratios are clipped to ``[-clip, clip]`` so that one
         over-confident base cannot decide a gene.
