@@ -13,7 +13,6 @@ candidates sharing a stop overlap by at least the minimum gene length.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -111,36 +110,45 @@ def select_genes(start: np.ndarray, end: np.ndarray, strand: np.ndarray, score: 
     keep = keep[np.lexsort((start[keep], end[keep]))]
     if len(keep) == 0:
         return keep
-    starts = start[keep].tolist()
-    ends = end[keep].tolist()
+    max_limit = max(rules.same_strand, rules.convergent, rules.divergent)
+    kept_start, kept_end = start[keep], end[keep]
+    # Candidates ending by a gene's start lie before it in this order (its start < its end);
+    # those ending within max_limit after it may overlap it within the rules.
+    n_before = np.searchsorted(kept_end, kept_start, side="right").tolist()
+    n_reach = np.minimum(np.searchsorted(kept_end, kept_start + max_limit, side="right"),
+                         np.arange(len(keep))).tolist()
+    starts = kept_start.tolist()
+    ends = kept_end.tolist()
     strands = strand[keep].tolist()
     scores = score[keep].tolist()
-    max_limit = max(rules.same_strand, rules.convergent, rules.divergent)
+    limits = {(a, b): rules.limit(a, b) for a in (1, -1) for b in (1, -1)}
+    penalty = rules.penalty
     best = [0.0] * len(keep)          # best total of a chain ending with gene k
     back = [-1] * len(keep)           # predecessor of gene k in that chain
-    prefix_best = []                  # max of best[0..k]
-    prefix_arg = []
+    prefix_best = [0.0] * len(keep)   # max of best[0..k]
+    prefix_arg = [0] * len(keep)
     for k in range(len(keep)):
-        s, strand_k = starts[k], strands[k]
         value, pred = 0.0, -1
-        n_before = bisect.bisect_right(ends, s, 0, k)
-        if n_before and prefix_best[n_before - 1] > value:
-            value, pred = prefix_best[n_before - 1], prefix_arg[n_before - 1]
-        n_overlap = bisect.bisect_right(ends, s + max_limit, n_before, k)
-        for p in range(n_before, n_overlap):
-            if starts[p] >= s or ends[p] - s > rules.limit(strands[p], strand_k):
-                continue
-            candidate = best[p] - rules.penalty
-            if candidate > value:
-                value, pred = candidate, p
-        best[k] = scores[k] + value
+        nb = n_before[k]
+        if nb and prefix_best[nb - 1] > value:
+            value, pred = prefix_best[nb - 1], prefix_arg[nb - 1]
+        if n_reach[k] > nb:
+            s, strand_k = starts[k], strands[k]
+            for p in range(nb, n_reach[k]):
+                if starts[p] >= s or ends[p] - s > limits[strands[p], strand_k]:
+                    continue
+                candidate = best[p] - penalty
+                if candidate > value:
+                    value, pred = candidate, p
+        total = scores[k] + value
+        best[k] = total
         back[k] = pred
-        if k and prefix_best[k - 1] >= best[k]:
-            prefix_best.append(prefix_best[k - 1])
-            prefix_arg.append(prefix_arg[k - 1])
+        if k and prefix_best[k - 1] >= total:
+            prefix_best[k] = prefix_best[k - 1]
+            prefix_arg[k] = prefix_arg[k - 1]
         else:
-            prefix_best.append(best[k])
-            prefix_arg.append(k)
+            prefix_best[k] = total
+            prefix_arg[k] = k
     chosen = []
     k = prefix_arg[-1]
     while k >= 0:

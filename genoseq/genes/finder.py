@@ -35,7 +35,13 @@ from genoseq.genes.adapt import (
     start_profile,
     start_profile_scores,
 )
-from genoseq.genes.decode import OverlapRules, coding_evidence, coding_scores, select_genes
+from genoseq.genes.decode import (
+    OverlapRules,
+    candidate_frame_class,
+    coding_evidence,
+    coding_scores,
+    select_genes,
+)
 from genoseq.genes.model import CodingModel
 from genoseq.genes.orfs import OrfCandidates, find_orfs
 from genoseq.genes.rbs import UPSTREAM as RBS_UPSTREAM
@@ -43,15 +49,45 @@ from genoseq.genes.rbs import find_rbs
 from genoseq.genes.starts import StartModel, gene_start_positions, start_windows
 from genoseq.io.genes import Gene, translate_gene
 from genoseq.nn.checkpoint import load_shipped_state, load_state, save_model
-from genoseq.nn.inference import predict_positions
+from genoseq.nn.inference import predict_positions, window_rows
 from genoseq.nn.motif_cnn import MotifCNNConfig
 from genoseq.nn.tagger import TaggerConfig
 
 SHIPPED_MODEL = "genes"
 START_LOGIT_CAP = 10.0
+#: How far reduced-precision (bf16/fp16) arithmetic may move a score, for
+#: :meth:`GeneFinder.near_ties`: a summed coding log-ratio over a span of d bp
+#: by ``TIE_CODING_BASE + TIE_CODING_PER_BP * d``, a start logit by
+#: ``TIE_START``. Set from bf16 against fp32 runs of the genomes in
+#: ../shared/data: bf16 moved calls on 2 of 8 (pflu 6 genes, bsub 7, all near
+#: ties); a fifth of these bounds still let 2 through on each, half of them
+#: caught every one, and they are twice that. Pairs of starts of one gene
+#: moved by less than 0.07 score units in 99% of pairs under 100 bp apart.
+TIE_CODING_BASE = 4.0
+TIE_CODING_PER_BP = 0.075
+TIE_START = 0.025
 #: Bases per group in :meth:`GeneFinder.score_records`: the per-base coding
 #: log-probabilities (28 bytes per base) of one group are in memory at a time.
 SCORE_GROUP_BASES = 4_000_000
+
+
+def covered_runs(length: int, ranges: np.ndarray, window: int, context: int
+                 ) -> list[tuple[int, int]]:
+    """Contiguous ``[lo, hi)`` runs of bases that the coding windows meeting ``ranges`` give.
+
+    The windows are those :meth:`GeneFinder.coding_logits_many` runs for a
+    sequence of ``length`` bases when asked for ``ranges``.
+    """
+    runs = []
+    for row in window_rows([np.zeros(length, dtype=np.uint8)], window=window, context=context,
+                           multiple=3):
+        if not np.any((ranges[:, 0] < row.stop) & (ranges[:, 1] > row.first)):
+            continue
+        if runs and runs[-1][1] == row.first:
+            runs[-1] = (runs[-1][0], row.stop)
+        else:
+            runs.append((row.first, row.stop))
+    return runs
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -170,6 +206,10 @@ class ScoredCandidates:
         Self-trained start-profile score (second pass only; 0 for 5'-partial).
     log_probs : np.ndarray, shape (length, 7), or None
         Coding-model log-probabilities, kept on request (coding track).
+    exact : np.ndarray, shape (n,), bool, or None
+        Whether ``coding`` and ``start`` come from fp32 arithmetic: all of
+        them in an fp32 run; in a reduced-precision run, the candidates of
+        the ORFs re-scored by :meth:`GeneFinder.rescore_exact`. None: all.
     """
 
     candidates: OrfCandidates
@@ -179,6 +219,7 @@ class ScoredCandidates:
     hexamer: np.ndarray | None = None
     profile: np.ndarray | None = None
     log_probs: np.ndarray | None = None
+    exact: np.ndarray | None = None
 
 
 def gene_bias(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
@@ -261,9 +302,11 @@ class GeneFinder:
         GPUs without bf16) on CUDA; on the CPU, bf16 where the processor has
         native bf16 instructions (AVX512-BF16 or AMX, :func:`cpu_has_native_bf16`),
         about twice as fast there, else fp32. Reduced precision can change a
-        rare near-tied call (on a 6 Mbp genome, 3 of 5,377 genes start
-        elsewhere on the same ORF); "fp32" gives the same calls on every
-        machine.
+        near-tied call; with ``recheck`` such calls are re-scored in fp32.
+    recheck : bool
+        In reduced precision, find the decisions that the arithmetic could
+        tip (:meth:`near_ties`) and re-score their ORFs in fp32 before
+        deciding, so that calls match an fp32 run. No effect in fp32.
     """
 
     def __init__(self, model=None, *, translation_table: int = 11,
@@ -271,7 +314,8 @@ class GeneFinder:
                  mask_n: bool = False, device=None, batch_size: int = 32, window: int = 6000,
                  context: int = 600, adapt_min_length: int = 100_000,
                  models: GeneModels | None = None, params: DecoderParams | None = None,
-                 adapted_params: DecoderParams | None = None, precision: str = "auto"):
+                 adapted_params: DecoderParams | None = None, precision: str = "auto",
+                 recheck: bool = True):
         if window % 3 or context % 3 or window <= 2 * context:
             raise ValueError("window and context must be multiples of 3 with window > 2*context")
         if procedure not in ("single", "meta"):
@@ -296,6 +340,7 @@ class GeneFinder:
         self.precision = precision
         #: What "auto" resolved to on this device: the arithmetic actually used.
         self.network_precision = resolve_precision(self.device, precision)
+        self.recheck = recheck
 
     @property
     def adapts(self) -> bool:
@@ -320,7 +365,8 @@ class GeneFinder:
         """:meth:`coding_log_probs` of several sequences, batched together (see :meth:`coding_logits_many`)."""
         return [log_softmax(logits) for logits in self.coding_logits_many(indices)]
 
-    def coding_logits_many(self, indices: list[np.ndarray]) -> list[np.ndarray]:
+    def coding_logits_many(self, indices: list[np.ndarray], precision: str | None = None,
+                           spans: list[np.ndarray | None] | None = None) -> list[np.ndarray]:
         """Per-base logits of the frame classes of several sequences, batched together.
 
         The decoder needs only each class's log-probability minus that of the
@@ -336,11 +382,17 @@ class GeneFinder:
         sequence gets exactly what it would get alone. Many small contigs (a
         metagenome) therefore share forward passes.
 
+        ``precision`` overrides the finder's arithmetic; ``spans`` (per
+        sequence, ``[first, stop)`` ranges) runs only the windows those
+        positions need, leaving other positions unset (see
+        :func:`~genoseq.nn.inference.predict_positions`).
+
         Returns
         -------
         list of np.ndarray, each (length, 7) float32
         """
         coding = self.models.coding
+        precision = self.network_precision if precision is None else precision
 
         def forward(batch: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
             return coding(batch, lengths=lengths).float()
@@ -349,13 +401,14 @@ class GeneFinder:
         return predict_positions(forward, indices, channels=7, device=self.device,
                                  budget=self.batch_size * self.window, window=self.window,
                                  context=self.context, multiple=3, pad_value=4,
-                                 autocast=inference_autocast(self.device,
-                                                             self.network_precision))
+                                 autocast=inference_autocast(self.device, precision),
+                                 spans=spans)
 
     def start_logits(self, index: np.ndarray, candidates: OrfCandidates,
-                     which: np.ndarray) -> np.ndarray:
+                     which: np.ndarray, precision: str | None = None) -> np.ndarray:
         """Start-detector logits of the candidates ``which`` (indices), float64."""
-        with torch.inference_mode(), inference_autocast(self.device, self.network_precision):
+        precision = self.network_precision if precision is None else precision
+        with torch.inference_mode(), inference_autocast(self.device, precision):
             return self.models.start.logits_at(index, gene_start_positions(candidates)[which],
                                                candidates.strand[which], self.device)
 
@@ -393,7 +446,8 @@ class GeneFinder:
                     start=np.full(len(candidates), self.params.edge_start_score,
                                   dtype=np.float64),
                     start_known=candidates.partial_5prime.copy(),
-                    log_probs=log_softmax(logits) if keep_log_probs else None)
+                    log_probs=log_softmax(logits) if keep_log_probs else None,
+                    exact=np.full(len(candidates), self.network_precision == "fp32"))
                 self.fill_start_logits(index, scored, None if all_starts else self.params)
                 results.append((index, scored))
         return results
@@ -429,6 +483,128 @@ class GeneFinder:
         c = scored.candidates
         return select_genes(c.start, c.end, c.strand, self.total_scores(scored, p), p.overlap)
 
+    def choose(self, records: list[tuple[np.ndarray, ScoredCandidates]],
+               params: DecoderParams) -> list[np.ndarray]:
+        """:meth:`decode` every record; in reduced precision, near ties re-scored in fp32 first.
+
+        With ``recheck`` and reduced-precision networks, the ORFs of every
+        decision that the arithmetic could tip (:meth:`near_ties`) get fp32
+        scores (:meth:`rescore_exact`) and the records are decoded again,
+        until no such decision is left on an ORF not yet re-scored.
+        """
+        chosen = [self.decode(scored, params) for _, scored in records]
+        if not self.recheck or self.network_precision == "fp32":
+            return chosen
+        while True:
+            todo = []
+            for r, (_, scored) in enumerate(records):
+                orfs = self.near_ties(scored, params, chosen[r])
+                if len(orfs):
+                    todo.append((r, orfs))
+            if not todo:
+                return chosen
+            self.rescore_exact([(records[r], orfs) for r, orfs in todo])
+            for r, _ in todo:
+                chosen[r] = self.decode(records[r][1], params)
+
+    def near_ties(self, scored: ScoredCandidates, params: DecoderParams,
+                  chosen: np.ndarray) -> np.ndarray:
+        """ORFs (ids) of decisions that reduced-precision arithmetic could tip, not yet exact.
+
+        Every score not yet exact is moved against the decision taken by as
+        much as the arithmetic could move it (``TIE_*``): chosen genes down,
+        other candidates up; a rival start of a chosen gene by what their
+        difference could move, which grows with the bases between the two
+        starts. The candidates on which decoding those scores disagrees
+        with ``chosen`` mark the near ties: one decode decides for all the
+        genes at once, overlaps and starts alike.
+        """
+        c = scored.candidates
+        if len(c) == 0:
+            return np.zeros(0, dtype=np.int64)
+        exact = (np.ones(len(c), dtype=bool) if scored.exact is None else scored.exact)
+        length = (c.end - c.start).astype(np.float64)
+
+        def coding_error(span):
+            return params.coding_weight * (TIE_CODING_BASE + TIE_CODING_PER_BP * span)
+
+        start_error = params.start_weight * TIE_START * (~c.partial_5prime & ~exact)
+        own = np.where(exact, 0.0, coding_error(length)) + start_error
+        n_orfs = int(c.orf_id.max()) + 1
+        rival_length = np.full(n_orfs, -1.0)
+        rival_length[c.orf_id[chosen]] = length[chosen]
+        rival_exact = np.zeros(n_orfs, dtype=bool)
+        rival_exact[c.orf_id[chosen]] = exact[chosen]
+        rival_length, rival_exact = rival_length[c.orf_id], rival_exact[c.orf_id]
+        # A rival start of an inexact chosen gene: their shared bases err alike.
+        shared = (rival_length >= 0) & ~exact & ~rival_exact
+        shift = own.copy()
+        shift[shared] = (coding_error(np.abs(length - rival_length))
+                         - coding_error(rival_length) + start_error)[shared]
+        shift[chosen] = -own[chosen]
+        adverse = select_genes(c.start, c.end, c.strand,
+                               self.total_scores(scored, params) + shift, params.overlap)
+        changed = np.setxor1d(chosen, adverse)
+        if exact[changed].all():
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(c.orf_id[changed])
+
+    def rescore_exact(self, items: list[tuple[tuple[np.ndarray, ScoredCandidates], np.ndarray]]
+                      ) -> None:
+        """Give the candidates of the listed ORFs, and all others the work covers, fp32 scores.
+
+        ``items`` holds ``((index, scored), orf_ids)`` per record. Only the
+        coding-model windows covering those ORFs are run, batched over all
+        records, each exactly as an fp32 run of the whole record runs it;
+        every candidate lying within the bases they give is re-scored.
+        Their start logits are recomputed in fp32 too, each from its own
+        window (:meth:`exact_start_logits`).
+        """
+        spans = []
+        for (_, scored), orfs in items:
+            c = scored.candidates
+            which = np.flatnonzero(np.isin(c.orf_id, orfs))
+            # Candidates of one ORF are contiguous, ORF ids ascending (find_orfs).
+            _, first = np.unique(c.orf_id[which], return_index=True)
+            spans.append(np.stack([np.minimum.reduceat(c.start[which], first),
+                                   np.maximum.reduceat(c.end[which], first)], axis=1))
+        indices = [index for (index, _), _ in items]
+        logits = self.coding_logits_many(indices, precision="fp32", spans=spans)
+        for ((index, scored), _), ranges, values in zip(items, spans, logits, strict=True):
+            c = scored.candidates
+            covered = []
+            for lo, hi in covered_runs(len(index), ranges, self.window, self.context):
+                inside = np.flatnonzero((c.start >= lo) & (c.end <= hi))
+                cumulative = coding_evidence(values[lo:hi], clip=self.params.llr_clip)
+                frame = candidate_frame_class(c.start[inside], c.end[inside], c.strand[inside])
+                scored.coding[inside] = (cumulative[c.end[inside] - lo, frame]
+                                         - cumulative[c.start[inside] - lo, frame])
+                covered.append(inside)
+            inside = np.concatenate(covered)
+            known = inside[scored.start_known[inside] & ~c.partial_5prime[inside]]
+            scored.start[known] = np.clip(self.exact_start_logits(index, c, known),
+                                          -START_LOGIT_CAP, START_LOGIT_CAP)
+            if scored.exact is not None:
+                scored.exact[inside] = True
+
+    def exact_start_logits(self, index: np.ndarray, candidates: OrfCandidates,
+                           which: np.ndarray, rows: int = 16384) -> np.ndarray:
+        """fp32 start-detector logits of the candidates ``which``, each from its own window.
+
+        For the scattered candidates :meth:`rescore_exact` re-scores this
+        costs less than the record-wide convolution of :meth:`start_logits`
+        (same values to float rounding).
+        """
+        positions = gene_start_positions(candidates)[which]
+        out = np.empty(len(which), dtype=np.float64)
+        with torch.inference_mode():
+            for first in range(0, len(which), rows):
+                part = slice(first, first + rows)
+                windows = torch.from_numpy(start_windows(index, positions[part],
+                                                         candidates.strand[which[part]]))
+                out[part] = self.models.start(windows.to(self.device)).float().cpu().numpy()
+        return out
+
     def self_train(self, records: list[tuple[np.ndarray, ScoredCandidates]]) -> None:
         """Learn genome-specific statistics from a first pass and score every candidate.
 
@@ -439,9 +615,10 @@ class GeneFinder:
         """
         first_pass = []
         true_windows, other_windows = [], []
-        for index, scored in records:
+        for _, scored in records:
             scored.hexamer = scored.profile = None
-            chosen = self.decode(scored, self.params)
+        for (index, scored), chosen in zip(records, self.choose(records, self.params),
+                                           strict=True):
             c = scored.candidates
             first_pass.append((c.start[chosen], c.end[chosen], c.strand[chosen]))
             complete = chosen[~c.partial_5prime[chosen]]
@@ -487,8 +664,10 @@ class GeneFinder:
             for index, scored in scored_records:
                 self.fill_start_logits(index, scored, self.adapted_params)
         params = self.adapted_params if adapted else self.params
-        return [self._prediction(seqid, seq, index, scored, params, adapted)
-                for (seqid, seq), (index, scored) in zip(seqs, scored_records, strict=True)]
+        chosen = self.choose(scored_records, params)
+        return [self._prediction(seqid, seq, index, scored, params, adapted, picked)
+                for (seqid, seq), (index, scored), picked in zip(seqs, scored_records, chosen,
+                                                                 strict=True)]
 
     def predict(self, sequence: bytes | str, seqid: str = "seq",
                 keep_log_probs: bool = False) -> Prediction:
@@ -508,8 +687,7 @@ class GeneFinder:
         return self.predict(sequence, seqid).genes
 
     def _prediction(self, seqid: str, seq: bytes, index: np.ndarray, scored: ScoredCandidates,
-                    params: DecoderParams, adapted: bool) -> Prediction:
-        chosen = self.decode(scored, params)
+                    params: DecoderParams, adapted: bool, chosen: np.ndarray) -> Prediction:
         c = scored.candidates
         total = self.total_scores(scored, params)
         genes = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
 from genoseq.encoding import reverse_complement_index
@@ -56,11 +57,18 @@ def start_windows(index: np.ndarray, position: np.ndarray, strand: np.ndarray) -
     pad = START_WINDOW
     padded = np.concatenate([np.full(pad, 4, np.uint8), index.astype(np.uint8),
                              np.full(pad, 4, np.uint8)])
-    offsets = np.arange(-START_UPSTREAM, START_DOWNSTREAM)
-    direction = np.where(np.asarray(strand) > 0, 1, -1)[:, None]
-    where = np.asarray(position)[:, None] + direction * offsets[None, :] + pad
-    bases = padded[where]
-    return np.where(direction < 0, _COMPLEMENT_INDEX[bases], bases)
+    position = np.asarray(position, dtype=np.int64)
+    plus = np.asarray(strand) > 0
+    out = np.empty((len(position), START_WINDOW), dtype=np.uint8)
+    # Rows of sliding-window views: + strand windows read the padded record forwards,
+    # − strand windows its reverse complement, where base i sits at len(padded) - 1 - i.
+    out[plus] = sliding_window_view(padded, START_WINDOW)[position[plus] + pad - START_UPSTREAM]
+    minus = ~plus
+    if minus.any():
+        reverse = _COMPLEMENT_INDEX[padded[::-1]]
+        out[minus] = sliding_window_view(reverse, START_WINDOW)[
+            len(padded) - 1 - (position[minus] + pad + START_UPSTREAM)]
+    return out
 
 
 def default_start_config() -> MotifCNNConfig:
@@ -91,7 +99,8 @@ class StartModel(nn.Module):
         computed by convolving each strand of the record once, in chunks,
         and reading the pooled filter activations of every window from that:
         windows of nearby start codons overlap, so this does about half the
-        convolution work and builds no window array. Call it inside
+        convolution work and builds no window array. Candidates sparse on a
+        long record (re-scored ties) run their own windows instead. Call it inside
         ``torch.inference_mode()``.
 
         Parameters
@@ -106,7 +115,9 @@ class StartModel(nn.Module):
         -------
         np.ndarray, shape (n,), float64
         """
-        if self.cnn.config.both_strands or not self.cnn.config.pool or self.training:
+        # Few candidates on a long record: their own windows cost less than the record's chunks.
+        sparse = len(position) * START_WINDOW * 8 < len(index)
+        if self.cnn.config.both_strands or not self.cnn.config.pool or self.training or sparse:
             windows = torch.from_numpy(start_windows(index, position, strand))
             return self(windows.to(device)).float().cpu().numpy().astype(np.float64)
         if device is None:

@@ -129,6 +129,14 @@ def length_batches(lengths: Sequence[int], max_residues: int,
     return groups
 
 
+def _meets(ranges: np.ndarray | None, first: int, stop: int) -> bool:
+    """Whether any ``[lo, hi)`` of ``ranges`` (n, 2) overlaps ``[first, stop)``."""
+    if ranges is None or len(ranges) == 0:
+        return False
+    ranges = np.asarray(ranges)
+    return bool(np.any((ranges[:, 0] < stop) & (ranges[:, 1] > first)))
+
+
 def predict_positions(
     forward: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor],
     sequences: Sequence[np.ndarray],
@@ -145,6 +153,7 @@ def predict_positions(
     autocast: contextlib.AbstractContextManager | None = None,
     progress: bool = False,
     desc: str = "batches",
+    spans: Sequence[np.ndarray | None] | None = None,
 ) -> list[np.ndarray]:
     """Per-position outputs of a model over sequences of any length, in input order.
 
@@ -174,6 +183,12 @@ def predict_positions(
         Entered around the forward passes (e.g. a bf16 autocast).
     progress : bool
         Show a tqdm bar over batches.
+    spans : sequence of np.ndarray (n, 2) or None, optional
+        Per sequence, ``[first, stop)`` ranges of positions wanted (None:
+        none). Only the windows whose kept positions meet a range are run,
+        each exactly as in a full run, so the wanted positions get the
+        values a full run gives them; other positions are left unset. None
+        (default) runs everything.
 
     Returns
     -------
@@ -182,6 +197,8 @@ def predict_positions(
     outs = [np.empty((len(values), channels), dtype=np.float32) for values in sequences]
     rows = window_rows(sequences, window=window, context=context, multiple=multiple,
                        pad_value=pad_value)
+    if spans is not None:
+        rows = [row for row in rows if _meets(spans[row.item], row.first, row.stop)]
     rows.sort(key=lambda row: -row.size)  # stable: equal sizes keep input order
     batches = []
     first = 0

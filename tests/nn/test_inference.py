@@ -83,3 +83,30 @@ def test_batches_respect_the_row_limit_and_budget():
 def test_length_batches_group_the_shortest_first():
     groups = length_batches([5, 1, 3, 2, 4], max_residues=6)
     assert [g.tolist() for g in groups] == [[1, 3], [2], [4], [0]]
+
+
+def test_spans_run_only_the_windows_they_need_each_as_in_a_full_run():
+    torch.manual_seed(2)
+    tagger = BiLSTMTagger(TaggerConfig(input_channels=5, n_classes=3, conv_channels=8,
+                                       conv_kernel=5, conv_layers=1, hidden=8, lstm_layers=1,
+                                       dropout=0.0)).eval()
+    rows_seen = []
+
+    def forward(batch, lengths):
+        rows_seen.append(batch.shape[0])
+        return tagger(torch.nn.functional.one_hot(batch.long(), 5).float(), lengths)
+
+    rng = np.random.default_rng(3)
+    seqs = [rng.integers(0, 4, size=n).astype(np.uint8) for n in (500, 90, 700)]
+    options = dict(channels=3, device=CPU, budget=10_000, window=60, context=9, multiple=3,
+                   pad_value=4)
+    full = predict_positions(forward, seqs, **options)
+    n_full = sum(rows_seen)
+    rows_seen.clear()
+    spans = [np.array([[100, 130], [400, 401]]), None, np.array([[0, 5]])]
+    part = predict_positions(forward, seqs, spans=spans, **options)
+    # Windows keep 42 positions each: 100-130 lies in one or two, 400 in one, 0-5 in one.
+    assert 3 <= sum(rows_seen) <= 4 < n_full
+    for ranges, got, want in zip(spans, part, full, strict=True):
+        for lo, hi in ([] if ranges is None else ranges.tolist()):
+            np.testing.assert_allclose(got[lo:hi], want[lo:hi], atol=1e-6)

@@ -1,0 +1,102 @@
+"""Reduced precision rechecks near ties in fp32: the calls of an fp32 run, at a fraction of its cost."""
+
+import numpy as np
+import pytest
+from conftest import DATA
+
+import genoseq.genes.finder as finder_module
+from genoseq.genes.finder import DecoderParams, GeneFinder, covered_runs
+from genoseq.io import read_fasta
+
+
+@pytest.fixture(scope="module")
+def ecoli() -> bytes:
+    return next(iter(read_fasta(DATA / "ecoli_k12_500kb.fna.gz"))).seq
+
+
+def test_covered_runs_follow_the_window_layout():
+    # Windows of 6000 with 600 context keep 4800 bases each.
+    runs = covered_runs(20_000, np.array([[100, 200], [4700, 4900], [15_000, 15_001]]),
+                        6000, 600)
+    assert runs == [(0, 9600), (14_400, 19_200)]
+    assert covered_runs(20_000, np.zeros((0, 2), dtype=int), 6000, 600) == []
+
+
+def test_rescore_exact_gives_the_scores_of_an_fp32_run(ecoli):
+    seq = ecoli[:120_000]
+    fp32 = GeneFinder(device="cpu", precision="fp32")
+    bf16 = GeneFinder(device="cpu", precision="bf16")
+    (_, want), = fp32.score_records([seq], all_starts=True)
+    (index, got), = bf16.score_records([seq], all_starts=True)
+    assert want.exact.all() and not got.exact.any()
+    c = got.candidates
+    orfs = np.array([c.orf_id[len(c) // 3], c.orf_id[len(c) // 2]])
+    bf16.rescore_exact([((index, got), orfs)])
+    # Every candidate of those ORFs, and every other one inside the windows run for them.
+    assert got.exact[np.isin(c.orf_id, orfs)].all()
+    assert 0 < got.exact.sum() < len(c)
+    exact = got.exact
+    np.testing.assert_allclose(got.coding[exact], want.coding[exact], atol=1e-3)
+    np.testing.assert_allclose(got.start[exact], want.start[exact], atol=1e-4)
+    # The others keep their bf16 scores, which differ.
+    assert np.abs(got.coding[~exact] - want.coding[~exact]).max() > 1e-2
+
+
+def test_near_ties_are_the_orfs_whose_decision_the_arithmetic_could_tip(ecoli):
+    finder = GeneFinder(device="cpu", precision="bf16")
+    (_, scored), = finder.score_records([ecoli[:30_000]], all_starts=True)
+    c = scored.candidates
+    params = DecoderParams(coding_weight=1.0, start_weight=1.0, gene_bias=0.0)
+    # One ORF with two starts, everything else hopeless.
+    orf = next(o for o in np.unique(c.orf_id) if np.count_nonzero(c.orf_id == o) >= 2)
+    first, second = np.flatnonzero(c.orf_id == orf)[:2]
+    scored.start[:] = 0.0
+    scored.coding[:] = -1000.0
+
+    def ties(gap, exact=False):
+        scored.coding[first], scored.coding[second] = 500.0, 500.0 - gap
+        scored.exact[:] = exact
+        chosen = finder.decode(scored, params)
+        assert chosen.tolist() == [first]
+        return finder.near_ties(scored, params, chosen).tolist()
+
+    assert ties(0.01) == [orf]
+    assert ties(400.0) == []
+    assert ties(0.01, exact=True) == []
+
+
+ERROR_PER_BASE = 1.0
+
+
+class PerturbedFinder(GeneFinder):
+    """fp32 networks whose 'reduced precision' coding logits carry a planted error.
+
+    +-ERROR_PER_BASE on every coding class's log-ratio, its sign flipping
+    every 2,000 bases: far more than bf16 does, so that calls move.
+    """
+
+    def coding_logits_many(self, indices, precision=None, spans=None):
+        out = super().coding_logits_many(indices, precision="fp32", spans=spans)
+        if (precision or self.network_precision) != "fp32":
+            for logits in out:
+                sign = np.where((np.arange(len(logits)) // 2000) % 2, 1.0, -1.0) * ERROR_PER_BASE
+                logits[:, 1:4] += sign[:, None].astype(np.float32)
+                logits[:, 4:] -= sign[:, None].astype(np.float32)
+        return out
+
+    def start_logits(self, index, candidates, which, precision=None):
+        return super().start_logits(index, candidates, which, precision="fp32")
+
+
+def calls(finder, seq):
+    return {(g.start, g.end, g.strand) for g in finder.find_genes(seq)}
+
+
+def test_recheck_gives_the_calls_of_fp32_where_the_error_would_move_some(ecoli, monkeypatch):
+    # Bounds that cover the planted error, as TIE_* cover bf16's.
+    monkeypatch.setattr(finder_module, "TIE_CODING_PER_BP", 1.1 * ERROR_PER_BASE)
+    seq = ecoli[:150_000]
+    want = calls(PerturbedFinder(device="cpu", precision="fp32"), seq)
+    unchecked = calls(PerturbedFinder(device="cpu", precision="bf16", recheck=False), seq)
+    assert unchecked != want
+    assert calls(PerturbedFinder(device="cpu", precision="bf16"), seq) == want
