@@ -233,6 +233,8 @@ def main(argv=None) -> int:
             precisions = (args.speed_precision.split(",") if args.speed_precision
                           else ["fp32", "bf16"] if device.type == "cpu" else ["auto", "fp32"])
             runs = [(precision, precision, {}) for precision in precisions]
+            runs += [(f"{precision}, --no-recheck", precision, {"recheck": False})
+                     for precision in precisions if precision != "fp32"]
             runs += [(f"fp32, window {int(window):,}", "fp32", {"window": int(window)})
                      for window in args.speed_windows.split(",") if window]
             timings = []
@@ -323,6 +325,9 @@ def main(argv=None) -> int:
                          f"{length / 1e6 / ours:.2f} | {len(keys)} | {same} of {len(keys)} "
                          f"({len(keys - reference)} only here, {len(reference - keys)} "
                          f"only in {timings[0][0]}) |")
+        if any(label.endswith("--no-recheck") for label, _, _ in timings):
+            lines += ["", "In reduced precision genoseq re-scores near ties in fp32 before "
+                      "deciding (the default); `--no-recheck` skips that."]
         if any(label.startswith("fp32, window") for label, _, _ in timings):
             lines += ["", "The coding model reads a genome in overlapping windows of 6,000 bp "
                       "(600 bp of context on each side). The rows with another window size "

@@ -54,6 +54,11 @@ def benchmarks(quick: bool, out: Path, device: str, threads: int | None) -> list
          + (["--quick"] if quick else []), out / "fasta.md", None),
         ("genes", "gene prediction accuracy and s/Mbp vs pyrodigal", genes,
          out / "genes.md", genomes),
+        ("precision", "gene calls in reduced precision against fp32, every genome",
+         [py, str(HERE / "gene_precision.py"), "--out", str(out / "gene_precision.md"),
+          "--device", device, *thread_args]
+         + (["--names", "mgen_g37,jcvi_syn3"] if quick else []),
+         out / "gene_precision.md", genomes),
         ("scale", "gene prediction on a large multi-record FASTA: peak memory",
          [py, str(HERE / "bench_scale.py"), "--out", str(out / "scale.md"),
           "--device", device, "--size-mb", "10" if quick else "100", *thread_args],

@@ -15,6 +15,11 @@ of at least ``adapt_min_length`` bp is then decoded a second time with a
 genome-specific hexamer coding score learned from the first pass's genes
 (:mod:`genoseq.genes.adapt`), under decoder weights calibrated for that.
 Metagenome mode (``"meta"``) decodes each record once, independently.
+
+When the networks run in reduced precision (bf16 or fp16, the default on
+CUDA and on CPUs with native bf16), every decoding first finds the decisions
+that the arithmetic could tip and re-scores their ORFs in fp32
+(:meth:`GeneFinder.choose`), so that the calls are those of an fp32 run.
 """
 
 from __future__ import annotations
