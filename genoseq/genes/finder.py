@@ -212,9 +212,11 @@ class ScoredCandidates:
     log_probs : np.ndarray, shape (length, 7), or None
         Coding-model log-probabilities, kept on request (coding track).
     exact : np.ndarray, shape (n,), bool, or None
-        Whether ``coding`` and ``start`` come from fp32 arithmetic: all of
-        them in an fp32 run; in a reduced-precision run, the candidates of
-        the ORFs re-scored by :meth:`GeneFinder.rescore_exact`. None: all.
+        Whether ``coding`` comes from fp32 arithmetic: every candidate in an
+        fp32 run; in a reduced-precision run, those re-scored by
+        :meth:`GeneFinder.rescore_exact`. None: all.
+    start_exact : np.ndarray, shape (n,), bool, or None
+        The same for ``start``.
     """
 
     candidates: OrfCandidates
@@ -225,6 +227,7 @@ class ScoredCandidates:
     profile: np.ndarray | None = None
     log_probs: np.ndarray | None = None
     exact: np.ndarray | None = None
+    start_exact: np.ndarray | None = None
 
 
 def gene_bias(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
@@ -452,7 +455,8 @@ class GeneFinder:
                                   dtype=np.float64),
                     start_known=candidates.partial_5prime.copy(),
                     log_probs=log_softmax(logits) if keep_log_probs else None,
-                    exact=np.full(len(candidates), self.network_precision == "fp32"))
+                    exact=np.full(len(candidates), self.network_precision == "fp32"),
+                    start_exact=np.full(len(candidates), self.network_precision == "fp32"))
                 self.fill_start_logits(index, scored, None if all_starts else self.params)
                 results.append((index, scored))
         return results
@@ -527,13 +531,15 @@ class GeneFinder:
         c = scored.candidates
         if len(c) == 0:
             return np.zeros(0, dtype=np.int64)
-        exact = (np.ones(len(c), dtype=bool) if scored.exact is None else scored.exact)
+        everything = np.ones(len(c), dtype=bool)
+        exact = everything if scored.exact is None else scored.exact
+        start_exact = everything if scored.start_exact is None else scored.start_exact
         length = (c.end - c.start).astype(np.float64)
 
         def coding_error(span):
             return params.coding_weight * (TIE_CODING_BASE + TIE_CODING_PER_BP * span)
 
-        start_error = params.start_weight * TIE_START * (~c.partial_5prime & ~exact)
+        start_error = params.start_weight * TIE_START * (~c.partial_5prime & ~start_exact)
         own = np.where(exact, 0.0, coding_error(length)) + start_error
         n_orfs = int(c.orf_id.max()) + 1
         rival_length = np.full(n_orfs, -1.0)
@@ -541,7 +547,7 @@ class GeneFinder:
         rival_exact = np.zeros(n_orfs, dtype=bool)
         rival_exact[c.orf_id[chosen]] = exact[chosen]
         rival_length, rival_exact = rival_length[c.orf_id], rival_exact[c.orf_id]
-        # A rival start of an inexact chosen gene: their shared bases err alike.
+        # A rival start of a chosen gene, coding both inexact: their shared bases err alike.
         shared = (rival_length >= 0) & ~exact & ~rival_exact
         shift = own.copy()
         shift[shared] = (coding_error(np.abs(length - rival_length))
@@ -550,50 +556,55 @@ class GeneFinder:
         adverse = select_genes(c.start, c.end, c.strand,
                                self.total_scores(scored, params) + shift, params.overlap)
         changed = np.setxor1d(chosen, adverse)
-        if exact[changed].all():
+        if (exact[changed] & (start_exact[changed] | c.partial_5prime[changed])).all():
             return np.zeros(0, dtype=np.int64)
         return np.unique(c.orf_id[changed])
 
     def rescore_exact(self, items: list[tuple[tuple[np.ndarray, ScoredCandidates], np.ndarray]]
                       ) -> None:
-        """Give the candidates of the listed ORFs, and all others the work covers, fp32 scores.
+        """Give the candidates of the listed ORFs fp32 scores (coding and start).
 
         ``items`` holds ``((index, scored), orf_ids)`` per record. Only the
         coding-model windows covering those ORFs are run, batched over all
         records, each exactly as an fp32 run of the whole record runs it;
-        every candidate lying within the bases they give is re-scored.
-        Their start logits are recomputed in fp32 too, each from its own
-        window (:meth:`exact_start_logits`).
+        every candidate lying within the bases they give gets its fp32
+        coding score. Start logits are recomputed for the listed ORFs only,
+        each from its own window (:meth:`exact_start_logits`).
         """
-        spans = []
+        spans, members = [], []
         for (_, scored), orfs in items:
             c = scored.candidates
             which = np.flatnonzero(np.isin(c.orf_id, orfs))
+            members.append(which)
+            inexact = which if scored.exact is None else which[~scored.exact[which]]
             # Candidates of one ORF are contiguous, ORF ids ascending (find_orfs).
-            _, first = np.unique(c.orf_id[which], return_index=True)
-            spans.append(np.stack([np.minimum.reduceat(c.start[which], first),
-                                   np.maximum.reduceat(c.end[which], first)], axis=1))
+            _, first = np.unique(c.orf_id[inexact], return_index=True)
+            if len(inexact):
+                spans.append(np.stack([np.minimum.reduceat(c.start[inexact], first),
+                                       np.maximum.reduceat(c.end[inexact], first)], axis=1))
+            else:
+                spans.append(np.zeros((0, 2), dtype=np.int64))
         indices = [index for (index, _), _ in items]
         logits = self.coding_logits_many(indices, precision="fp32", spans=spans)
-        for ((index, scored), _), ranges, values in zip(items, spans, logits, strict=True):
+        for ((index, scored), _), ranges, which, values in zip(items, spans, members, logits,
+                                                               strict=True):
             c = scored.candidates
-            covered = []
             for lo, hi in covered_runs(len(index), ranges, self.window, self.context):
                 inside = np.flatnonzero((c.start >= lo) & (c.end <= hi))
                 cumulative = coding_evidence(values[lo:hi], clip=self.params.llr_clip)
                 frame = candidate_frame_class(c.start[inside], c.end[inside], c.strand[inside])
                 scored.coding[inside] = (cumulative[c.end[inside] - lo, frame]
                                          - cumulative[c.start[inside] - lo, frame])
-                covered.append(inside)
-            inside = np.concatenate(covered)
-            known = inside[scored.start_known[inside] & ~c.partial_5prime[inside]]
+                if scored.exact is not None:
+                    scored.exact[inside] = True
+            known = which[scored.start_known[which] & ~c.partial_5prime[which]]
             scored.start[known] = np.clip(self.exact_start_logits(index, c, known),
                                           -START_LOGIT_CAP, START_LOGIT_CAP)
-            if scored.exact is not None:
-                scored.exact[inside] = True
+            if scored.start_exact is not None:
+                scored.start_exact[which] = True
 
     def exact_start_logits(self, index: np.ndarray, candidates: OrfCandidates,
-                           which: np.ndarray, rows: int = 16384) -> np.ndarray:
+                           which: np.ndarray, rows: int = 1024) -> np.ndarray:
         """fp32 start-detector logits of the candidates ``which``, each from its own window.
 
         For the scattered candidates :meth:`rescore_exact` re-scores this

@@ -174,7 +174,10 @@ def _start_model_logits_at(model: StartModel, index: np.ndarray, position: np.nd
             bases = nn.functional.one_hot(segment.long().clamp(max=4), 5)[:, :4]
             scores = cnn.filters(bases.T[None].to(torch.float32))[0]
             # Max over each run of `pool` filter positions, at every start offset.
-            pooled = nn.functional.max_pool1d(scores[None], config.pool, stride=1)[0]
+            pooled = scores[:, :scores.shape[1] - config.pool + 1]
+            for shift in range(1, config.pool):
+                pooled = torch.maximum(pooled, scores[:, shift:scores.shape[1]
+                                                      - config.pool + 1 + shift])
             pooled = pooled.T.contiguous()
             local = torch.from_numpy(chunks.position[lo:hi] - first).to(device)
             rows = (local[:, None] + block_offsets[None, :]).reshape(-1)

@@ -32,14 +32,18 @@ def test_rescore_exact_gives_the_scores_of_an_fp32_run(ecoli):
     c = got.candidates
     orfs = np.array([c.orf_id[len(c) // 3], c.orf_id[len(c) // 2]])
     bf16.rescore_exact([((index, got), orfs)])
-    # Every candidate of those ORFs, and every other one inside the windows run for them.
-    assert got.exact[np.isin(c.orf_id, orfs)].all()
+    listed = np.isin(c.orf_id, orfs)
+    # Coding: every candidate of those ORFs, and every other one inside the windows run for them.
+    assert got.exact[listed].all()
     assert 0 < got.exact.sum() < len(c)
     exact = got.exact
     np.testing.assert_allclose(got.coding[exact], want.coding[exact], atol=1e-3)
-    np.testing.assert_allclose(got.start[exact], want.start[exact], atol=1e-4)
+    # Start logits: the candidates of those ORFs.
+    assert np.array_equal(got.start_exact, listed)
+    np.testing.assert_allclose(got.start[listed], want.start[listed], atol=1e-4)
     # The others keep their bf16 scores, which differ.
     assert np.abs(got.coding[~exact] - want.coding[~exact]).max() > 1e-2
+    assert np.abs(got.start[~listed] - want.start[~listed]).max() > 1e-3
 
 
 def test_near_ties_are_the_orfs_whose_decision_the_arithmetic_could_tip(ecoli):
@@ -56,6 +60,7 @@ def test_near_ties_are_the_orfs_whose_decision_the_arithmetic_could_tip(ecoli):
     def ties(gap, exact=False):
         scored.coding[first], scored.coding[second] = 500.0, 500.0 - gap
         scored.exact[:] = exact
+        scored.start_exact[:] = exact
         chosen = finder.decode(scored, params)
         assert chosen.tolist() == [first]
         return finder.near_ties(scored, params, chosen).tolist()
