@@ -63,11 +63,12 @@ START_LOGIT_CAP = 10.0
 #: How far reduced-precision (bf16/fp16) arithmetic may move a score, for
 #: :meth:`GeneFinder.near_ties`: a summed coding log-ratio over a span of d bp
 #: by ``TIE_CODING_BASE + TIE_CODING_PER_BP * d``, a start logit by
-#: ``TIE_START``. Set from bf16 against fp32 runs of the genomes in
-#: ../shared/data: bf16 moved calls on 2 of 8 (pflu 6 genes, bsub 7, all near
-#: ties); a fifth of these bounds still let 2 through on each, half of them
-#: caught every one, and they are twice that. Pairs of starts of one gene
-#: moved by less than 0.07 score units in 99% of pairs under 100 bp apart.
+#: ``TIE_START``. Set from bf16 against fp32 runs of two genomes where bf16
+#: alone moved calls (pflu 6 genes, bsub 7, all near ties): a fifth of these
+#: bounds still let 2 through on each, half of them caught every one, and
+#: they are twice that; then checked on all 13 genomes of ../shared/data
+#: (benchmarks/gene_precision.py). Pairs of starts of one gene moved by less
+#: than 0.07 score units in 99% of pairs under 100 bp apart.
 TIE_CODING_BASE = 4.0
 TIE_CODING_PER_BP = 0.075
 TIE_START = 0.025
