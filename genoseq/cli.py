@@ -247,8 +247,8 @@ def build_parser(stdout: TextIO | None = None,
     add_compute_arguments(predict, batch_size=32, batch_help="coding-model windows per batch",
                           precision=True, quiet="no progress or warnings")
     predict.add_argument("--no-recheck", dest="recheck", action="store_false",
-                         help="in bf16/fp16, do not re-score near-tied calls in fp32 (a few "
-                              "percent faster; a rare near tie may then go the other way)")
+                         help="in bf16/fp16, do not re-score near-tied calls in fp32 (faster; "
+                              "a rare near tie may then go the other way)")
     predict.set_defaults(run=_run_predict)
 
     train = sub.add_parser("train", help="train a model from reference data")

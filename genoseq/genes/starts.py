@@ -99,8 +99,7 @@ class StartModel(nn.Module):
         computed by convolving each strand of the record once, in chunks,
         and reading the pooled filter activations of every window from that:
         windows of nearby start codons overlap, so this does about half the
-        convolution work and builds no window array. Candidates sparse on a
-        long record (re-scored ties) run their own windows instead. Call it inside
+        convolution work and builds no window array. Call it inside
         ``torch.inference_mode()``.
 
         Parameters
@@ -115,9 +114,7 @@ class StartModel(nn.Module):
         -------
         np.ndarray, shape (n,), float64
         """
-        # Few candidates on a long record: their own windows cost less than the record's chunks.
-        sparse = len(position) * START_WINDOW * 8 < len(index)
-        if self.cnn.config.both_strands or not self.cnn.config.pool or self.training or sparse:
+        if self.cnn.config.both_strands or not self.cnn.config.pool or self.training:
             windows = torch.from_numpy(start_windows(index, position, strand))
             return self(windows.to(device)).float().cpu().numpy().astype(np.float64)
         if device is None:
