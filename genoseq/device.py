@@ -142,6 +142,25 @@ def resolve_precision(device: str | torch.device, precision: str = "auto") -> st
     return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
 
 
+@contextlib.contextmanager
+def full_float32(device: str | torch.device):
+    """Plain float32 arithmetic: on CUDA, TF32 tensor cores switched off for the block.
+
+    cuDNN may run float32 convolutions and recurrent layers in TF32 (10-bit
+    mantissa) by default; results meant to equal float32 reference values
+    (an fp32 recheck, a CPU comparison) need it off. No effect elsewhere.
+    """
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
 def inference_autocast(
     device: str | torch.device, precision: str = "auto"
 ) -> torch.autocast | contextlib.nullcontext:
@@ -153,7 +172,8 @@ def inference_autocast(
         A device as returned by :func:`resolve_device`.
     precision : {"auto", "fp32", "bf16", "fp16"}
         "auto" is :func:`autocast_context` (mixed precision on CUDA, float32
-        elsewhere); "fp32" never autocasts; "bf16" and "fp16" autocast to that
+        elsewhere); "fp32" never autocasts (and keeps CUDA off TF32,
+        :func:`full_float32`); "bf16" and "fp16" autocast to that
         type on any device (on the CPU, bf16 is fast on processors with
         native bf16 instructions and fp16 is rarely faster).
 
@@ -167,7 +187,7 @@ def inference_autocast(
     if precision == "auto":
         return autocast_context(device)
     if precision == "fp32":
-        return contextlib.nullcontext()
+        return full_float32(device)
     device = torch.device(device)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device_type=device.type, dtype=dtype)

@@ -100,3 +100,16 @@ def test_set_threads():
         torch.set_num_threads(before)
     with pytest.raises(ValueError, match="at least 1"):
         set_threads(0)
+
+
+def test_fp32_inference_keeps_cuda_off_tf32(device):
+    from genoseq.device import inference_autocast
+
+    before = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    with inference_autocast(device, "fp32"):
+        if device.type == "cuda":
+            assert not torch.backends.cudnn.allow_tf32
+            assert not torch.backends.cuda.matmul.allow_tf32
+        x = torch.ones(4, 4, device=device)
+        assert (x @ x).dtype == torch.float32
+    assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32) == before

@@ -17,7 +17,6 @@ matching ``seq[start:end]`` (Biopython reports it as ``start - len(seq)``).
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from genoseq.device import resolve_device
+from genoseq.device import full_float32, resolve_device
 from genoseq.encoding import DNA_UNKNOWN, dna_to_index
 from genoseq.io import SequenceRecord, atomic_write, read_fasta
 from genoseq.motifs.pwm import DEFAULT_PSEUDOCOUNT, Motif, read_motifs, select_motifs
@@ -136,7 +135,7 @@ class _Scanner:
         """
         chunks = padded.unfold(0, CHUNK_LENGTH + self.overlap, CHUNK_LENGTH)
         bases = torch.arange(4, device=self.device, dtype=torch.uint8).view(1, 4, 1)
-        with torch.inference_mode(), _full_float32(self.device):
+        with torch.inference_mode(), full_float32(self.device):
             for first in range(0, len(chunks), self.batch_size):
                 one_hot = (chunks[first:first + self.batch_size].unsqueeze(1) == bases).float()
                 for group in self.groups:
@@ -179,20 +178,6 @@ def _blocks(records: Iterable[tuple[str, np.ndarray]], gap: int
             ids, pieces, offsets, size = [], [], [], 0
     if ids:
         yield ids, np.asarray(offsets, dtype=np.int64), np.concatenate(pieces)
-
-
-@contextlib.contextmanager
-def _full_float32(device: torch.device):
-    """Switch off TF32 convolutions on CUDA: scores must match float32 reference values."""
-    if device.type != "cuda":
-        yield
-        return
-    saved = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32 = saved
 
 
 def _stream_hits(scanner: _Scanner, stream: np.ndarray) -> tuple[np.ndarray, ...]:
