@@ -93,15 +93,27 @@ class PerturbedFinder(GeneFinder):
         return super().start_logits(index, candidates, which, precision="fp32")
 
 
-def calls(finder, seq):
-    return {(g.start, g.end, g.strand) for g in finder.find_genes(seq)}
+def calls(finder, records):
+    return {(p.seqid, g.start, g.end, g.strand)
+            for p in finder.predict_genome(records) for g in p.genes}
 
 
-def test_recheck_gives_the_calls_of_fp32_where_the_error_would_move_some(ecoli, monkeypatch):
+@pytest.mark.parametrize("procedure", ["single", "meta"])
+def test_recheck_gives_the_calls_of_fp32_where_the_error_would_move_some(ecoli, monkeypatch,
+                                                                         procedure):
     # Bounds that cover the planted error, as TIE_* cover bf16's.
     monkeypatch.setattr(finder_module, "TIE_CODING_PER_BP", 1.1 * ERROR_PER_BASE)
-    seq = ecoli[:150_000]
-    want = calls(PerturbedFinder(device="cpu", precision="fp32"), seq)
-    unchecked = calls(PerturbedFinder(device="cpu", precision="bf16", recheck=False), seq)
-    assert unchecked != want
-    assert calls(PerturbedFinder(device="cpu", precision="bf16"), seq) == want
+    if procedure == "single":
+        records = [("chr", ecoli[:150_000])]
+    else:  # contigs of several sizes, re-scored together
+        edges = [0, 9_000, 30_000, 31_000, 70_000, 150_000]
+        records = [(f"c{k}", ecoli[a:b])
+                   for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True))]
+
+    def finder(precision, recheck=True):
+        return PerturbedFinder(device="cpu", precision=precision, recheck=recheck,
+                               procedure=procedure)
+
+    want = calls(finder("fp32"), records)
+    assert calls(finder("bf16", recheck=False), records) != want
+    assert calls(finder("bf16"), records) == want
