@@ -81,10 +81,15 @@ def candidate_frame_class(start: np.ndarray, end: np.ndarray, strand: np.ndarray
 
 
 def coding_scores(cumulative: np.ndarray, start: np.ndarray, end: np.ndarray,
-                  strand: np.ndarray) -> np.ndarray:
-    """Summed coding log-likelihood ratio of each candidate, shape (n_candidates,)."""
+                  strand: np.ndarray, offset: int = 0) -> np.ndarray:
+    """Summed coding log-likelihood ratio of each candidate, shape (n_candidates,).
+
+    ``cumulative`` (:func:`coding_evidence`) may cover only part of the
+    record, starting at record position ``offset``; coordinates stay the
+    record's, since the frame of a candidate depends on them.
+    """
     frame = candidate_frame_class(start, end, strand)
-    return cumulative[end, frame] - cumulative[start, frame]
+    return cumulative[end - offset, frame] - cumulative[start - offset, frame]
 
 
 def select_genes(start: np.ndarray, end: np.ndarray, strand: np.ndarray, score: np.ndarray,

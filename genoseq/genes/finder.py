@@ -40,13 +40,7 @@ from genoseq.genes.adapt import (
     start_profile,
     start_profile_scores,
 )
-from genoseq.genes.decode import (
-    OverlapRules,
-    candidate_frame_class,
-    coding_evidence,
-    coding_scores,
-    select_genes,
-)
+from genoseq.genes.decode import OverlapRules, coding_evidence, coding_scores, select_genes
 from genoseq.genes.model import CodingModel
 from genoseq.genes.orfs import OrfCandidates, find_orfs
 from genoseq.genes.rbs import UPSTREAM as RBS_UPSTREAM
@@ -86,9 +80,7 @@ def covered_runs(length: int, ranges: np.ndarray, window: int, context: int
     """
     runs = []
     for row in window_rows([np.zeros(length, dtype=np.uint8)], window=window, context=context,
-                           multiple=3):
-        if not np.any((ranges[:, 0] < row.stop) & (ranges[:, 1] > row.first)):
-            continue
+                           multiple=3, spans=[ranges]):
         if runs and runs[-1][1] == row.first:
             runs[-1] = (runs[-1][0], row.stop)
         else:
@@ -593,9 +585,8 @@ class GeneFinder:
             for lo, hi in covered_runs(len(index), ranges, self.window, self.context):
                 inside = np.flatnonzero((c.start >= lo) & (c.end <= hi))
                 cumulative = coding_evidence(values[lo:hi], clip=self.params.llr_clip)
-                frame = candidate_frame_class(c.start[inside], c.end[inside], c.strand[inside])
-                scored.coding[inside] = (cumulative[c.end[inside] - lo, frame]
-                                         - cumulative[c.start[inside] - lo, frame])
+                scored.coding[inside] = coding_scores(cumulative, c.start[inside],
+                                                      c.end[inside], c.strand[inside], offset=lo)
                 if scored.exact is not None:
                     scored.exact[inside] = True
             known = which[scored.start_known[which] & ~c.partial_5prime[which]]

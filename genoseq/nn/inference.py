@@ -61,7 +61,8 @@ class Row:
 
 
 def window_rows(sequences: Sequence[np.ndarray], *, window: int | None, context: int = 0,
-                multiple: int = 1, pad_value: int = 0) -> list[Row]:
+                multiple: int = 1, pad_value: int = 0,
+                spans: Sequence[np.ndarray | None] | None = None) -> list[Row]:
     """Cut sequences into the overlapping windows that :func:`predict_positions` runs.
 
     Parameters
@@ -77,6 +78,10 @@ def window_rows(sequences: Sequence[np.ndarray], *, window: int | None, context:
         of a DNA sequence in the same codon frame as its sequence).
     pad_value : int
         Fills the context beyond the sequence's ends.
+    spans : sequence of np.ndarray (n, 2) or None, optional
+        Per sequence, ``[first, stop)`` ranges of positions wanted (None:
+        none): only the rows whose kept positions meet one are returned,
+        cut exactly as without ``spans``. None (default): every row.
     """
     if window is not None and window <= 2 * context:
         raise ValueError(f"window ({window}) must be longer than twice the context ({context})")
@@ -92,9 +97,13 @@ def window_rows(sequences: Sequence[np.ndarray], *, window: int | None, context:
         n_windows = math.ceil(length / step)
         padded = np.full(n_windows * step + 2 * context, pad_value, dtype=values.dtype)
         padded[context:context + length] = values
+        wanted = None
+        if spans is not None:
+            wanted = np.zeros((0, 2)) if spans[item] is None else np.asarray(spans[item])
         for w in range(n_windows):
-            first = w * step
-            rows.append(Row(size, item, padded, first, min(first + step, length)))
+            first, stop = w * step, min((w + 1) * step, length)
+            if wanted is None or np.any((wanted[:, 0] < stop) & (wanted[:, 1] > first)):
+                rows.append(Row(size, item, padded, first, stop))
     return rows
 
 
@@ -127,14 +136,6 @@ def length_batches(lengths: Sequence[int], max_residues: int,
     if current:
         groups.append(np.array(current))
     return groups
-
-
-def _meets(ranges: np.ndarray | None, first: int, stop: int) -> bool:
-    """Whether any ``[lo, hi)`` of ``ranges`` (n, 2) overlaps ``[first, stop)``."""
-    if ranges is None or len(ranges) == 0:
-        return False
-    ranges = np.asarray(ranges)
-    return bool(np.any((ranges[:, 0] < stop) & (ranges[:, 1] > first)))
 
 
 def predict_positions(
@@ -185,10 +186,10 @@ def predict_positions(
         Show a tqdm bar over batches.
     spans : sequence of np.ndarray (n, 2) or None, optional
         Per sequence, ``[first, stop)`` ranges of positions wanted (None:
-        none). Only the windows whose kept positions meet a range are run,
-        each exactly as in a full run, so the wanted positions get the
-        values a full run gives them; other positions are left unset. None
-        (default) runs everything.
+        none). Only the windows whose kept positions meet a range are run
+        (see :func:`window_rows`), each exactly as in a full run, so the
+        wanted positions get the values a full run gives them; other
+        positions are left unset. None (default) runs everything.
 
     Returns
     -------
@@ -196,9 +197,7 @@ def predict_positions(
     """
     outs = [np.empty((len(values), channels), dtype=np.float32) for values in sequences]
     rows = window_rows(sequences, window=window, context=context, multiple=multiple,
-                       pad_value=pad_value)
-    if spans is not None:
-        rows = [row for row in rows if _meets(spans[row.item], row.first, row.stop)]
+                       pad_value=pad_value, spans=spans)
     rows.sort(key=lambda row: -row.size)  # stable: equal sizes keep input order
     batches = []
     first = 0
