@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import sys
 import time
 from pathlib import Path
 
-import torch
-from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
+from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
 from genoseq.device import resolve_device, resolve_precision, set_threads
@@ -90,9 +88,8 @@ def main(argv=None) -> int:
         "# Gene calls in reduced precision against fp32",
         "",
         f"Measured {datetime.date.today()} by `python benchmarks/gene_precision.py` (genoseq "
-        f"{genoseq.__version__}). Machine: {cpu_name()}, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), device {device}, Python "
-        f"{platform.python_version()}. Reduced precision: {arithmetic}.",
+        f"{genoseq.__version__}). Machine: {machine_line(device)}. Reduced precision: "
+        f"{arithmetic}.",
         "",
         "Same weights and options, single-genome mode, each genome's translation table. A gene "
         "counts as different when it is called by one run and not by the fp32 run, or the "

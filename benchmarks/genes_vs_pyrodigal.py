@@ -22,16 +22,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import torch
-from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
+from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
 from genoseq.device import PRECISIONS, resolve_device, set_threads
@@ -154,12 +151,6 @@ def verified_rate(figures: dict) -> str:
         return "-"
     return (f"{fmt(block['exact_start_frac_of_found'], 3)} "
             f"({block['stop_found']}/{block['n']} found)")
-
-
-def machine_line(device: torch.device) -> str:
-    return (f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), device {device}, Python "
-            f"{platform.python_version()}")
 
 
 def main(argv=None) -> int:

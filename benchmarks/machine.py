@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import platform
+
+import torch
 
 
 def cpu_name() -> str:
@@ -15,3 +18,10 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def machine_line(device) -> str:
+    """CPU, cores, torch version and threads, device and Python, for a results file."""
+    return (f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), device {device}, Python "
+            f"{platform.python_version()}")

@@ -605,7 +605,7 @@ class GeneFinder:
         """
         positions = gene_start_positions(candidates)[which]
         out = np.empty(len(which), dtype=np.float64)
-        with torch.inference_mode():
+        with torch.inference_mode(), inference_autocast(self.device, "fp32"):
             for first in range(0, len(which), rows):
                 part = slice(first, first + rows)
                 windows = torch.from_numpy(start_windows(index, positions[part],
