@@ -84,7 +84,7 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
 
 def autocast_context(
     device: str | torch.device,
-) -> torch.autocast | contextlib.nullcontext:
+) -> contextlib.AbstractContextManager:
     """Mixed-precision context for inference on ``device``.
 
     On CUDA this is :class:`torch.autocast` with bfloat16 on GPUs with native
@@ -163,7 +163,7 @@ def full_float32(device: str | torch.device):
 
 def inference_autocast(
     device: str | torch.device, precision: str = "auto"
-) -> torch.autocast | contextlib.nullcontext:
+) -> contextlib.AbstractContextManager:
     """Autocast context for inference at a chosen precision.
 
     Parameters
