@@ -24,7 +24,7 @@ from pathlib import Path
 from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
-from genoseq.device import resolve_device, resolve_precision, set_threads
+from genoseq.device import ComputeOptions, resolve_device, resolve_precision, set_threads
 from genoseq.genes.dataset import read_genome_table
 from genoseq.genes.finder import GeneFinder
 from genoseq.io import read_fasta
@@ -71,8 +71,7 @@ def main(argv=None) -> int:
         length = sum(len(seq) for _, seq in records)
 
         def finder(precision, recheck=True, entry=entry):
-            return GeneFinder(args.model, translation_table=entry.translation_table,
-                              device=device, precision=precision, recheck=recheck)
+            return GeneFinder(args.model, translation_table=entry.translation_table, recheck=recheck, compute=ComputeOptions(device=device, precision=precision))
 
         reference, t32 = calls(finder("fp32"), records)
         checked, t_checked = calls(finder(reduced), records)

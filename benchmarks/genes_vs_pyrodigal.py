@@ -31,9 +31,10 @@ from pathlib import Path
 from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
-from genoseq.device import PRECISIONS, resolve_device, set_threads
+from genoseq.device import PRECISIONS, ComputeOptions, resolve_device, set_threads
 from genoseq.genes.dataset import read_genome_table
-from genoseq.genes.finder import GeneFinder, load_gene_models
+from genoseq.genes.finder import GeneFinder
+from genoseq.genes.networks import load_gene_models
 from genoseq.genes.predict import predict_to_files, run_prediction
 from genoseq.io import read_fasta, read_gff3_cds
 
@@ -194,8 +195,7 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         for name in names:
             entry = entries[name]
-            finder = GeneFinder(args.model, translation_table=entry.translation_table,
-                                device=device, precision=args.precision)
+            finder = GeneFinder(args.model, translation_table=entry.translation_table, compute=ComputeOptions(device=device, precision=args.precision))
             ours = run_genoseq(finder, entry.fasta, tmp / f"{name}.genoseq.gff")
             theirs = run_pyrodigal(entry.fasta, entry.translation_table,
                                    tmp / f"{name}.pyrodigal.gff")
@@ -206,9 +206,7 @@ def main(argv=None) -> int:
                 figures[tool]["by_length"] = found_by_length(entry.gff,
                                                              tmp / f"{name}.{tool}.gff")
             if args.meta_contig:
-                meta_finder = GeneFinder(args.model, translation_table=entry.translation_table,
-                                         device=device, procedure="meta",
-                                         precision=args.precision)
+                meta_finder = GeneFinder(args.model, translation_table=entry.translation_table, procedure="meta", compute=ComputeOptions(device=device, precision=args.precision))
                 meta_times = run_meta(entry.fasta, entry.translation_table, args.meta_contig,
                                       tmp, meta_finder)
                 figures["meta"] = {tool: score(args.scorer, entry.gff, tmp / f"meta.{tool}.gff",
@@ -233,8 +231,7 @@ def main(argv=None) -> int:
                      for window in args.speed_windows.split(",") if window]
             timings = []
             for k, (label, precision, options) in enumerate(runs):
-                finder = GeneFinder(args.model, translation_table=entry.translation_table,
-                                    device=device, precision=precision, **options)
+                finder = GeneFinder(args.model, translation_table=entry.translation_table, **options, compute=ComputeOptions(device=device, precision=precision))
                 out = tmp / f"speed.genoseq.{k}.gff"
                 # The window-size rows only count calls: timed once.
                 repeats = 1 if "window" in options else args.repeats

@@ -18,7 +18,7 @@ _EXPORTS = {
     "read_fastq": "genoseq.io",
     "read_sequences": "genoseq.io",
     "read_cds": "genoseq.io",
-    "coding_labels": "genoseq.io",
+    "coding_labels": "genoseq.genes.labels",
     "InvalidFileError": "genoseq.io",
     "GeneFinder": "genoseq.genes.finder",
     "predict_secondary_structure": "genoseq.structure.predict",

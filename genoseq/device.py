@@ -1,7 +1,8 @@
 """Choosing the device, mixed precision and CPU threads for PyTorch work.
 
-Every predict/train call in genoseq takes ``device=None`` and passes it through
-:func:`resolve_device`, so the same code runs on CUDA, Apple MPS or the CPU.
+Every model takes one :class:`ComputeOptions` (device, precision, batch size,
+threads, progress) and passes its device through :func:`resolve_device`, so the
+same code runs on CUDA, Apple MPS or the CPU.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+from dataclasses import dataclass
 
 import torch
 
 __all__ = [
-    "PRECISIONS", "autocast_context", "cpu_has_native_bf16", "inference_autocast",
+    "PRECISIONS", "ComputeOptions", "autocast_context", "cpu_has_native_bf16", "inference_autocast",
     "resolve_precision",
     "resolve_device", "set_threads",
 ]
@@ -211,3 +213,49 @@ def set_threads(n: int | None) -> int:
             raise ValueError(f"thread count must be at least 1, got {n}")
         torch.set_num_threads(n)
     return torch.get_num_threads()
+
+
+@dataclass(frozen=True)
+class ComputeOptions:
+    """How a model runs: the settings every genoseq predictor and trainer shares.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        None or "auto": CUDA when present, else MPS, else the CPU
+        (:func:`resolve_device`).
+    precision : "auto", "fp32", "bf16" or "fp16"
+        Network arithmetic (:func:`resolve_precision`).
+    batch_size : int or None
+        Items per forward pass, in the unit of the model (windows, chains,
+        sequences); None: the model's default.
+    threads : int or None
+        CPU threads for torch, set when a model is built (:func:`set_threads`);
+        None keeps torch's choice. Threads are per process, not per model.
+    progress : bool
+        Show progress bars.
+    """
+
+    device: str | torch.device | None = None
+    precision: str = "auto"
+    batch_size: int | None = None
+    threads: int | None = None
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}: expected one of "
+                             f"{', '.join(PRECISIONS)}")
+        for name in ("batch_size", "threads"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be an integer >= 1 or None, not {value!r}")
+
+    def batch(self, default: int) -> int:
+        """The batch size, ``default`` when none was given."""
+        return default if self.batch_size is None else self.batch_size
+
+    def torch_device(self) -> torch.device:
+        """Resolve the device, and set torch's CPU threads when ``threads`` is given."""
+        set_threads(self.threads)
+        return resolve_device(self.device)

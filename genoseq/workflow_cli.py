@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-EXIT_USAGE = 2
+from genoseq._cli import EXIT_USAGE
 
 _HELP = """\
 usage: genoseq workflow [SNAKEMAKE ARGS ...]
@@ -89,9 +89,9 @@ def _run_workflow(args, stdout: TextIO, stderr: TextIO) -> int:
     return subprocess.call(snakemake_command(extra), env=env)
 
 
-def register(commands, train_tasks, parser_class) -> None:
+def register(commands, parser_class) -> None:
     """Add ``genoseq workflow`` (every argument after it is Snakemake's)."""
-    del train_tasks, parser_class
+    del parser_class
     workflow = commands.add_parser(
         "workflow",
         help="run the Snakemake workflow (genes, structure, motifs, report) on many genomes",

@@ -26,8 +26,8 @@ def tiny_gene_model(tmp_path_factory) -> Path:
     Its calls are meaningless; it exercises every code path of prediction
     and output quickly. The gene bias is set so that it calls some genes.
     """
-    from genoseq.genes.decode import OverlapRules
-    from genoseq.genes.finder import DecoderParams, GeneModels, save_gene_models
+    from genoseq.genes.networks import GeneModels, save_gene_models
+    from genoseq.genes.scoring import DecoderParams, OverlapRules
     from genoseq.nn.motif_cnn import MotifCNNConfig
     from genoseq.nn.tagger import TaggerConfig
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from genoseq.cli import add_compute_arguments
+from genoseq._cli import add_compute_arguments
 from genoseq.io import InvalidFileError
 
 
@@ -66,8 +66,8 @@ def _run_train_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
-def register(commands, train_tasks, parser_class) -> None:
-    """Add ``enhancer`` to the ``genoseq`` and ``genoseq train`` subcommands."""
+def register(commands, parser_class) -> None:
+    """Add ``enhancer`` to the ``genoseq`` subcommands."""
     enhancer = commands.add_parser(
         "enhancer", help="score enhancer-gene pairs with the leaky-integrator model",
         description="Score element-gene pairs (the CRISPRi benchmark's table format: "
@@ -91,6 +91,9 @@ def register(commands, train_tasks, parser_class) -> None:
     add_compute_arguments(enhancer, quiet=None)
     enhancer.set_defaults(run=_run_enhancer)
 
+
+def register_training(train_tasks, parser_class) -> None:
+    """Add ``enhancer`` to the ``genoseq train`` tasks."""
     train = train_tasks.add_parser(
         "enhancer", help="train the enhancer model on a CRISPRi screen",
         description="Train the element-mode leaky-integrator model on a screen table with a "

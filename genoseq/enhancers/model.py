@@ -13,14 +13,15 @@ equals running the integrator again without it (tested).
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from genoseq.config import DictConfig
 from genoseq.enhancers.loci import GENE_COLUMNS, PLAIN_COLUMNS, SIGNAL_COLUMNS, LocusBucket
 from genoseq.enhancers.table import check_feature_names
-from genoseq.nn.checkpoint import load_shipped_state, load_state, save_model
+from genoseq.nn.checkpoint import load_model_state, save_model
 from genoseq.nn.leaky import (
     LeakyIntegrator,
     LeakyIntegratorConfig,
@@ -36,7 +37,7 @@ EFFECT_FLOOR = 1e-30
 
 
 @dataclass(frozen=True)
-class EnhancerModelConfig:
+class EnhancerModelConfig(DictConfig):
     """Everything needed to rebuild an :class:`EnhancerModel` exactly.
 
     Attributes
@@ -64,16 +65,6 @@ class EnhancerModelConfig:
         object.__setattr__(self, "element_columns", tuple(self.element_columns))
         object.__setattr__(self, "gene_columns", tuple(self.gene_columns))
         check_feature_names([*self.element_columns, *self.gene_columns])
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> EnhancerModelConfig:
-        data = dict(data)
-        data["integrator"] = LeakyIntegratorConfig.from_dict(data["integrator"])
-        data["readout"] = SweetSpotConfig.from_dict(data["readout"])
-        return cls(**data)
 
 
 @dataclass
@@ -172,10 +163,7 @@ def load_enhancer_model(path_stem: str | os.PathLike | None = None
 
     Returns the model (in eval mode, on the CPU) and its metadata.
     """
-    if path_stem is None:
-        state, config, metadata = load_shipped_state(SHIPPED_MODEL)
-    else:
-        state, config, metadata = load_state(path_stem)
+    state, config, metadata = load_model_state(path_stem, SHIPPED_MODEL)
     model = EnhancerModel(EnhancerModelConfig.from_dict(config))
     model.load_state_dict(state)
     return model.eval(), metadata

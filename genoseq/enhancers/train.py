@@ -9,7 +9,7 @@ random: a locus and its chromosome are always on one side.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import nn
 from tqdm.auto import tqdm
 
+from genoseq.config import DictConfig
 from genoseq.device import resolve_device
 from genoseq.enhancers.loci import Loci, build_loci, labels
 from genoseq.enhancers.model import EnhancerModel, EnhancerModelConfig
@@ -25,7 +26,7 @@ from genoseq.enhancers.predict import element_effects
 
 
 @dataclass(frozen=True)
-class EnhancerTrainConfig:
+class EnhancerTrainConfig(DictConfig):
     """Optimisation settings of :func:`train_enhancer_model`.
 
     Attributes
@@ -51,9 +52,6 @@ class EnhancerTrainConfig:
     eval_every: int = 10
     n_folds: int = 5
     seed: int = 0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def chromosome_folds(chromosomes: Sequence[str], n_folds: int) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""Self-training on the genome at hand: in-frame hexamer statistics from a first pass.
+"""Self-training on the genome at hand: hexamer and start statistics from a first pass.
 
 Prodigal's accuracy comes largely from learning each genome's own codon and
 dicodon usage from its own long ORFs. genoseq does the same on top of its
@@ -6,7 +6,9 @@ pretrained coding model: the genes of a first pass with a confident score
 give in-frame hexamer frequencies; all hexamers of the genome (both strands,
 every offset) give the background; the log-ratio of the two, summed over a
 candidate's codons, is a second, genome-specific coding score the decoder
-adds. The first pass uses the pretrained model only, so no reference
+adds. The starts of the same genes against the rival starts of their ORFs
+give a start profile, a genome-specific start score (:func:`self_train`
+does both). The first pass uses the pretrained model only, so no reference
 annotation is involved.
 """
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from genoseq.encoding import reverse_complement_index
+from genoseq.genes.scoring import ScoredCandidates
+from genoseq.genes.starts import gene_start_positions, start_windows
 
 N_HEXAMERS = 4 ** 6
 _WEIGHTS = 4 ** np.arange(5, -1, -1, dtype=np.int64)
@@ -180,3 +184,42 @@ def start_profile(true_windows: np.ndarray, other_windows: np.ndarray,
 def start_profile_scores(windows: np.ndarray, profile: np.ndarray) -> np.ndarray:
     """Summed profile log-odds of each start window; shape (n,), float64."""
     return profile[np.arange(windows.shape[1])[None, :], windows].sum(axis=1)
+
+
+def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],
+               first_pass: list[np.ndarray]) -> None:
+    """Learn genome-specific statistics from a first pass and score every candidate with them.
+
+    The first pass's genes (``first_pass``: the chosen candidates of each
+    record) give the hexamer score (their in-frame hexamers against the
+    genome's background) and the start profile (their starts against the
+    rival starts of their ORFs); every candidate's ``hexamer`` and
+    ``profile`` are set in place.
+
+    Parameters
+    ----------
+    records : list of (np.ndarray, ScoredCandidates)
+        Per record of the genome: its bases (A=0, C=1, G=2, T=3, other=4)
+        and scored candidates.
+    first_pass : list of np.ndarray
+        Per record, indices of the candidates the first pass chose.
+    """
+    genes = []
+    true_windows, other_windows = [], []
+    for (index, scored), chosen in zip(records, first_pass, strict=True):
+        c = scored.candidates
+        genes.append((c.start[chosen], c.end[chosen], c.strand[chosen]))
+        complete = chosen[~c.partial_5prime[chosen]]
+        rivals = np.flatnonzero(np.isin(c.orf_id, c.orf_id[complete]) & ~c.partial_5prime)
+        rivals = np.setdiff1d(rivals, complete)
+        positions = gene_start_positions(c)
+        true_windows.append(start_windows(index, positions[complete], c.strand[complete]))
+        other_windows.append(start_windows(index, positions[rivals], c.strand[rivals]))
+    ratios = hexamer_log_ratios([index for index, _ in records], genes)
+    profile = start_profile(np.concatenate(true_windows), np.concatenate(other_windows))
+    for index, scored in records:
+        c = scored.candidates
+        scored.hexamer = hexamer_scores(index, ratios, c.start, c.end, c.strand)
+        windows = start_windows(index, gene_start_positions(c), c.strand)
+        scored.profile = np.where(c.partial_5prime, 0.0,
+                                  start_profile_scores(windows, profile))

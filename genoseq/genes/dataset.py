@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from genoseq.encoding import dna_to_index, reverse_complement_index
+from genoseq.genes.labels import coding_labels
 from genoseq.genes.model import codon_position_to_frame, frame_to_codon_position
-from genoseq.io.annotation import coding_labels
 from genoseq.io.cds import CDS
 from genoseq.io.errors import InvalidFileError
 from genoseq.io.fasta import read_fasta

@@ -29,7 +29,7 @@ def codon_position_to_frame(labels: np.ndarray, offset: int = 0) -> np.ndarray:
     labels : np.ndarray, shape (length,), integer
         Classes 0 (non-coding), 1 + k (+ strand, codon position k) and 4 + k
         (− strand, codon position k counted in the gene's direction), as made
-        by :func:`genoseq.io.coding_labels`.
+        by :func:`genoseq.genes.labels.coding_labels`.
     offset : int
         Position of ``labels[0]`` in the record.
 

@@ -1,16 +1,15 @@
-"""``genoseq predict``: gene prediction over a FASTA file, Prodigal's outputs.
+"""Gene prediction over a FASTA file, into Prodigal's outputs (what ``genoseq predict`` runs).
 
 Genes are written as GFF3 (default), GenBank or Prodigal's ``sco``; proteins
 (.faa), gene sequences (.ffn), every candidate start with its scores, and a
-per-base coding-probability bedGraph track on request. Every output file is
-written atomically, after all records were read: an error leaves none.
+per-base coding-probability bedGraph track on request (the writers are in
+:mod:`genoseq.io`). Every output file is written atomically, after all
+records were read: an error leaves none.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,12 +18,20 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from genoseq.genes.finder import GeneFinder, Prediction, groups_by_size
-from genoseq.io.atomic import atomic_write
-from genoseq.io.cds import GenoseqWarning
+from genoseq.genes.finder import GeneFinder, Prediction
+from genoseq.genes.gene import Gene
+from genoseq.grouping import groups_by_size
+from genoseq.io.bedgraph import bedgraph_lines, write_bedgraph
+from genoseq.io.errors import GenoseqWarning
 from genoseq.io.fasta import read_fasta
 from genoseq.io.genbank import write_genbank
-from genoseq.io.genes import Gene, write_gene_sequences, write_proteins, write_sco
+from genoseq.io.genes import (
+    candidate_lines,
+    write_candidates,
+    write_gene_sequences,
+    write_proteins,
+    write_sco,
+)
 from genoseq.io.gff import write_gff3
 
 FORMATS = ("gff", "gbk", "sco")
@@ -39,30 +46,19 @@ class PredictionRun:
     sequences: dict[str, bytes] = field(default_factory=dict)
 
 
-def _coding_track_lines(seqid: str, log_probs: np.ndarray, strand: int) -> list[str]:
-    """bedGraph lines of P(coding on ``strand``) per base, runs of equal values merged."""
+def coding_probability(log_probs: np.ndarray, strand: int) -> np.ndarray:
+    """P(coding on ``strand``) per base: the sum of that strand's three frame classes."""
     columns = slice(1, 4) if strand > 0 else slice(4, 7)
-    probability = np.round(np.exp(log_probs[:, columns]).sum(axis=1), 2)
-    if len(probability) == 0:
-        return []
-    change = np.flatnonzero(np.diff(probability)) + 1
-    begins = np.concatenate([[0], change])
-    ends = np.concatenate([change, [len(probability)]])
-    return [f"{seqid}\t{b}\t{e}\t{probability[b]:.2f}\n"
-            for b, e in zip(begins.tolist(), ends.tolist(), strict=True)]
+    return np.exp(log_probs[:, columns]).sum(axis=1)
 
 
 def _candidate_rows(seqid: str, prediction: Prediction) -> list[str]:
     c = prediction.scored.candidates
-    rows = []
-    codons = c.start_codon_str
-    for k in range(len(c)):
-        codon = "Edge" if c.partial_5prime[k] else str(codons[k])
-        rows.append(f"{seqid}\t{c.start[k] + 1}\t{c.end[k]}\t{'+' if c.strand[k] > 0 else '-'}\t"
-                    f"{codon}\t{int(c.partial_left[k])}{int(c.partial_right[k])}\t"
-                    f"{prediction.scored.coding[k]:.2f}\t{prediction.scored.start[k]:.2f}\t"
-                    f"{prediction.total[k]:.2f}\n")
-    return rows
+    codons = np.where(c.partial_5prime, "Edge", c.start_codon_str).tolist()
+    partial = [f"{int(left)}{int(right)}" for left, right in zip(c.partial_left, c.partial_right,
+                                                                   strict=True)]
+    return candidate_lines(seqid, c.start, c.end, c.strand, codons, partial,
+                           prediction.scored.coding, prediction.scored.start, prediction.total)
 
 
 def _usable_records(source, run: PredictionRun, keep_sequences: bool):
@@ -84,8 +80,7 @@ META_GROUP_BASES = 2_000_000
 
 def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
                    keep_log_probs: bool = False, all_starts: bool = False,
-                   on_record: Callable[[str, Prediction], None] | None = None,
-                   progress: bool = False) -> PredictionRun:
+                   on_record: Callable[[str, Prediction], None] | None = None) -> PredictionRun:
     """Predict genes on every record of a FASTA file (or stream).
 
     In single mode the records are one genome, read first and self-trained on
@@ -93,13 +88,14 @@ def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
     read and predicted in groups of about ``META_GROUP_BASES`` bases (small
     contigs share the coding model's batches), so memory stays bounded
     however large the input. Records without a single A, C, G or T are
-    skipped with a GenoseqWarning.
+    skipped with a GenoseqWarning. A progress bar counts records when
+    ``finder.compute.progress``.
     """
     run = PredictionRun()
     records = _usable_records(source, run, keep_sequences)
     groups = ([list(records)] if finder.procedure == "single"
               else groups_by_size(records, lambda record: len(record[1]), META_GROUP_BASES))
-    with tqdm(desc="records", unit=" records", disable=not progress) as bar:
+    with tqdm(desc="records", unit=" records", disable=not finder.compute.progress) as bar:
         for group in groups:
             for prediction in finder.predict_genome(group, keep_log_probs=keep_log_probs,
                                                     all_starts=all_starts):
@@ -110,11 +106,9 @@ def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
     return run
 
 
-
-
 def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "gff",
-                     proteins=None, nucleotides=None, starts=None, coding_track=None,
-                     progress: bool = False) -> PredictionRun:
+                     proteins=None, nucleotides=None, starts=None, coding_track=None
+                     ) -> PredictionRun:
     """Run :func:`run_prediction` and write the requested files (``-`` = stdout)."""
     if format not in FORMATS:
         raise ValueError(f"unknown output format {format!r}: expected one of {', '.join(FORMATS)}")
@@ -124,8 +118,8 @@ def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "g
     def on_record(seqid, prediction):
         if coding_track is not None:
             for strand in (1, -1):
-                track_lines[strand].extend(_coding_track_lines(seqid, prediction.log_probs,
-                                                               strand))
+                track_lines[strand].extend(bedgraph_lines(
+                    seqid, coding_probability(prediction.log_probs, strand)))
         if starts is not None:
             candidate_rows.extend(_candidate_rows(seqid, prediction))
 
@@ -133,7 +127,7 @@ def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "g
     run = run_prediction(source, finder, keep_sequences=format == "gbk" or nucleotides is not None,
                          keep_log_probs=coding_track is not None,
                          all_starts=starts is not None,
-                         on_record=on_record if wants_records else None, progress=progress)
+                         on_record=on_record if wants_records else None)
     if format == "gff":
         write_gff3(output, run.genes, run.lengths)
     elif format == "gbk":
@@ -145,16 +139,11 @@ def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "g
     if nucleotides is not None:
         write_gene_sequences(nucleotides, run.genes, run.sequences)
     if starts is not None:
-        with atomic_write(starts) as handle:
-            handle.write("seqid\tstart\tend\tstrand\tstart_codon\tpartial\tcoding_score\t"
-                         "start_score\ttotal_score\n")
-            handle.writelines(candidate_rows)
+        write_candidates(starts, candidate_rows)
     if coding_track is not None:
-        with atomic_write(coding_track) as handle:
-            for strand, name in ((1, "+"), (-1, "-")):
-                handle.write(f'track type=bedGraph name="genoseq coding {name}" '
-                             f'description="P(coding) on the {name} strand"\n')
-                handle.writelines(track_lines[strand])
+        write_bedgraph(coding_track, [
+            (f"genoseq coding {name}", f"P(coding) on the {name} strand", track_lines[strand])
+            for strand, name in ((1, "+"), (-1, "-"))])
     return run
 
 
@@ -173,29 +162,7 @@ def predict_genes(path: str | os.PathLike, *, translation_table: int = 11, **opt
     """Predict genes in a FASTA file and return them as a DataFrame.
 
     Coordinates in the frame are 1-based and inclusive, as in GFF3. Keyword
-    options go to :class:`GeneFinder` (``min_len``, ``closed``, ``device``, ...).
+    options go to :class:`GeneFinder` (``min_len``, ``closed``, ``compute``, ...).
     """
     finder = GeneFinder(translation_table=translation_table, **options)
     return genes_to_frame(run_prediction(path, finder).genes)
-
-
-@contextlib.contextmanager
-def warnings_to(stream, quiet: bool = False):
-    """Show GenoseqWarnings as one line ``genoseq: warning: ...`` on ``stream``."""
-    def show(message, category, filename, lineno, file=None, line=None):
-        if not quiet:
-            stream.write(f"genoseq: warning: {message}\n")
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", GenoseqWarning)
-        previous = warnings.showwarning
-        warnings.showwarning = show
-        try:
-            yield
-        finally:
-            warnings.showwarning = previous
-
-
-def progress_enabled(quiet: bool, stream=sys.stderr) -> bool:
-    """Progress bars only on a terminal and when not asked to be quiet."""
-    return not quiet and hasattr(stream, "isatty") and stream.isatty()

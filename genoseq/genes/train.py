@@ -34,8 +34,8 @@ import torch
 from tqdm.auto import tqdm
 
 from genoseq import __version__
-from genoseq.device import resolve_device
-from genoseq.genes import DEFAULT_HOLDOUT
+from genoseq.device import ComputeOptions
+from genoseq.genes import CODING_LEARNING_RATE, DEFAULT_HOLDOUT
 from genoseq.genes.dataset import (
     LabelledRecord,
     WindowSampler,
@@ -44,14 +44,10 @@ from genoseq.genes.dataset import (
     split_records,
     tiled_batches,
 )
-from genoseq.genes.decode import OverlapRules
-from genoseq.genes.finder import (
-    DecoderParams,
-    GeneFinder,
-    GeneModels,
-    ScoredCandidates,
-    save_gene_models,
-)
+from genoseq.genes.decode import decode
+from genoseq.genes.finder import GeneFinder
+from genoseq.genes.networks import GeneModels, save_gene_models
+from genoseq.genes.scoring import DecoderParams, OverlapRules, ScoredCandidates
 from genoseq.genes.starts import index_to_ascii, start_examples
 from genoseq.io import InvalidFileError
 from genoseq.nn.train import BinaryObjective, TrainConfig, train_tagger
@@ -68,6 +64,12 @@ CALIBRATION_FOLDS = 2
 FOLD_EPOCHS = 8
 #: Last part of every record whose genes score an out-of-fold calibration.
 OUT_OF_FOLD_FRACTION = 0.25
+#: Optimisation of the coding model and of the start detector (the seed is
+#: :func:`train_gene_finder`'s).
+CODING_TRAINING = TrainConfig(steps_per_epoch=300, max_epochs=20, patience=3,
+                              learning_rate=CODING_LEARNING_RATE)
+START_TRAINING = TrainConfig(steps_per_epoch=300, max_epochs=15, patience=3,
+                             learning_rate=2e-3)
 
 
 def _check_not_reserved(genomes_dir: Path, names: list[str]) -> None:
@@ -131,10 +133,9 @@ def score_for_calibration(finder: GeneFinder, records: list[LabelledRecord],
     for record in tqdm(records, desc="scoring training records", disable=not progress,
                        leave=False):
         cut = int(len(record) * (1 - valid_fraction)) // 3 * 3
-        table_finder = GeneFinder(models=finder.models, params=finder.params,
-                                  translation_table=record.translation_table,
-                                  device=finder.device, batch_size=finder.batch_size,
-                                  precision="fp32")
+        table_finder = GeneFinder.from_models(
+            finder.models, finder.params, translation_table=record.translation_table,
+            compute=replace(finder.compute, device=finder.device, precision="fp32"))
         _, scored = table_finder.score_candidates(index_to_ascii(record.index).tobytes(),
                                                   all_starts=True)
         reference = {(g.strand, g.start, g.end) for g in record.cds if g.start >= cut}
@@ -147,7 +148,7 @@ def match_counts(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]]
     """(n_ref, n_pred, stop matches, exact starts among matches) over records."""
     n_ref = n_pred = matched = exact = 0
     for scored, reference in records:
-        chosen = finder.decode(scored, params)
+        chosen = decode(scored, params)
         c = scored.candidates
         pred = dict(zip(stop_keys(c.strand[chosen], c.start[chosen], c.end[chosen]).tolist(),
                         zip(c.start[chosen].tolist(), c.end[chosen].tolist(), strict=True),
@@ -269,7 +270,7 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
         for start in starts)
 
     for records in scored.values():
-        first_pass = GeneFinder(models=finder.models, params=params, device=finder.device)
+        first_pass = GeneFinder.from_models(finder.models, params, compute=finder.compute)
         first_pass.self_train([(r.index, r.scored) for r in records])
     valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
     adapted_starts = [
@@ -288,8 +289,8 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
 
 def train_networks(train_records: list[LabelledRecord], valid_records: list[LabelledRecord],
                    coding_config: TrainConfig, start_config: TrainConfig, run_dir: Path, *,
-                   window: int, batch_size: int, seed: int, device, progress: bool
-                   ) -> tuple[GeneModels, dict]:
+                   window: int, batch_size: int, seed: int, device: torch.device,
+                   progress: bool) -> tuple[GeneModels, dict]:
     """Train a coding model (``run_dir/coding``) and a start detector (``run_dir/start``).
 
     Returns the models and what the metadata records about their training.
@@ -336,10 +337,15 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
                       run_dir: str | os.PathLike, *, holdout=DEFAULT_HOLDOUT,
                       coding_config: TrainConfig | None = None,
                       start_config: TrainConfig | None = None,
-                      window: int = 3000, batch_size: int = 32, seed: int = 0,
+                      window: int = 3000, seed: int = 0,
                       calibration_folds: int = CALIBRATION_FOLDS, fold_epochs: int = FOLD_EPOCHS,
-                      device=None, progress: bool = True) -> dict:
+                      compute: ComputeOptions | None = None, progress: bool = True) -> dict:
     """Train the coding model, the start detector and the decoder weights; save all three.
+
+    ``coding_config`` and ``start_config`` default to :data:`CODING_TRAINING`
+    and :data:`START_TRAINING`; ``seed`` seeds both and everything else.
+    ``compute`` gives the device, threads and training windows per batch
+    (default 32).
 
     With ``calibration_folds`` >= 2 the decoder weights are fitted out of fold
     (see the module docstring): the fold networks train ``fold_epochs``
@@ -352,7 +358,9 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
     genomes_dir, run_dir = Path(genomes_dir), Path(run_dir)
     # Made now, not when the weights are written at the end of a long run.
     Path(out_stem).parent.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(device)
+    compute = ComputeOptions() if compute is None else compute
+    device = compute.torch_device()
+    batch_size = compute.batch(32)
     entries = read_genome_table(genomes_dir)
     unknown = set(holdout) - {e.name for e in entries}
     if unknown:
@@ -364,16 +372,15 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
         records.extend(load_genome(entry))
     train_records, valid_records = split_records(records, VALID_FRACTION)
 
-    coding_config = coding_config or TrainConfig(steps_per_epoch=300, max_epochs=20,
-                                                 patience=3, learning_rate=3e-3, seed=seed)
-    start_config = start_config or TrainConfig(steps_per_epoch=300, max_epochs=15, patience=3,
-                                               learning_rate=2e-3, seed=seed)
+    coding_config = replace(coding_config or CODING_TRAINING, seed=seed)
+    start_config = replace(start_config or START_TRAINING, seed=seed)
     models, trained = train_networks(train_records, valid_records, coding_config, start_config,
                                      run_dir, window=window, batch_size=batch_size, seed=seed,
                                      device=device, progress=progress)
 
-    finder = GeneFinder(models=models, params=DecoderParams(overlap=OverlapRules()),
-                        device=device)
+    compute = replace(compute, device=device)
+    finder = GeneFinder.from_models(models, DecoderParams(overlap=OverlapRules()),
+                                    compute=compute)
     genomes: dict[str, list[LabelledRecord]] = {}
     for record in records:
         genomes.setdefault(record.genome, []).append(record)
@@ -388,7 +395,7 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
                 [r for r in valid_records if r.genome not in names],
                 fold_config, start_config, run_dir / f"fold{k}", window=window,
                 batch_size=batch_size, seed=seed, device=device, progress=progress)
-            fold_finder = GeneFinder(models=fold_models, params=finder.params, device=device)
+            fold_finder = GeneFinder.from_models(fold_models, finder.params, compute=compute)
             for name in names:
                 scored[name] = score_for_calibration(fold_finder, genomes[name],
                                                      OUT_OF_FOLD_FRACTION, progress)

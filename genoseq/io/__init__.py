@@ -1,25 +1,23 @@
 """Reading and writing sequence and annotation files."""
 
-from genoseq.io.annotation import coding_labels, coding_mask, read_cds
+from genoseq.io.annotation import read_cds
 from genoseq.io.atomic import atomic_write
-from genoseq.io.cds import CDS, Annotation, GenoseqWarning
+from genoseq.io.bedgraph import write_bedgraph
+from genoseq.io.cds import CDS, Annotation
 from genoseq.io.compression import open_input
-from genoseq.io.errors import InvalidFileError
+from genoseq.io.errors import GenoseqWarning, InvalidFileError
 from genoseq.io.fasta import SequenceRecord, read_fasta, read_fastq, read_sequences
 from genoseq.io.genbank import read_genbank_cds, write_genbank
-from genoseq.io.genes import Gene, write_gene_sequences, write_proteins, write_sco
+from genoseq.io.genes import write_candidates, write_gene_sequences, write_proteins, write_sco
 from genoseq.io.gff import read_gff3_cds, write_gff3
 
 __all__ = [
     "CDS",
     "Annotation",
-    "Gene",
     "GenoseqWarning",
     "InvalidFileError",
     "SequenceRecord",
     "atomic_write",
-    "coding_labels",
-    "coding_mask",
     "open_input",
     "read_cds",
     "read_fasta",
@@ -27,6 +25,8 @@ __all__ = [
     "read_genbank_cds",
     "read_gff3_cds",
     "read_sequences",
+    "write_bedgraph",
+    "write_candidates",
     "write_gene_sequences",
     "write_genbank",
     "write_gff3",

@@ -10,11 +10,9 @@ import os
 import warnings
 from dataclasses import dataclass, field
 
-__all__ = ["CDS", "Annotation", "GenoseqWarning"]
+from genoseq.io.errors import GenoseqWarning
 
-
-class GenoseqWarning(UserWarning):
-    """Input genoseq reads but cannot use in full (e.g. a CDS spanning the origin)."""
+__all__ = ["CDS", "Annotation"]
 
 
 @dataclass(frozen=True)

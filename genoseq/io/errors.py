@@ -1,4 +1,4 @@
-"""The one exception family for malformed input."""
+"""Problems with input: the one exception family for malformed input, and its warning."""
 
 from __future__ import annotations
 
@@ -30,3 +30,7 @@ class InvalidFileError(ValueError):
 
     def __reduce__(self):
         return (type(self), (self.path, self.line, self.message))
+
+
+class GenoseqWarning(UserWarning):
+    """Input genoseq reads but cannot use in full (e.g. a CDS spanning the origin)."""

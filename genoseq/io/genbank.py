@@ -9,6 +9,7 @@ import io
 import itertools
 import os
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from Bio import SeqIO
 from Bio.Seq import Seq, UndefinedSequenceError
@@ -25,7 +26,10 @@ from genoseq.io.atomic import atomic_write
 from genoseq.io.cds import CDS, Annotation, warn_skipped_cds
 from genoseq.io.compression import open_input
 from genoseq.io.errors import InvalidFileError
-from genoseq.io.genes import Gene, number_genes, prodigal_attributes, translate_gene
+from genoseq.io.genes import number_genes, prodigal_attributes
+
+if TYPE_CHECKING:
+    from genoseq.genes.gene import Gene
 
 __all__ = ["read_genbank_cds", "write_genbank"]
 
@@ -219,7 +223,7 @@ def _gene_feature(gene_id: str, gene: Gene, sequence: bytes) -> SeqFeature:
         AfterPosition(gene.end) if right_open else ExactPosition(gene.end),
         strand=gene.strand,
     )
-    protein = gene.protein if gene.protein is not None else translate_gene(gene, sequence)
+    protein = gene.protein if gene.protein is not None else gene.translate(sequence)
     # "; " rather than Prodigal's ";": GenBank wraps long values at spaces, losslessly.
     note = "; ".join(f"{tag}={value}" for tag, value in prodigal_attributes(gene_id, gene))
     qualifiers = {

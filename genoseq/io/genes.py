@@ -1,119 +1,33 @@
-"""Predicted genes and Prodigal's gene files: proteins (.faa), genes (.ffn), .sco.
+"""Prodigal's gene files: proteins (.faa), genes (.ffn), .sco, and the candidate table (-s).
 
-A :class:`Gene` is what the gene finder emits. The writers here and in
-:mod:`genoseq.io.gff` and :mod:`genoseq.io.genbank` name genes the same way
-(:func:`number_genes`), so one gene has one ID in every output file.
+The writers here and in :mod:`genoseq.io.gff` and :mod:`genoseq.io.genbank`
+write :class:`genoseq.genes.gene.Gene` objects (any object with their
+attributes and ``translate``/``nucleotides`` methods) and name genes the same
+way (:func:`number_genes`), so one gene has one ID in every output file.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from genoseq.encoding import codon_index, codon_lookup, dna_to_index, reverse_complement
 from genoseq.io.atomic import atomic_write
 
+if TYPE_CHECKING:
+    from genoseq.genes.gene import Gene
+
 __all__ = [
-    "Gene",
-    "gene_nucleotides",
+    "CANDIDATE_COLUMNS",
     "number_genes",
     "prodigal_attributes",
-    "translate_gene",
+    "write_candidates",
     "write_gene_sequences",
     "write_proteins",
     "write_sco",
 ]
 
 FASTA_WIDTH = 60
-_PARTIAL_CODES = frozenset({"00", "01", "10", "11"})
-_NON_ACGT_TO_N = bytes(byte if byte in b"ACGT" else ord("N") for byte in range(256))
-
-
-@dataclass(frozen=True)
-class Gene:
-    """One predicted gene, with Prodigal's scores.
-
-    Parameters
-    ----------
-    seqid : str
-        Sequence the gene lies on.
-    start, end : int
-        0-based, ``start`` inclusive, ``end`` exclusive, on the forward strand.
-        The span holds whole codons counted from the 3' end (stop codon) for a
-        5'-partial gene and from the 5' end otherwise.
-    strand : int
-        +1 or -1.
-    partial : str
-        Prodigal's two digits: the first is 1 when the gene runs off the left
-        end (lower coordinate) of the sequence, the second when it runs off the
-        right end; whatever the strand. ``"00"`` is a complete gene.
-    start_type : str
-        Start codon (``"ATG"``, ``"GTG"``, ``"TTG"``, ...) or ``"Edge"`` for a
-        gene without its start.
-    rbs_motif, rbs_spacer : str
-        Ribosome-binding-site motif (``"AGGAGG"``) and spacer (``"5-10bp"``),
-        ``"None"`` when none was found.
-    gc_cont : float
-        GC fraction of the gene, 0-1.
-    conf : float
-        Confidence in percent, 0-100.
-    score, cscore, sscore, rscore, uscore, tscore : float
-        Total, coding, start, RBS, upstream and start-codon-type scores, as in
-        Prodigal (``score = cscore + sscore``).
-    translation_table : int
-        NCBI genetic code the gene was predicted under.
-    protein : str, optional
-        Translation as written to .faa: one letter per codon, ``*`` for the
-        stop codon of a 3'-complete gene, ``M`` for the start codon of a
-        5'-complete one, ``X`` for codons with an ambiguous base. When None,
-        writers translate the gene from its sequence (:func:`translate_gene`).
-    """
-
-    seqid: str
-    start: int
-    end: int
-    strand: int
-    partial: str
-    start_type: str
-    rbs_motif: str
-    rbs_spacer: str
-    gc_cont: float
-    conf: float
-    score: float
-    cscore: float
-    sscore: float
-    rscore: float
-    uscore: float
-    tscore: float
-    translation_table: int = 11
-    protein: str | None = None
-
-    def __post_init__(self) -> None:
-        where = f"gene {self.seqid}:{self.start + 1}..{self.end}"
-        if self.strand not in (1, -1):
-            raise ValueError(f"{where}: strand must be +1 or -1, not {self.strand!r}")
-        if not 0 <= self.start < self.end:
-            raise ValueError(f"{where}: need 0 <= start < end")
-        if self.partial not in _PARTIAL_CODES:
-            raise ValueError(
-                f"{where}: partial must be one of 00, 01, 10, 11, not {self.partial!r}"
-            )
-
-    @property
-    def partial_5(self) -> bool:
-        """The gene runs off its 5' end (has no start codon)."""
-        return self.partial[0 if self.strand == 1 else 1] == "1"
-
-    @property
-    def partial_3(self) -> bool:
-        """The gene runs off its 3' end (has no stop codon)."""
-        return self.partial[1 if self.strand == 1 else 0] == "1"
-
-    @property
-    def phase(self) -> int:
-        """Bases before the first whole codon at the 5' end (GFF3 column 8)."""
-        return (self.end - self.start) % 3 if self.partial_5 else 0
 
 
 def number_genes(
@@ -182,61 +96,6 @@ def prodigal_attributes(gene_id: str, gene: Gene) -> list[tuple[str, str]]:
     ]
 
 
-def gene_nucleotides(gene: Gene, sequence: bytes) -> bytes:
-    """The gene's bases in its own direction (reverse complement on the - strand).
-
-    Parameters
-    ----------
-    gene : Gene
-    sequence : bytes
-        The whole sequence ``gene.seqid``, any case.
-
-    Returns
-    -------
-    bytes
-        Upper case, length ``end - start``; bases other than A, C, G, T become N,
-        as in Prodigal's .ffn.
-    """
-    if gene.end > len(sequence):
-        raise ValueError(
-            f"gene {gene.seqid}:{gene.start + 1}..{gene.end} ends beyond the sequence length {len(sequence)}"
-        )
-    bases = sequence[gene.start : gene.end].upper().translate(_NON_ACGT_TO_N)
-    if gene.strand == -1:
-        bases = reverse_complement(bases)
-    return bases
-
-
-def translate_gene(gene: Gene, sequence: bytes) -> str:
-    """Translate a gene as Prodigal does.
-
-    Parameters
-    ----------
-    gene : Gene
-    sequence : bytes
-        The whole sequence ``gene.seqid``.
-
-    Returns
-    -------
-    str
-        One letter per whole codon from the 5' end (after ``gene.phase``
-        bases), under ``gene.translation_table``: ``M`` for the start codon
-        unless the gene is 5'-partial, ``*`` for stops, ``X`` for codons with a
-        base other than A, C, G, T.
-    """
-    bases = gene_nucleotides(gene, sequence)[gene.phase :]
-    code = codon_lookup(gene.translation_table)
-    # Codon index (-1 for a codon with N) at every whole codon from the 5' end.
-    codons = codon_index(dna_to_index(bases))[: len(bases) // 3 * 3 : 3]
-    protein = bytearray(code.aa[codons].tobytes())
-    if protein and not gene.partial_5 and codons[0] >= 0:
-        protein[0] = ord("M")
-    # Tables such as 27 and 28 read stop codons as amino acids inside a gene.
-    if protein and not gene.partial_3 and code.stop_mask[codons[-1]]:
-        protein[-1] = ord("*")
-    return protein.decode("ascii")
-
-
 def _fasta_header(gene_id: str, gene: Gene) -> str:
     data = ";".join(f"{tag}={value}" for tag, value in prodigal_attributes(gene_id, gene)[:6])
     return f">{gene_id} # {gene.start + 1} # {gene.end} # {gene.strand} # {data}\n"
@@ -275,7 +134,7 @@ def write_proteins(
             elif sequences is None:
                 raise ValueError(f"gene {gene_id} has no protein and no sequence was given")
             else:
-                protein = translate_gene(gene, sequences[gene.seqid])
+                protein = gene.translate(sequences[gene.seqid])
             handle.write(_fasta_header(gene_id, gene))
             handle.writelines(_wrapped(protein))
 
@@ -304,7 +163,7 @@ def write_gene_sequences(
         for gene_id, gene in numbered:
             handle.write(_fasta_header(gene_id, gene))
             handle.writelines(
-                _wrapped(gene_nucleotides(gene, sequences[gene.seqid]).decode("ascii"))
+                _wrapped(gene.nucleotides(sequences[gene.seqid]).decode("ascii"))
             )
 
 
@@ -339,3 +198,39 @@ def write_sco(
             for ordinal, gene in enumerate(by_seqid.get(seqid, []), 1):
                 strand = "+" if gene.strand == 1 else "-"
                 handle.write(f">{ordinal}_{gene.start + 1}_{gene.end}_{strand}\n")
+
+
+#: Columns of the candidate table (``genoseq predict -s``).
+CANDIDATE_COLUMNS = ("seqid", "start", "end", "strand", "start_codon", "partial",
+                     "coding_score", "start_score", "total_score")
+
+
+def candidate_lines(seqid: str, start, end, strand, start_codon, partial, coding, start_score,
+                    total) -> list[str]:
+    """Rows of the candidate table for the candidates of one sequence.
+
+    Parameters
+    ----------
+    seqid : str
+    start, end : sequence of int
+        0-based half-open coordinates (written 1-based inclusive).
+    strand : sequence of int
+        +1 or -1.
+    start_codon : sequence of str
+        Start codon, or ``Edge`` for a 5'-partial candidate.
+    partial : sequence of str
+        Prodigal's two partial digits.
+    coding, start_score, total : sequence of float
+        Score parts, written with two decimals.
+    """
+    return [f"{seqid}\t{s + 1}\t{e}\t{'+' if d > 0 else '-'}\t{codon}\t{p}\t"
+            f"{c:.2f}\t{b:.2f}\t{t:.2f}\n"
+            for s, e, d, codon, p, c, b, t in zip(start, end, strand, start_codon, partial,
+                                                  coding, start_score, total, strict=True)]
+
+
+def write_candidates(path: str | os.PathLike, lines: Iterable[str]) -> None:
+    """Write the candidate table (header + :func:`candidate_lines` rows), atomically."""
+    with atomic_write(path) as handle:
+        handle.write("\t".join(CANDIDATE_COLUMNS) + "\n")
+        handle.writelines(lines)

@@ -16,13 +16,17 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from genoseq.io.atomic import atomic_write
 from genoseq.io.cds import CDS, Annotation, warn_skipped_cds
 from genoseq.io.compression import open_input
 from genoseq.io.errors import InvalidFileError
-from genoseq.io.genes import Gene, number_genes, prodigal_attributes
+from genoseq.io.genes import number_genes, prodigal_attributes
+
+if TYPE_CHECKING:
+    from genoseq.genes.gene import Gene
 
 __all__ = ["read_gff3_cds", "write_gff3"]
 

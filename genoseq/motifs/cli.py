@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from genoseq.cli import add_compute_arguments
+from genoseq._cli import add_compute_arguments, progress_enabled
 from genoseq.io import InvalidFileError
 
 DEFAULT_MIN_RELATIVE = 0.8
@@ -43,11 +43,6 @@ def _motifs(path: str, names: str | None, option: str = "--names"):
         raise InvalidFileError(option, None, f"{error} in {path}") from None
 
 
-def _progress(args, stderr: TextIO) -> bool:
-    """Progress bars only on a terminal and when not asked to be quiet."""
-    return not args.quiet and hasattr(stderr, "isatty") and stderr.isatty()
-
-
 def _run_scan(args, stdout: TextIO, stderr: TextIO) -> int:
     from genoseq.device import set_threads
     from genoseq.motifs.scan import scan_motifs, write_hits
@@ -69,7 +64,7 @@ def _run_scan(args, stdout: TextIO, stderr: TextIO) -> int:
                        min_relative=min_relative, both_strands=not args.forward_only,
                        pseudocount=args.pseudocount, background=background,
                        device=args.device, batch_size=args.batch_size,
-                       progress=_progress(args, stderr))
+                       progress=progress_enabled(args.quiet, stderr))
     write_hits(hits, stdout if args.output == "-" else args.output)
     return 0
 
@@ -123,7 +118,7 @@ def _run_train(args, stdout: TextIO, stderr: TextIO) -> int:
                              init_motifs=init, init_scale=args.init_scale,
                              pseudocount=args.pseudocount,
                              batch_size=args.batch_size, device=args.device,
-                             progress=_progress(args, stderr))
+                             progress=progress_enabled(args.quiet, stderr))
     scores = score_sequences(result.model, valid.sequences(), device=args.device)
     best = result.history[result.best_epoch - 1]
     metrics = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
@@ -239,8 +234,8 @@ TRAIN_DESCRIPTION = (
     "Filters start as PWMs (--init-motifs) or at random.")
 
 
-def register(commands, train_tasks, parser_class) -> None:
-    """Add ``genoseq motifs ...`` and ``genoseq train motifs``."""
+def register(commands, parser_class) -> None:
+    """Add ``genoseq motifs ...``."""
     motifs = commands.add_parser(
         "motifs", help="scan DNA with JASPAR/MEME motifs; train and run motif CNNs; logos",
         description="Motif tools: PWM scanning, CNN motif detectors, sequence logos.")
@@ -276,9 +271,6 @@ def register(commands, train_tasks, parser_class) -> None:
 
     _add_train_arguments(sub.add_parser("train", help="train a motif CNN on labelled sequences",
                                         description=TRAIN_DESCRIPTION))
-    _add_train_arguments(train_tasks.add_parser("motifs", help="train a motif CNN (as "
-                                                "'genoseq motifs train')",
-                                                description=TRAIN_DESCRIPTION))
 
     predict = sub.add_parser(
         "predict", help="score sequences with a motif CNN (TSV: id, score)",
@@ -306,3 +298,10 @@ def register(commands, train_tasks, parser_class) -> None:
     logo.add_argument("--names", metavar="NAMES", help="motif ids or names (default: all)")
     logo.add_argument("-o", "--output", required=True, metavar="PNG", help="image to write")
     logo.set_defaults(run=_run_logo)
+
+
+def register_training(train_tasks, parser_class) -> None:
+    """Add ``motifs`` to the ``genoseq train`` tasks (the same as ``genoseq motifs train``)."""
+    _add_train_arguments(train_tasks.add_parser("motifs", help="train a motif CNN (as "
+                                                "'genoseq motifs train')",
+                                                description=TRAIN_DESCRIPTION))

@@ -48,6 +48,13 @@ def load_shipped_state(name: str) -> tuple[dict, dict, dict]:
         return load_state(weights.with_suffix(""))
 
 
+def load_model_state(path_stem: str | os.PathLike | None, shipped: str) -> tuple[dict, dict, dict]:
+    """(state_dict, config, metadata) of the model at ``path_stem``; None: the shipped ``shipped``."""
+    if path_stem is None:
+        return load_shipped_state(shipped)
+    return load_state(path_stem)
+
+
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:
     """Atomically write a training checkpoint.
 

@@ -28,10 +28,12 @@ the monotone ``σ(k·(u − lo))``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from genoseq.config import DictConfig
 
 
 def linear_scan(decay: torch.Tensor, kick: torch.Tensor) -> torch.Tensor:
@@ -63,7 +65,7 @@ def linear_scan(decay: torch.Tensor, kick: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class LeakyIntegratorConfig:
+class LeakyIntegratorConfig(DictConfig):
     """Everything needed to rebuild a :class:`LeakyIntegrator` exactly.
 
     Attributes
@@ -89,13 +91,6 @@ class LeakyIntegratorConfig:
     @property
     def n_channels(self) -> int:
         return len(self.initial_leaks_per_kb)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> LeakyIntegratorConfig:
-        return cls(**data)
 
 
 class LeakyIntegrator(nn.Module):
@@ -187,7 +182,7 @@ class LeakyIntegrator(nn.Module):
 
 
 @dataclass(frozen=True)
-class SweetSpotConfig:
+class SweetSpotConfig(DictConfig):
     """Everything needed to rebuild a :class:`SweetSpotReadout` exactly.
 
     Attributes
@@ -208,13 +203,6 @@ class SweetSpotConfig:
     def __post_init__(self):
         if self.high <= self.low or self.slope <= 0:
             raise ValueError("the window needs high > low and a positive slope")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> SweetSpotConfig:
-        return cls(**data)
 
 
 def _sigmoid_step(x: torch.Tensor, step: torch.Tensor) -> torch.Tensor:

@@ -11,14 +11,16 @@ spacing between a ribosome-binding site and the start codon matters).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from genoseq.config import DictConfig
+
 
 @dataclass(frozen=True)
-class MotifCNNConfig:
+class MotifCNNConfig(DictConfig):
     """Everything needed to rebuild a :class:`MotifCNN` exactly.
 
     Attributes
@@ -51,13 +53,6 @@ class MotifCNNConfig:
     n_outputs: int = 1
     dropout: float = 0.2
     both_strands: bool = False
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> MotifCNNConfig:
-        return cls(**data)
 
 
 class MotifCNN(nn.Module):

@@ -7,14 +7,16 @@ one codon) and the secondary-structure predictor on amino acids (stride 1).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from genoseq.config import DictConfig
+
 
 @dataclass(frozen=True)
-class TaggerConfig:
+class TaggerConfig(DictConfig):
     """Everything needed to rebuild a :class:`BiLSTMTagger` exactly.
 
     Attributes
@@ -47,13 +49,6 @@ class TaggerConfig:
     hidden: int = 64
     lstm_layers: int = 2
     dropout: float = 0.2
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TaggerConfig:
-        return cls(**data)
 
 
 class ConvBlock(nn.Module):

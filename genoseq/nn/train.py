@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from genoseq.config import DictConfig
 from genoseq.nn.checkpoint import load_checkpoint, save_checkpoint
 
 IGNORE = -100
@@ -29,7 +30,7 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(DictConfig):
     """Optimisation settings; saved with every checkpoint."""
 
     steps_per_epoch: int = 400
@@ -46,9 +47,6 @@ class TrainConfig:
     def __post_init__(self):
         if self.monitor not in MONITORS:
             raise ValueError(f"monitor must be one of {sorted(MONITORS)}, not {self.monitor!r}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 #: Sign that turns each monitored metric into a score where higher is better.

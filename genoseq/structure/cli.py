@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from genoseq.cli import add_compute_arguments
+from genoseq._cli import add_compute_arguments, progress_enabled
 
 
 def _run_ss(args, stdout: TextIO, stderr: TextIO) -> int:
     from genoseq.device import set_threads
-    from genoseq.genes.predict import progress_enabled
     from genoseq.structure.predict import predict_to_files
 
     set_threads(args.threads)
@@ -90,8 +89,8 @@ ARCHITECTURE_FLAGS = ("conv_channels", "conv_kernel", "conv_layers", "hidden", "
                       "dropout")
 
 
-def register(commands, train_tasks, parser_class) -> None:
-    """Add ``ss`` to the ``genoseq`` subcommands and to ``genoseq train``."""
+def register(commands, parser_class) -> None:
+    """Add ``ss`` to the ``genoseq`` subcommands."""
     ss = commands.add_parser(
         "ss", help="predict protein secondary structure (Q3 and Q8) from single sequences",
         description="Predict per-residue secondary structure with a BiLSTM from the amino-acid "
@@ -109,6 +108,9 @@ def register(commands, train_tasks, parser_class) -> None:
                           precision=True, quiet="no progress bar")
     ss.set_defaults(run=_run_ss)
 
+
+def register_training(train_tasks, parser_class) -> None:
+    """Add ``ss`` and ``ss-ensemble`` to the ``genoseq train`` tasks."""
     train = train_tasks.add_parser(
         "ss", help="train the secondary-structure model",
         description="Train the Q8+Q3 BiLSTM on a table in the format of "

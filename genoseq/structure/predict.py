@@ -20,7 +20,7 @@ from genoseq.device import inference_autocast, resolve_device, resolve_precision
 from genoseq.encoding import protein_to_index
 from genoseq.io.atomic import atomic_write
 from genoseq.io.fasta import SequenceRecord, read_fasta
-from genoseq.nn.checkpoint import load_shipped_state, load_state, save_model
+from genoseq.nn.checkpoint import load_model_state, save_model
 from genoseq.nn.inference import predict_positions
 from genoseq.nn.tagger import TaggerConfig
 from genoseq.structure.data import PAD_INDEX, Q3_CLASSES, Q8_CLASSES
@@ -63,10 +63,7 @@ def load_ss_model(path_stem: str | os.PathLike | None = None
 
     Returns the model in eval mode and its model-card metadata.
     """
-    if path_stem is None:
-        state, config, metadata = load_shipped_state(SHIPPED_MODEL)
-    else:
-        state, config, metadata = load_state(path_stem)
+    state, config, metadata = load_model_state(path_stem, SHIPPED_MODEL)
     tagger = TaggerConfig.from_dict(config["tagger"])
     if "members" in config:
         taggers = [TaggerConfig.from_dict(member)

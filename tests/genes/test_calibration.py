@@ -3,9 +3,9 @@
 import numpy as np
 from conftest import DATA
 
-from genoseq.genes.decode import OverlapRules
-from genoseq.genes.finder import DecoderParams, GeneFinder, ScoredCandidates
+from genoseq.genes.finder import GeneFinder
 from genoseq.genes.orfs import find_orfs
+from genoseq.genes.scoring import DecoderParams, OverlapRules, ScoredCandidates
 from genoseq.genes.train import coordinate_search, evaluate_params
 from genoseq.io import read_fasta
 

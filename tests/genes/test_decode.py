@@ -5,12 +5,12 @@ import itertools
 import numpy as np
 import pytest
 
-from genoseq.genes.decode import (
+from genoseq.genes.decode import select_genes
+from genoseq.genes.scoring import (
     OverlapRules,
     candidate_frame_class,
     coding_evidence,
     coding_scores,
-    select_genes,
 )
 
 

@@ -4,8 +4,12 @@ import numpy as np
 import pytest
 from conftest import DATA
 
-import genoseq.genes.finder as finder_module
-from genoseq.genes.finder import DecoderParams, GeneFinder, covered_runs
+import genoseq.genes.recheck as recheck_module
+from genoseq.device import ComputeOptions
+from genoseq.genes.finder import GeneFinder
+from genoseq.genes.networks import NetworkEvidence
+from genoseq.genes.recheck import covered_runs, near_ties, rescore_exact
+from genoseq.genes.scoring import DecoderParams
 from genoseq.io import read_fasta
 
 
@@ -24,14 +28,14 @@ def test_covered_runs_follow_the_window_layout():
 
 def test_rescore_exact_gives_the_scores_of_an_fp32_run(ecoli):
     seq = ecoli[:120_000]
-    fp32 = GeneFinder(device="cpu", precision="fp32")
-    bf16 = GeneFinder(device="cpu", precision="bf16")
+    fp32 = GeneFinder(compute=ComputeOptions(device="cpu", precision="fp32"))
+    bf16 = GeneFinder(compute=ComputeOptions(device="cpu", precision="bf16"))
     (_, want), = fp32.score_records([seq], all_starts=True)
     (index, got), = bf16.score_records([seq], all_starts=True)
     assert want.exact.all() and not got.exact.any()
     c = got.candidates
     orfs = np.array([c.orf_id[len(c) // 3], c.orf_id[len(c) // 2]])
-    bf16.rescore_exact([((index, got), orfs)])
+    rescore_exact(bf16.networks, [((index, got), orfs)], llr_clip=bf16.params.llr_clip)
     listed = np.isin(c.orf_id, orfs)
     # Coding: every candidate of those ORFs, and every other one inside the windows run for them.
     assert got.exact[listed].all()
@@ -47,7 +51,7 @@ def test_rescore_exact_gives_the_scores_of_an_fp32_run(ecoli):
 
 
 def test_near_ties_are_the_orfs_whose_decision_the_arithmetic_could_tip(ecoli):
-    finder = GeneFinder(device="cpu", precision="bf16")
+    finder = GeneFinder(compute=ComputeOptions(device="cpu", precision="bf16"))
     (_, scored), = finder.score_records([ecoli[:30_000]], all_starts=True)
     c = scored.candidates
     params = DecoderParams(coding_weight=1.0, start_weight=1.0, gene_bias=0.0)
@@ -63,7 +67,7 @@ def test_near_ties_are_the_orfs_whose_decision_the_arithmetic_could_tip(ecoli):
         scored.start_exact[:] = exact
         chosen = finder.decode(scored, params)
         assert chosen.tolist() == [first]
-        return finder.near_ties(scored, params, chosen).tolist()
+        return near_ties(scored, params, chosen).tolist()
 
     assert ties(0.01) == [orf]
     assert ties(400.0) == []
@@ -73,7 +77,7 @@ def test_near_ties_are_the_orfs_whose_decision_the_arithmetic_could_tip(ecoli):
 ERROR_PER_BASE = 1.0
 
 
-class PerturbedFinder(GeneFinder):
+class PerturbedNetworks(NetworkEvidence):
     """fp32 networks whose 'reduced precision' coding logits carry a planted error.
 
     +-ERROR_PER_BASE on every coding class's log-ratio, its sign flipping
@@ -82,7 +86,7 @@ class PerturbedFinder(GeneFinder):
 
     def coding_logits_many(self, indices, precision=None, spans=None):
         out = super().coding_logits_many(indices, precision="fp32", spans=spans)
-        if (precision or self.network_precision) != "fp32":
+        if (precision or self.precision) != "fp32":
             for logits in out:
                 sign = np.where((np.arange(len(logits)) // 2000) % 2, 1.0, -1.0) * ERROR_PER_BASE
                 logits[:, 1:4] += sign[:, None].astype(np.float32)
@@ -102,7 +106,7 @@ def calls(finder, records):
 def test_recheck_gives_the_calls_of_fp32_where_the_error_would_move_some(ecoli, monkeypatch,
                                                                          procedure):
     # Bounds that cover the planted error, as TIE_* cover bf16's.
-    monkeypatch.setattr(finder_module, "TIE_CODING_PER_BP", 1.1 * ERROR_PER_BASE)
+    monkeypatch.setattr(recheck_module, "TIE_CODING_PER_BP", 1.1 * ERROR_PER_BASE)
     if procedure == "single":
         records = [("chr", ecoli[:150_000])]
     else:  # contigs of several sizes, re-scored together
@@ -111,8 +115,14 @@ def test_recheck_gives_the_calls_of_fp32_where_the_error_would_move_some(ecoli, 
                    for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True))]
 
     def finder(precision, recheck=True):
-        return PerturbedFinder(device="cpu", precision=precision, recheck=recheck,
-                               procedure=procedure)
+        finder = GeneFinder(recheck=recheck, procedure=procedure,
+                            compute=ComputeOptions(device="cpu", precision=precision))
+        networks = finder.networks
+        finder.networks = PerturbedNetworks(networks.models, device=networks.device,
+                                            precision=networks.precision,
+                                            batch_size=networks.batch_size,
+                                            window=networks.window, context=networks.context)
+        return finder
 
     want = calls(finder("fp32"), records)
     assert calls(finder("bf16", recheck=False), records) != want

@@ -6,7 +6,8 @@ import pytest
 from conftest import DATA
 
 from genoseq.cli import main
-from genoseq.genes.finder import load_gene_models
+from genoseq.device import ComputeOptions
+from genoseq.genes.networks import load_gene_models
 from genoseq.genes.train import calibration_folds_of, train_gene_finder
 from genoseq.io import read_fasta
 from genoseq.nn.train import TrainConfig
@@ -55,8 +56,8 @@ def test_training_with_out_of_fold_calibration_writes_a_usable_model(genome_fold
     # The output folder does not exist yet: training makes it up front.
     run_dir, stem = tmp_path / "run", tmp_path / "out" / "genes"
     options = dict(holdout=("g4",), coding_config=tiny, start_config=tiny, window=600,
-                   batch_size=4, calibration_folds=2, fold_epochs=1, device="cpu",
-                   progress=False)
+                   calibration_folds=2, fold_epochs=1,
+                   compute=ComputeOptions(device="cpu", batch_size=4), progress=False)
     metadata = train_gene_finder(genome_folder, stem, run_dir, **options)
     calibration = metadata["calibration"]
     assert calibration["method"] == "out of fold"

@@ -17,14 +17,15 @@ from Bio import SeqIO
 from Bio.Data import CodonTable
 from Bio.Seq import Seq
 
+from genoseq.genes.gene import Gene
+from genoseq.genes.labels import coding_labels, coding_mask
 from genoseq.io import InvalidFileError, read_fasta
-from genoseq.io.annotation import coding_labels, coding_mask, read_cds
-from genoseq.io.cds import CDS, GenoseqWarning
+from genoseq.io.annotation import read_cds
+from genoseq.io.cds import CDS
+from genoseq.io.errors import GenoseqWarning
 from genoseq.io.genbank import read_genbank_cds, write_genbank
 from genoseq.io.genes import (
-    Gene,
     number_genes,
-    translate_gene,
     write_gene_sequences,
     write_proteins,
     write_sco,
@@ -391,12 +392,12 @@ def test_gene_partial_digits_follow_prodigal():
 def test_translate_gene_like_prodigal(genes_and_sequences):
     genes, sequences = genes_and_sequences
     edge, ttg, gtg = genes[1], genes[0], genes[2]
-    assert translate_gene(ttg, sequences["ctg1"]).startswith("M")
-    assert translate_gene(ttg, sequences["ctg1"]).endswith("*")
-    assert translate_gene(gtg, sequences["ctg1"])[0] == "M"
-    assert not translate_gene(edge, sequences["ctg1"]).startswith("M")
+    assert ttg.translate(sequences["ctg1"]).startswith("M")
+    assert ttg.translate(sequences["ctg1"]).endswith("*")
+    assert gtg.translate(sequences["ctg1"])[0] == "M"
+    assert not edge.translate(sequences["ctg1"]).startswith("M")
     with_n = _gene("n", 0, 9, 1)
-    assert translate_gene(with_n, b"ATGNAATAA") == "MX*"
+    assert with_n.translate(b"ATGNAATAA") == "MX*"
 
 
 def test_gff3_writer_prodigal_format_validates_and_round_trips(tmp_path, genes_and_sequences):
@@ -523,7 +524,7 @@ def test_genbank_writer_round_trips(tmp_path, genes_and_sequences):
     assert features[1].qualifiers["transl_table"] == ["4"]
     assert features[0].qualifiers["note"][0].startswith("ID=ctg1_1; partial=10; start_type=Edge;")
     assert features[0].qualifiers["note"][0].endswith("; tscore=0.85")
-    protein = translate_gene(genes[2], sequences["ctg1"])
+    protein = genes[2].translate(sequences["ctg1"])
     assert features[1].qualifiers["translation"] == [protein.rstrip("*")]
     back = read_genbank_cds(path)
     assert [c.id for c in back.cds] == ["ctg1_1", "ctg1_2", "ctg1_3", "ctg1_4"]

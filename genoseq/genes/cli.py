@@ -1,0 +1,146 @@
+"""``genoseq predict`` (find genes) and ``genoseq train genes``.
+
+Registered by :mod:`genoseq.cli`; torch is imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from genoseq._cli import add_compute_arguments, compute_options, positive_int, warnings_to
+from genoseq.genes import CODING_LEARNING_RATE, DEFAULT_HOLDOUT
+from genoseq.io.errors import InvalidFileError
+
+
+def fold_count(text: str) -> int:
+    """argparse type for --calibration-folds: 0 (no folds) or an integer >= 2."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 0 or an integer >= 2") from None
+    if value == 1 or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{value}: expected 0 (validation parts) or an integer >= 2 (one fold cannot be "
+            "held out from itself)")
+    return value
+
+
+def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
+    from genoseq.genes.finder import GeneFinder, check_min_len, check_translation_table
+    from genoseq.genes.predict import predict_to_files
+
+    for flag, check, value in (("-g", check_translation_table, args.translation_table),
+                               ("--min-len", check_min_len, args.min_len)):
+        try:
+            check(value)
+        except ValueError as error:
+            raise InvalidFileError(flag, None, str(error)) from None
+    finder = GeneFinder(args.model, translation_table=args.translation_table,
+                        procedure=args.procedure, min_len=args.min_len, closed=args.closed,
+                        mask_n=args.mask, recheck=args.recheck,
+                        compute=compute_options(args, stderr))
+    output = stdout if args.output == "-" else args.output
+    with warnings_to(stderr, args.quiet):
+        predict_to_files(args.input, finder, output=output, format=args.format,
+                         proteins=args.proteins, nucleotides=args.nucleotides,
+                         starts=args.starts, coding_track=args.coding_track)
+    return 0
+
+
+def _run_train_genes(args, stdout: TextIO, stderr: TextIO) -> int:
+    from dataclasses import replace
+
+    from genoseq.genes.train import CODING_TRAINING, train_gene_finder
+
+    holdout = tuple(name for name in args.holdout.split(",") if name)
+    coding = replace(CODING_TRAINING, steps_per_epoch=args.steps, max_epochs=args.epochs,
+                     patience=args.patience, learning_rate=args.learning_rate)
+    metadata = train_gene_finder(args.genomes, args.out, args.run_dir, holdout=holdout,
+                                 coding_config=coding, window=args.window, seed=args.seed,
+                                 calibration_folds=args.calibration_folds,
+                                 fold_epochs=args.fold_epochs,
+                                 compute=compute_options(args, stderr), progress=not args.quiet)
+    where = ("training genomes scored out of fold"
+             if metadata["calibration"]["method"] == "out of fold"
+             else "validation part of the training genomes")
+    for key, name in (("decoder_validation", "plain"),
+                      ("decoder_adapted_validation", "self-trained")):
+        figures = metadata[key]
+        stdout.write(f"{name} pass, {where}: F1 "
+                     f"{figures['f1']:.4f}, exact starts {figures['exact_start']:.4f}\n")
+    stdout.write(f"wrote {args.out}.pt and {args.out}.json\n")
+    return 0
+
+
+def register(commands, parser_class) -> None:
+    """Add ``predict`` to the ``genoseq`` subcommands."""
+    predict = commands.add_parser(
+        "predict",
+        help="find protein-coding genes in prokaryotic genomes and contigs (Prodigal's flags)",
+        description="Predict genes with the BiLSTM coding model, the CNN start detector and "
+        "an overlap-aware ORF decoder. Flags follow Prodigal's, so pipelines switch without "
+        "edits. Input: FASTA, plain/gzip/bz2/xz, '-' for standard input.")
+    predict.add_argument("-i", "--input", default="-", metavar="FILE",
+                         help="input FASTA (default: standard input)")
+    predict.add_argument("-o", "--output", default="-", metavar="FILE",
+                         help="gene coordinates (default: standard output)")
+    predict.add_argument("-f", "--format", default="gff", choices=("gff", "gbk", "sco"),
+                         help="output format (default: gff, GFF3)")
+    predict.add_argument("-a", "--proteins", metavar="FILE", help="write proteins (.faa)")
+    predict.add_argument("-d", "--nucleotides", metavar="FILE", help="write genes (.ffn)")
+    predict.add_argument("-s", "--starts", metavar="FILE",
+                         help="write every candidate gene (all starts) with its scores, TSV")
+    predict.add_argument("-p", "--procedure", default="single", choices=("single", "meta"),
+                         help="single genome or metagenome (default: single)")
+    predict.add_argument("-g", "--translation-table", type=int, default=11, metavar="N",
+                         help="NCBI translation table (default: 11; 4 for Mycoplasma)")
+    predict.add_argument("-c", "--closed", action="store_true",
+                         help="closed ends: no genes running off sequence edges")
+    predict.add_argument("-m", "--mask", action="store_true",
+                         help="do not build genes across unknown bases (N)")
+    predict.add_argument("--min-len", type=int, default=90, metavar="BP",
+                         help="shortest gene, bp including the stop codon (default: 90)")
+    predict.add_argument("--coding-track", metavar="FILE",
+                         help="per-base coding probability of each strand, bedGraph")
+    predict.add_argument("--model", metavar="STEM", help="gene models (default: shipped)")
+    add_compute_arguments(predict, batch_size=32, batch_help="coding-model windows per batch",
+                          precision=True, quiet="no progress or warnings")
+    predict.add_argument("--no-recheck", dest="recheck", action="store_false",
+                         help="in bf16/fp16, do not re-score near-tied calls in fp32 (faster; "
+                              "a rare near tie may then go the other way)")
+    predict.set_defaults(run=_run_predict)
+
+
+def register_training(train_tasks, parser_class) -> None:
+    """Add ``genes`` to the ``genoseq train`` tasks."""
+    genes = train_tasks.add_parser(
+        "genes", help="train the gene finder (coding model, start detector, decoder weights)",
+        description="Train the gene finder on a folder of annotated genomes laid out as "
+        "genomes.tsv + <name>.fna.gz + <name>.gff3.gz (see genoseq/weights/genes.md). "
+        "Held-out genomes are never read. Each stage checkpoints into --run-dir and resumes "
+        "from it.")
+    genes.add_argument("--genomes", required=True, metavar="DIR", help="genome folder")
+    genes.add_argument("--holdout", default=",".join(DEFAULT_HOLDOUT), metavar="NAMES",
+                       help="comma-separated genomes kept out of training (default: %(default)s)")
+    genes.add_argument("-o", "--out", required=True, metavar="STEM",
+                       help="write STEM.pt (weights) and STEM.json (config, metrics)")
+    genes.add_argument("--run-dir", required=True, metavar="DIR",
+                       help="checkpoints; an interrupted run resumes from here")
+    genes.add_argument("--seed", type=int, default=0)
+    genes.add_argument("--epochs", type=int, default=20, help="most coding-model epochs")
+    genes.add_argument("--steps", type=int, default=300, help="batches per epoch")
+    genes.add_argument("--patience", type=positive_int, default=6,
+                       help="coding-model epochs without validation improvement before "
+                            "stopping; may be changed when resuming")
+    genes.add_argument("--learning-rate", type=float, default=CODING_LEARNING_RATE,
+                       help="coding-model learning rate (default: %(default)s)")
+    genes.add_argument("--window", type=int, default=3000, help="training window, bp")
+    genes.add_argument("--calibration-folds", type=fold_count, default=2, metavar="K",
+                       help="fit the decoder weights out of fold: networks trained without "
+                            "each of K folds of the training genomes score that fold "
+                            "(default: 2; 0 fits them on the validation parts instead)")
+    genes.add_argument("--fold-epochs", type=positive_int, default=8, metavar="N",
+                       help="coding-model epochs of each fold's networks (default: 8)")
+    add_compute_arguments(genes, batch_size=32, batch_help="training windows per batch")
+    genes.set_defaults(run=_run_train_genes)

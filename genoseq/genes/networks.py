@@ -1,0 +1,188 @@
+"""The gene finder's two networks: built together, saved and loaded, and run over sequences.
+
+:class:`GeneModels` holds the coding model (:mod:`genoseq.genes.model`) and
+the start detector (:mod:`genoseq.genes.starts`) as one ``state_dict``;
+:func:`save_gene_models` writes it with the decoder weights
+(:class:`~genoseq.genes.scoring.DecoderParams`) beside it, and
+:class:`NetworkEvidence` runs the networks on a device, in a precision:
+per-base coding logits over overlapping windows, and start logits at
+candidate starts.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch import nn
+
+from genoseq.device import inference_autocast
+from genoseq.genes.model import CodingModel
+from genoseq.genes.orfs import OrfCandidates
+from genoseq.genes.scoring import DecoderParams
+from genoseq.genes.starts import StartModel, gene_start_positions, start_windows
+from genoseq.nn.checkpoint import load_model_state, save_model
+from genoseq.nn.inference import predict_positions
+from genoseq.nn.motif_cnn import MotifCNNConfig
+from genoseq.nn.tagger import TaggerConfig
+
+#: Name of the shipped gene models in ``genoseq/weights``.
+SHIPPED_MODEL = "genes"
+
+
+class GeneModels(nn.Module):
+    """The two networks of the gene finder, saved together as one state_dict."""
+
+    def __init__(self, coding_config: TaggerConfig | None = None,
+                 start_config: MotifCNNConfig | None = None):
+        super().__init__()
+        self.coding = CodingModel(coding_config)
+        self.start = StartModel(start_config)
+
+    def config(self) -> dict:
+        return {"coding": self.coding.config.to_dict(), "start": self.start.config.to_dict()}
+
+
+def save_gene_models(models: GeneModels, params: DecoderParams, path_stem,
+                     metadata: dict | None = None, adapted: DecoderParams | None = None):
+    """Write ``<stem>.pt`` + ``<stem>.json`` (network configs and decoder parameters)."""
+    config = models.config()
+    config["decoder"] = params.to_dict()
+    config["decoder_adapted"] = None if adapted is None else adapted.to_dict()
+    return save_model(models, config, path_stem, metadata)
+
+
+def load_gene_models(path_stem: str | os.PathLike | None = None
+                     ) -> tuple[GeneModels, DecoderParams, DecoderParams | None, dict]:
+    """Load gene models saved by :func:`save_gene_models`; None → the shipped ones.
+
+    Returns the networks, the first-pass decoder parameters, the self-trained
+    pass's parameters (None if the model has none) and the model card metadata.
+    """
+    state, config, metadata = load_model_state(path_stem, SHIPPED_MODEL)
+    models = GeneModels(TaggerConfig.from_dict(config["coding"]),
+                        MotifCNNConfig.from_dict(config["start"]))
+    models.load_state_dict(state)
+    models.eval()
+    adapted = config.get("decoder_adapted")
+    return (models, DecoderParams.from_dict(config["decoder"]),
+            None if adapted is None else DecoderParams.from_dict(adapted), metadata)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-softmax over the last axis of a float32 array (as torch computes it), float32."""
+    return torch.log_softmax(torch.from_numpy(logits), dim=-1).numpy()
+
+
+class NetworkEvidence:
+    """The gene finder's networks on a device, in a precision, over whole sequences.
+
+    Parameters
+    ----------
+    models : GeneModels
+        Moved to ``device`` and put in eval mode.
+    device : torch.device
+    precision : "fp32", "bf16", "fp16" or "auto"
+        Arithmetic of the networks, as resolved for ``device``
+        (:func:`genoseq.device.resolve_precision`).
+    batch_size : int
+        Coding-model windows per forward pass.
+    window, context : int
+        Coding-model windows of ``window`` bases, of which ``context`` bases on
+        each side only give context (both multiples of 3, ``window > 2 * context``).
+    """
+
+    def __init__(self, models: GeneModels, *, device: torch.device, precision: str,
+                 batch_size: int, window: int, context: int):
+        if window % 3 or context % 3 or window <= 2 * context:
+            raise ValueError("window and context must be multiples of 3 with window > 2*context")
+        self.models = models.to(device).eval()
+        self.device = device
+        self.precision = precision
+        self.batch_size = batch_size
+        self.window = window
+        self.context = context
+
+    def coding_log_probs(self, index: np.ndarray) -> np.ndarray:
+        """Per-base log-probabilities of the frame classes.
+
+        Parameters
+        ----------
+        index : np.ndarray, shape (length,), uint8
+            Bases as A=0, C=1, G=2, T=3, other=4.
+
+        Returns
+        -------
+        np.ndarray, shape (length, 7), float32
+        """
+        return self.coding_log_probs_many([index])[0]
+
+    def coding_log_probs_many(self, indices: list[np.ndarray]) -> list[np.ndarray]:
+        """:meth:`coding_log_probs` of several sequences, batched together (see :meth:`coding_logits_many`)."""
+        return [log_softmax(logits) for logits in self.coding_logits_many(indices)]
+
+    def coding_logits_many(self, indices: list[np.ndarray], precision: str | None = None,
+                           spans: list[np.ndarray | None] | None = None) -> list[np.ndarray]:
+        """Per-base logits of the frame classes of several sequences, batched together.
+
+        The decoder needs only each class's log-probability minus that of the
+        non-coding class, which equals the difference of the logits, so
+        scoring skips the log-softmax (about 5% of a genome's time).
+
+        A sequence longer than one window is cut into overlapping windows of
+        ``window`` bases whose outer ``context`` bases on each side only give
+        context; a shorter one is one window of its own length plus context.
+        Windows of all sequences are sorted by length and packed into batches
+        of about ``batch_size * window`` bases, rows of unequal length with
+        their true lengths, so that padding never changes a result: each
+        sequence gets exactly what it would get alone. Many small contigs (a
+        metagenome) therefore share forward passes.
+
+        ``precision`` overrides the networks' arithmetic; ``spans`` (per
+        sequence, ``[first, stop)`` ranges) runs only the windows those
+        positions need, leaving other positions unset (see
+        :func:`~genoseq.nn.inference.predict_positions`).
+
+        Returns
+        -------
+        list of np.ndarray, each (length, 7) float32
+        """
+        coding = self.models.coding
+        precision = self.precision if precision is None else precision
+
+        def forward(batch: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+            return coding(batch, lengths=lengths).float()
+
+        # Rows start at multiples of 3 minus context ≡ 0 (mod 3): all in codon offset 0.
+        return predict_positions(forward, indices, channels=7, device=self.device,
+                                 budget=self.batch_size * self.window, window=self.window,
+                                 context=self.context, multiple=3, pad_value=4,
+                                 autocast=inference_autocast(self.device, precision),
+                                 spans=spans)
+
+    def start_logits(self, index: np.ndarray, candidates: OrfCandidates,
+                     which: np.ndarray, precision: str | None = None) -> np.ndarray:
+        """Start-detector logits of the candidates ``which`` (indices), float64."""
+        precision = self.precision if precision is None else precision
+        with torch.inference_mode(), inference_autocast(self.device, precision):
+            return self.models.start.logits_at(index, gene_start_positions(candidates)[which],
+                                               candidates.strand[which], self.device)
+
+    def exact_start_logits(self, index: np.ndarray, candidates: OrfCandidates,
+                           which: np.ndarray, rows: int = 1024) -> np.ndarray:
+        """fp32 start-detector logits of the candidates ``which``, each from its own window.
+
+        For the scattered candidates :func:`~genoseq.genes.recheck.rescore_exact`
+        re-scores this costs less than the record-wide convolution of
+        :meth:`start_logits` (same values to float rounding).
+        """
+        positions = gene_start_positions(candidates)[which]
+        out = np.empty(len(which), dtype=np.float64)
+        with torch.inference_mode(), inference_autocast(self.device, "fp32"):
+            for first in range(0, len(which), rows):
+                part = slice(first, first + rows)
+                windows = torch.from_numpy(start_windows(index, positions[part],
+                                                         candidates.strand[which[part]]))
+                out[part] = self.models.start(windows.to(self.device)).float().cpu().numpy()
+        return out

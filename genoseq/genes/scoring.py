@@ -1,0 +1,209 @@
+"""The gene score: each candidate's evidence parts, the weights combining them, and the total.
+
+A candidate gene's score, maximised by the decoder (:mod:`genoseq.genes.decode`),
+is ``coding_weight * coding + start_weight * start + prior + self-trained
+terms`` (:func:`total_scores`), less ``OverlapRules.penalty`` for each
+overlap the decoder allows:
+
+- ``coding``: the coding model's per-base log-likelihood ratios of the
+  candidate's frame against non-coding, summed over the gene
+  (:func:`coding_evidence`, :func:`coding_scores`);
+- ``start``: the start detector's logit for its start codon, clipped to
+  ±``START_LOGIT_CAP``;
+- the prior: a constant plus a term proportional to the gene's length
+  (:func:`prior_scores`);
+- after self-training, the genome's hexamer and start-profile scores
+  (:func:`self_trained_score`; :mod:`genoseq.genes.adapt`).
+
+The weights are :class:`DecoderParams`, fitted on training genomes
+(:mod:`genoseq.genes.train`) and saved with the networks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from genoseq.config import DictConfig
+from genoseq.genes.orfs import OrfCandidates
+
+#: Start logits are clipped to ±START_LOGIT_CAP, so that no start alone decides a gene.
+START_LOGIT_CAP = 10.0
+
+
+@dataclass(frozen=True)
+class OverlapRules(DictConfig):
+    """How much neighbouring genes may overlap, in bp, and what an overlap costs.
+
+    ``convergent`` is a + strand gene followed by a − strand gene (3' ends
+    facing), ``divergent`` a − strand gene followed by a + strand gene (5'
+    ends facing).
+    """
+
+    same_strand: int = 60
+    convergent: int = 200
+    divergent: int = 0
+    penalty: float = 2.0
+
+
+    def limit(self, left_strand: int, right_strand: int) -> int:
+        if left_strand == right_strand:
+            return self.same_strand
+        return self.convergent if left_strand > 0 else self.divergent
+
+
+@dataclass(frozen=True)
+class DecoderParams(DictConfig):
+    """Weights of the gene score, fitted on training genomes.
+
+    ``score = coding_weight * coding_llr + hexamer_weight * hexamer_llr
+    + start_weight * start_logit + profile_weight * start_profile + gene_bias
+    + length_bias * length_kb``;
+    the start logit is clipped to ±10, per-base coding log-ratios to
+    ±``llr_clip``. ``hexamer_weight`` and ``profile_weight`` weigh the
+    self-trained scores of the second pass.
+    """
+
+    coding_weight: float = 0.3
+    start_weight: float = 1.0
+    gene_bias: float = -10.0
+    length_bias: float = 0.0
+    edge_start_score: float = 0.0
+    llr_clip: float = 8.0
+    hexamer_weight: float = 0.0
+    profile_weight: float = 0.0
+    overlap: OverlapRules = field(default_factory=OverlapRules)
+
+
+@dataclass
+class ScoredCandidates:
+    """Candidates of one sequence with their score parts (for decoding and calibration).
+
+    Attributes
+    ----------
+    candidates : OrfCandidates
+    coding : np.ndarray, shape (n,)
+        Summed coding-model log-likelihood ratio.
+    start : np.ndarray, shape (n,)
+        Start logit, clipped; ``edge_start_score`` for 5'-partial candidates.
+    start_known : np.ndarray, shape (n,), bool
+        Whether ``start`` holds the detector's logit yet: it is computed only
+        for candidates that can reach a positive score (see
+        :meth:`genoseq.genes.finder.GeneFinder.fill_start_logits`).
+    hexamer : np.ndarray, shape (n,), or None
+        Self-trained hexamer score (second pass only).
+    profile : np.ndarray, shape (n,), or None
+        Self-trained start-profile score (second pass only; 0 for 5'-partial).
+    log_probs : np.ndarray, shape (length, 7), or None
+        Coding-model log-probabilities, kept on request (coding track).
+    exact : np.ndarray, shape (n,), bool, or None
+        Whether ``coding`` comes from fp32 arithmetic: every candidate in an
+        fp32 run; in a reduced-precision run, those re-scored by
+        :func:`genoseq.genes.recheck.rescore_exact`. None: all.
+    start_exact : np.ndarray, shape (n,), bool, or None
+        The same for ``start``.
+    """
+
+    candidates: OrfCandidates
+    coding: np.ndarray
+    start: np.ndarray
+    start_known: np.ndarray
+    hexamer: np.ndarray | None = None
+    profile: np.ndarray | None = None
+    log_probs: np.ndarray | None = None
+    exact: np.ndarray | None = None
+    start_exact: np.ndarray | None = None
+
+
+def coding_evidence(log_probs: np.ndarray, clip: float = 8.0) -> np.ndarray:
+    """Prefix sums of per-base coding log-likelihood ratios.
+
+    Parameters
+    ----------
+    log_probs : np.ndarray, shape (length, 7)
+        Log-probabilities over the coding model's absolute-frame classes
+        (:data:`genoseq.genes.model.FRAME_CLASSES`), or the logits they come
+        from: only differences against column 0 are used, and those are the
+        same for both.
+    clip : float
+        Per-base log-ratios are clipped to ``[-clip, clip]`` so that one
+        over-confident base cannot decide a gene.
+
+    Returns
+    -------
+    np.ndarray, shape (length + 1, 7), float64
+        Column c holds the cumulative sum of ``log p(c) - log p(non-coding)``;
+        column 0 is zero.
+    """
+    out = np.empty((len(log_probs) + 1, log_probs.shape[1]), dtype=np.float64)
+    out[0] = 0.0
+    ratios = out[1:]  # built in place: the (length, 7) float64 array is the largest of a genome
+    np.subtract(log_probs, log_probs[:, :1], out=ratios, dtype=np.float64)
+    np.clip(ratios, -clip, clip, out=ratios)
+    np.cumsum(ratios, axis=0, out=ratios)
+    return out
+
+
+def candidate_frame_class(start: np.ndarray, end: np.ndarray, strand: np.ndarray) -> np.ndarray:
+    """Absolute-frame class (1-6) of each candidate gene.
+
+    A + strand gene on ``[start, end)`` has codons starting at positions ≡
+    ``start`` (mod 3); a − strand gene, read in its own direction, at
+    positions ≡ ``end - 1`` (mod 3).
+    """
+    return np.where(strand > 0, 1 + start % 3, 4 + (end - 1) % 3)
+
+
+def coding_scores(cumulative: np.ndarray, start: np.ndarray, end: np.ndarray,
+                  strand: np.ndarray, offset: int = 0) -> np.ndarray:
+    """Summed coding log-likelihood ratio of each candidate, shape (n_candidates,).
+
+    ``cumulative`` (:func:`coding_evidence`) may cover only part of the
+    record, starting at record position ``offset``; coordinates stay the
+    record's, since the frame of a candidate depends on them.
+    """
+    frame = candidate_frame_class(start, end, strand)
+    return cumulative[end - offset, frame] - cumulative[start - offset, frame]
+
+
+def prior_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
+    """Per-candidate prior: a constant plus a term proportional to the gene's length.
+
+    With only a constant, a short gene must gather as much evidence per gene as
+    a long one; the length term lets calibration trade the two.
+    """
+    length_kb = (scored.candidates.end - scored.candidates.start) / 1000.0
+    return params.gene_bias + params.length_bias * length_kb
+
+
+def self_trained_score(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray | float:
+    """Weighted hexamer + start-profile scores of the candidates (0 before self-training)."""
+    total = 0.0
+    if params.hexamer_weight and scored.hexamer is not None:
+        total = total + params.hexamer_weight * scored.hexamer
+    if params.profile_weight and scored.profile is not None:
+        total = total + params.profile_weight * scored.profile
+    return total
+
+
+def total_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
+    """Score of every candidate under ``params``, shape (n_candidates,)."""
+    total = (params.coding_weight * scored.coding + params.start_weight * scored.start
+             + prior_scores(scored, params))
+    return total + self_trained_score(scored, params)
+
+
+def best_case_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
+    """Score of every candidate with the highest start logit there can be."""
+    best_case = params.coding_weight * scored.coding + prior_scores(scored, params)
+    best_case = best_case + self_trained_score(scored, params)
+    return best_case + params.start_weight * START_LOGIT_CAP
+
+
+def coding_part(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
+    """The coding evidence's share of each candidate's score (Prodigal's ``cscore``)."""
+    coding = params.coding_weight * scored.coding
+    if params.hexamer_weight and scored.hexamer is not None:
+        coding = coding + params.hexamer_weight * scored.hexamer
+    return coding
