@@ -28,6 +28,7 @@ import torch
 from Bio import motifs as bio_motifs
 from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
 
+from genoseq.device import ComputeOptions
 from genoseq.io import atomic_write, read_fasta
 from genoseq.motifs import read_motifs, scan_motifs, select_motifs
 from genoseq.motifs.pwm import Motif
@@ -54,7 +55,7 @@ def biopython_search(sequence: str, motifs: list[Motif]) -> int:
 
 def genoseq_search(sequence: str, motifs: list[Motif], device: str) -> int:
     table = scan_motifs([("seq", sequence)], motifs, min_relative=RELATIVE,
-                        pseudocount=PSEUDOCOUNT, device=device)
+                        pseudocount=PSEUDOCOUNT, compute=ComputeOptions(device=device))
     return len(table)
 
 

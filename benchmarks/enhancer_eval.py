@@ -46,7 +46,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import genoseq
-from genoseq.device import set_threads
+from genoseq.device import ComputeOptions, set_threads
 from genoseq.enhancers.loci import element_feature_matrix, labels
 from genoseq.enhancers.model import EnhancerModelConfig
 from genoseq.enhancers.predict import element_effects, loci_for
@@ -166,7 +166,8 @@ def main(argv=None) -> int:
         for name, config in variants.items():
             tick = time.perf_counter()
             model, metadata = train_enhancer_model(table[train], config, settings, source=source)
-            effects = element_effects(model, loci_for(model, table[test], source), "cpu")
+            effects = element_effects(model, loci_for(model, table[test], source),
+                                      compute=ComputeOptions(device="cpu"))
             model_scores[name][test] = np.abs(effects)
             per_fold[name].append(ranking_metrics(y[test], np.abs(effects))["auprc"])
             learnt[name].append({**describe_model(model), "steps": metadata["steps"]})

@@ -71,7 +71,8 @@ def main(argv=None) -> int:
         length = sum(len(seq) for _, seq in records)
 
         def finder(precision, recheck=True, entry=entry):
-            return GeneFinder(args.model, translation_table=entry.translation_table, recheck=recheck, compute=ComputeOptions(device=device, precision=precision))
+            return GeneFinder(args.model, translation_table=entry.translation_table, recheck=recheck,
+                              compute=ComputeOptions(device=device, precision=precision))
 
         reference, t32 = calls(finder("fp32"), records)
         checked, t_checked = calls(finder(reduced), records)

@@ -195,7 +195,8 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         for name in names:
             entry = entries[name]
-            finder = GeneFinder(args.model, translation_table=entry.translation_table, compute=ComputeOptions(device=device, precision=args.precision))
+            finder = GeneFinder(args.model, translation_table=entry.translation_table,
+                                compute=ComputeOptions(device=device, precision=args.precision))
             ours = run_genoseq(finder, entry.fasta, tmp / f"{name}.genoseq.gff")
             theirs = run_pyrodigal(entry.fasta, entry.translation_table,
                                    tmp / f"{name}.pyrodigal.gff")
@@ -206,7 +207,8 @@ def main(argv=None) -> int:
                 figures[tool]["by_length"] = found_by_length(entry.gff,
                                                              tmp / f"{name}.{tool}.gff")
             if args.meta_contig:
-                meta_finder = GeneFinder(args.model, translation_table=entry.translation_table, procedure="meta", compute=ComputeOptions(device=device, precision=args.precision))
+                meta_finder = GeneFinder(args.model, translation_table=entry.translation_table, procedure="meta",
+                                         compute=ComputeOptions(device=device, precision=args.precision))
                 meta_times = run_meta(entry.fasta, entry.translation_table, args.meta_contig,
                                       tmp, meta_finder)
                 figures["meta"] = {tool: score(args.scorer, entry.gff, tmp / f"meta.{tool}.gff",
@@ -231,7 +233,8 @@ def main(argv=None) -> int:
                      for window in args.speed_windows.split(",") if window]
             timings = []
             for k, (label, precision, options) in enumerate(runs):
-                finder = GeneFinder(args.model, translation_table=entry.translation_table, **options, compute=ComputeOptions(device=device, precision=precision))
+                finder = GeneFinder(args.model, translation_table=entry.translation_table, **options,
+                                    compute=ComputeOptions(device=device, precision=precision))
                 out = tmp / f"speed.genoseq.{k}.gff"
                 # The window-size rows only count calls: timed once.
                 repeats = 1 if "window" in options else args.repeats

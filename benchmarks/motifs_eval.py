@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from genoseq.device import ComputeOptions
 from genoseq.io import atomic_write
 from genoseq.motifs import load_motif_model, max_motif_scores, read_labelled, score_sequences
 
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(HERE / "results/motifs.md"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    cpu = ComputeOptions(device="cpu")
 
     test = read_labelled(args.test)
     sequences = test.sequences()
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, notes, cnn_rows = [], [], []
     baseline_ids = args.baseline.split(",")
     best = max_motif_scores(list(zip(test.ids, sequences, strict=True)), args.motifs,
-                            names=baseline_ids, device="cpu")
+                            names=baseline_ids, compute=cpu)
     reference = best[baseline_ids[0]].to_numpy()
     for motif_id in baseline_ids:
         scores = best[motif_id].to_numpy()
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.model or ["ctcf"]:
         label, _, model_name = spec.rpartition("=")
         model, card = load_motif_model(model_name)
-        scores = score_sequences(model, sequences, device="cpu")
+        scores = score_sequences(model, sequences, compute=cpu)
         low, high = bootstrap_gain(labels, scores, reference, args.bootstrap, seed=0)
         rows.append((f"CNN `{label or model_name}`", roc_auc_score(labels, scores),
                      average_precision_score(labels, scores),

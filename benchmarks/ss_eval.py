@@ -29,7 +29,7 @@ import torch
 from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
-from genoseq.device import PRECISIONS, resolve_precision, set_threads
+from genoseq.device import PRECISIONS, ComputeOptions, resolve_precision, set_threads
 from genoseq.structure.data import read_ss_table
 from genoseq.structure.predict import load_ss_model, predict_secondary_structure
 
@@ -56,15 +56,15 @@ def score(scorer: Path, truth: Path, predictions: Path) -> dict:
 def time_prediction(model, sequences: list[tuple[str, str]], device: str,
                     batch_size: int, repeats: int, precision: str = "auto") -> float:
     """Best wall-clock seconds of ``repeats`` predictions of all ``sequences``."""
-    predict_secondary_structure(sequences[:8], model=model, device=device, batch_size=batch_size,
-                                precision=precision)
+    predict_secondary_structure(sequences[:8], model=model,
+                                compute=ComputeOptions(device=device, batch_size=batch_size, precision=precision))
     best = float("inf")
     for _ in range(repeats):
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         began = time.perf_counter()
-        predict_secondary_structure(sequences, model=model, device=device, batch_size=batch_size,
-                                    precision=precision)
+        predict_secondary_structure(sequences, model=model,
+                                    compute=ComputeOptions(device=device, batch_size=batch_size, precision=precision))
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - began)
@@ -101,9 +101,8 @@ def main(argv: list[str] | None = None) -> int:
             chains = read_ss_table(path)
             sequences = [(c.id, c.sequence) for c in chains]
             timed_sequences = timed_sequences or (path, sequences)
-            frame = predict_secondary_structure(sequences, model=model, device="cpu",
-                                                batch_size=args.batch_size,
-                                                precision=args.precision)
+            frame = predict_secondary_structure(sequences, model=model,
+                                                compute=ComputeOptions(device="cpu", batch_size=args.batch_size, precision=args.precision))
             predictions = Path(folder) / f"{path.name}.pred.tsv"
             frame[["id", "sequence", "q3", "q8"]].to_csv(predictions, sep="\t", index=False)
             figures = score(args.scorer, path, predictions)

@@ -345,7 +345,7 @@ def _ncbi_table(table: int) -> CodonTable.CodonTable:
 
 
 def translate(
-    seq: bytes | str, table: int = 11, *, to_stop: bool = False, cds: bool = False
+    seq: bytes | str, translation_table: int = 11, *, to_stop: bool = False, cds: bool = False
 ) -> str:
     """Translate a DNA sequence with Biopython, under any NCBI table.
 
@@ -358,7 +358,7 @@ def translate(
     ----------
     seq : bytes or str
         DNA sequence, either case.
-    table : int
+    translation_table : int
         NCBI translation table id (11: bacteria and archaea; 4: Mycoplasma).
     to_stop : bool
         Stop at the first in-frame stop codon.
@@ -375,7 +375,7 @@ def translate(
     ValueError
         Unknown table, or with ``cds=True`` a sequence that is not a complete CDS.
     """
-    table_id = _ncbi_table(table).id
+    table_id = _ncbi_table(translation_table).id
     if isinstance(seq, bytes | bytearray | memoryview):
         seq = bytes(seq).decode("ascii")
     try:
@@ -424,7 +424,7 @@ class GeneticCode:
 
     Attributes
     ----------
-    table_id : int
+    translation_table : int
         NCBI translation table id.
     name : str
         NCBI name of the table.
@@ -440,7 +440,7 @@ class GeneticCode:
         Biopython does.
     """
 
-    table_id: int
+    translation_table: int
     name: str
     stop_mask: np.ndarray
     start_mask: np.ndarray
@@ -484,12 +484,12 @@ def _codon_mask(codons: list[str]) -> np.ndarray:
 
 
 @functools.cache
-def codon_lookup(table: int = 11) -> GeneticCode:
+def codon_lookup(translation_table: int = 11) -> GeneticCode:
     """The :class:`GeneticCode` of an NCBI translation table (cached).
 
     Parameters
     ----------
-    table : int
+    translation_table : int
         NCBI translation table id.
 
     Raises
@@ -497,13 +497,13 @@ def codon_lookup(table: int = 11) -> GeneticCode:
     ValueError
         Unknown table; the message lists the valid ids.
     """
-    ncbi = _ncbi_table(table)
+    ncbi = _ncbi_table(translation_table)
     aa = np.frombuffer(
         "".join(ncbi.forward_table.get(codon, "*") for codon in CODONS).encode("ascii") + b"X",
         dtype=np.uint8,
     ).copy()
     return GeneticCode(
-        table_id=ncbi.id,
+        translation_table=ncbi.id,
         name=ncbi.names[0],
         stop_mask=_codon_mask(ncbi.stop_codons),
         start_mask=_codon_mask(ncbi.start_codons),

@@ -217,7 +217,7 @@ def test_unknown_table_lists_valid_ids(table):
 
 def test_genetic_code_table_11():
     code = codon_lookup(11)
-    assert code.table_id == 11 and "Bacterial" in code.name
+    assert code.translation_table == 11 and "Bacterial" in code.name
     assert code.stop_mask.shape == code.start_mask.shape == code.aa.shape == (65,)
     assert {CODONS[i] for i in np.flatnonzero(code.stop_mask)} == {"TAA", "TAG", "TGA"}
     assert {CODONS[i] for i in np.flatnonzero(code.start_mask)} == {

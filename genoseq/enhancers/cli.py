@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from genoseq._cli import add_compute_arguments
+from genoseq._cli import add_compute_arguments, compute_options
 from genoseq.io import InvalidFileError
 
 
 def _run_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
-    from genoseq.device import set_threads
     from genoseq.enhancers.model import load_enhancer_model
     from genoseq.enhancers.plot import plot_locus
     from genoseq.enhancers.predict import SCORE_COLUMN, score_enhancer_pairs
     from genoseq.enhancers.table import read_pairs
     from genoseq.io import atomic_write
 
-    set_threads(args.threads)
     table = read_pairs(args.input)
     model, _ = load_enhancer_model(args.model)
-    scored = score_enhancer_pairs(table, model, device=args.device, source=args.input)
+    scored = score_enhancer_pairs(table, model, compute=compute_options(args, stderr),
+                                  source=args.input)
     scored[SCORE_COLUMN] = scored[SCORE_COLUMN].map(lambda v: f"{v:.6g}")
     output = stdout if args.output == "-" else args.output
     with atomic_write(output) as handle:
@@ -36,13 +35,11 @@ def _run_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _run_train_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
-    from genoseq.device import set_threads
     from genoseq.enhancers.model import EnhancerModelConfig, save_enhancer_model
     from genoseq.enhancers.table import read_pairs
     from genoseq.enhancers.train import EnhancerTrainConfig, train_enhancer_model
     from genoseq.nn.leaky import SweetSpotConfig
 
-    set_threads(args.threads)
     table = read_pairs(args.pairs)
     if "Regulated" not in table.columns:
         raise InvalidFileError(args.pairs, 1, "training needs the 'Regulated' column")
@@ -56,7 +53,7 @@ def _run_train_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
     steps = {} if args.max_steps is None else {"max_steps": args.max_steps}
     settings = EnhancerTrainConfig(seed=args.seed, **steps)
     model, metadata = train_enhancer_model(table, config, settings, source=args.pairs,
-                                           device=args.device, progress=not args.quiet)
+                                           compute=compute_options(args, stderr))
     save_enhancer_model(model, args.out, metadata)
     validation = metadata["validation"]
     stdout.write(f"validation chromosomes {','.join(metadata['validation_chromosomes'])}: "

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from genoseq.device import resolve_device
+from genoseq.device import ComputeOptions
 from genoseq.enhancers.loci import Loci, build_loci
 from genoseq.enhancers.model import EnhancerModel, load_enhancer_model
 
@@ -19,24 +19,34 @@ def loci_for(model: EnhancerModel, table: pd.DataFrame, source: str = "<table>")
                       source=source)
 
 
-def element_effects(model: EnhancerModel, loci: Loci,
-                    device: str | torch.device | None = None) -> np.ndarray:
+def element_effects(model: EnhancerModel, loci: Loci, *,
+                    compute: ComputeOptions | None = None) -> np.ndarray:
     """Effect of each pair's element on its gene, one value per table row, ``(rows,)``.
 
     Positive: removing the element lowers the promoter's response (a
     CRISPRi knock-down would reduce expression); negative: it raises it
     (the state was above the sweet spot).
+
+    Parameters
+    ----------
+    model : EnhancerModel
+    loci : Loci
+        The pairs, as built by :func:`loci_for`.
+    compute : ComputeOptions, optional
+        Device (None: CUDA if present, else MPS, else the CPU) and threads.
+        Every locus bucket is one forward pass in float32, so
+        ``batch_size``, ``precision`` and ``progress`` are not used.
     """
-    device = resolve_device(device)
+    device = (ComputeOptions() if compute is None else compute).torch_device()
     model = model.to(device).eval()
     with torch.inference_mode():
         effects = [model(bucket.to(device)).effects for bucket in loci.buckets]
     return loci.scatter(effects)
 
 
-def score_enhancer_pairs(table: pd.DataFrame, model: EnhancerModel | None = None,
-                device: str | torch.device | None = None, source: str = "<table>"
-                ) -> pd.DataFrame:
+def score_enhancer_pairs(table: pd.DataFrame, model: EnhancerModel | None = None, *,
+                         compute: ComputeOptions | None = None, source: str = "<table>"
+                         ) -> pd.DataFrame:
     """The table with a :data:`SCORE_COLUMN` column: ``|effect|``, higher = more likely regulated.
 
     Parameters
@@ -46,12 +56,12 @@ def score_enhancer_pairs(table: pd.DataFrame, model: EnhancerModel | None = None
         label columns, if present, are kept in the output but never read.
     model : EnhancerModel, optional
         Default: the shipped model.
-    device : str or torch.device, optional
-        Default: CUDA if present, else CPU.
+    compute : ComputeOptions, optional
+        Device and threads, as in :func:`element_effects`.
     source : str
         Name of the table in error messages.
     """
     if model is None:
         model, _ = load_enhancer_model()
-    effects = element_effects(model, loci_for(model, table, source), device)
+    effects = element_effects(model, loci_for(model, table, source), compute=compute)
     return table.assign(**{SCORE_COLUMN: np.abs(effects)})

@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from genoseq.config import DictConfig
-from genoseq.device import resolve_device
+from genoseq.device import ComputeOptions
 from genoseq.enhancers.loci import Loci, build_loci, labels
 from genoseq.enhancers.model import EnhancerModel, EnhancerModelConfig
 from genoseq.enhancers.predict import element_effects
@@ -112,8 +112,7 @@ class FitResult:
 
 def fit_enhancer_model(config: EnhancerModelConfig, train: Loci, train_y: np.ndarray,
                        valid: Loci, valid_y: np.ndarray, settings: EnhancerTrainConfig, *,
-                       device: str | torch.device | None = None,
-                       progress: bool = False) -> FitResult:
+                       compute: ComputeOptions | None = None) -> FitResult:
     """Fit a fresh model, seeded by ``settings.seed``, with early stopping.
 
     Trains up to ``settings.max_steps`` full-batch steps on the logistic
@@ -131,10 +130,13 @@ def fit_enhancer_model(config: EnhancerModelConfig, train: Loci, train_y: np.nda
     train_y, valid_y : numpy.ndarray, shape (rows,)
         0/1 label of each table row the loci were built from.
     settings : EnhancerTrainConfig
-    device : str or torch.device, optional
-    progress : bool
+    compute : ComputeOptions, optional
+        Device (None: CUDA if present, else MPS, else the CPU), threads and
+        a progress bar over steps (``progress``). Steps are full-batch and
+        float32, so ``batch_size`` and ``precision`` are not used.
     """
-    device = resolve_device(device)
+    compute = ComputeOptions() if compute is None else compute
+    device = compute.torch_device()
     torch.manual_seed(settings.seed)
     model = EnhancerModel(config)
     model.set_feature_scaling(train.buckets)
@@ -149,8 +151,8 @@ def fit_enhancer_model(config: EnhancerModelConfig, train: Loci, train_y: np.nda
                                   weight_decay=settings.weight_decay)
     best = {"auprc": -1.0, "step": 0, "state": None}
     history = []
-    for step in tqdm(range(1, settings.max_steps + 1), disable=not progress, desc="steps",
-                     leave=False):
+    for step in tqdm(range(1, settings.max_steps + 1), disable=not compute.progress,
+                     desc="steps", leave=False):
         model.train()
         loss = _loss(model, train_buckets, train_targets, n_train)
         optimizer.zero_grad(set_to_none=True)
@@ -185,8 +187,7 @@ def ranking_metrics(y: np.ndarray, score: np.ndarray) -> dict:
 
 def train_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
                          settings: EnhancerTrainConfig, *, source: str = "<table>",
-                         device: str | torch.device | None = None,
-                         progress: bool = False) -> tuple[EnhancerModel, dict]:
+                         compute: ComputeOptions | None = None) -> tuple[EnhancerModel, dict]:
     """Train on the chromosomes of ``table``, early stopping on a balanced group of them.
 
     The chromosomes are split into ``settings.n_folds`` groups (fewer if
@@ -201,6 +202,8 @@ def train_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
     settings : EnhancerTrainConfig
     source : str
         Name of the table in error messages.
+    compute : ComputeOptions, optional
+        Device, threads and progress bar, as in :func:`fit_enhancer_model`.
 
     Returns
     -------
@@ -224,8 +227,8 @@ def train_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
     valid_loci = build_loci(valid_part, *columns, source=source)
     valid_y = labels(valid_part, source)
     result = fit_enhancer_model(config, fit_loci, labels(fit_part, source), valid_loci, valid_y,
-                                settings, device=device, progress=progress)
-    valid_scores = np.abs(element_effects(result.model, valid_loci, device))
+                                settings, compute=compute)
+    valid_scores = np.abs(element_effects(result.model, valid_loci, compute=compute))
     metadata = {
         "train_config": settings.to_dict(),
         "steps": result.steps,

@@ -66,7 +66,7 @@ class OrfCandidates:
     ----------
     seq_length : int
         Length of the sequence the candidates were found in.
-    table_id : int
+    translation_table : int
         NCBI translation table used.
     strand : numpy.ndarray of int8
         +1 or -1.
@@ -90,7 +90,7 @@ class OrfCandidates:
     """
 
     seq_length: int
-    table_id: int
+    translation_table: int
     strand: np.ndarray
     start: np.ndarray
     end: np.ndarray
@@ -130,13 +130,13 @@ class OrfCandidates:
 
 
 def start_codon_mask(
-    table: int = 11, start_codons: str | Iterable[str] | None = None
+    translation_table: int = 11, start_codons: str | Iterable[str] | None = None
 ) -> np.ndarray:
     """Which codons may begin a candidate gene.
 
     Parameters
     ----------
-    table : int
+    translation_table : int
         NCBI translation table id.
     start_codons : None, "ncbi" or iterable of str
         ``None``: :data:`DEFAULT_START_CODONS` (ATG, GTG, TTG) that the table
@@ -155,7 +155,7 @@ def start_codon_mask(
     ValueError
         A codon that is not three of A/C/G/T/U, or that is a stop in the table.
     """
-    code = codon_lookup(table)
+    code = codon_lookup(translation_table)
     if start_codons is None:
         chosen = [c for c in DEFAULT_START_CODONS if code.start_mask[CODONS.index(c)]]
     elif isinstance(start_codons, str) and start_codons == "ncbi":
@@ -171,7 +171,7 @@ def start_codon_mask(
         if codon not in CODONS:
             raise ValueError(f"start codon {codon!r} is not three of A, C, G, T")
         if code.stop_mask[CODONS.index(codon)]:
-            raise ValueError(f"start codon {codon} is a stop codon in table {code.table_id}")
+            raise ValueError(f"start codon {codon} is a stop codon in table {code.translation_table}")
         mask[CODONS.index(codon)] = True
     return mask
 
@@ -231,7 +231,7 @@ def _frame_candidates(
 
 def find_orfs(
     seq: SequenceLike,
-    table: int = 11,
+    translation_table: int = 11,
     *,
     start_codons: str | Iterable[str] | None = None,
     min_len: int = 90,
@@ -249,7 +249,7 @@ def find_orfs(
     ----------
     seq : bytes, str or numpy.ndarray of uint8, shape (length,)
         ASCII DNA sequence, either case.
-    table : int
+    translation_table : int
         NCBI translation table id: its stop codons end ORFs.
     start_codons : None, "ncbi" or iterable of str
         Codons that begin candidates; see :func:`start_codon_mask`. Default:
@@ -277,8 +277,8 @@ def find_orfs(
     """
     index = dna_to_index(seq)
     length = len(index)
-    code = codon_lookup(table)
-    starts = start_codon_mask(code.table_id, start_codons)
+    code = codon_lookup(translation_table)
+    starts = start_codon_mask(code.translation_table, start_codons)
     barrier = _barrier_prefix(index, 1 if mask_n else n_run)
 
     columns: dict[str, list[np.ndarray]] = {
@@ -320,7 +320,7 @@ def find_orfs(
     forward = strand > 0
     return OrfCandidates(
         seq_length=length,
-        table_id=code.table_id,
+        translation_table=code.translation_table,
         strand=strand,
         start=start[order],
         end=end[order],

@@ -185,7 +185,7 @@ def _start_model_logits_at(model: StartModel, index: np.ndarray, position: np.nd
     return out
 
 
-def start_examples(index: np.ndarray, cds: list, table: int, rng: np.random.Generator,
+def start_examples(index: np.ndarray, cds: list, translation_table: int, rng: np.random.Generator,
                    background_per_gene: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Training windows and 0/1 labels from one annotated record.
 
@@ -199,7 +199,7 @@ def start_examples(index: np.ndarray, cds: list, table: int, rng: np.random.Gene
     windows : np.ndarray, shape (n, START_WINDOW), uint8
     labels : np.ndarray, shape (n,), float32
     """
-    candidates = find_orfs(index_to_ascii(index), table, min_len=60, closed=True)
+    candidates = find_orfs(index_to_ascii(index), translation_table, min_len=60, closed=True)
     stop_key = candidates.strand.astype(np.int64) * (candidates.stop_pos + 1)
     position = gene_start_positions(candidates)
     true_start = {}

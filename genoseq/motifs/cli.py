@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from genoseq._cli import add_compute_arguments, progress_enabled
+from genoseq._cli import add_compute_arguments, compute_options
 from genoseq.io import InvalidFileError
 
 DEFAULT_MIN_RELATIVE = 0.8
@@ -44,10 +44,8 @@ def _motifs(path: str, names: str | None, option: str = "--names"):
 
 
 def _run_scan(args, stdout: TextIO, stderr: TextIO) -> int:
-    from genoseq.device import set_threads
     from genoseq.motifs.scan import scan_motifs, write_hits
 
-    set_threads(args.threads)
     if args.min_relative is not None and not 0 <= args.min_relative <= 1:
         raise InvalidFileError("--min-relative", None,
                                f"{args.min_relative}: expected a number from 0 to 1")
@@ -63,17 +61,17 @@ def _run_scan(args, stdout: TextIO, stderr: TextIO) -> int:
     hits = scan_motifs(args.input, _motifs(args.motifs, args.names), threshold=args.threshold,
                        min_relative=min_relative, both_strands=not args.forward_only,
                        pseudocount=args.pseudocount, background=background,
-                       device=args.device, batch_size=args.batch_size,
-                       progress=progress_enabled(args.quiet, stderr))
+                       compute=compute_options(args, stderr))
     write_hits(hits, stdout if args.output == "-" else args.output)
     return 0
 
 
 def _run_train(args, stdout: TextIO, stderr: TextIO) -> int:
+    from dataclasses import replace
+
     import numpy as np
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    from genoseq.device import set_threads
     from genoseq.motifs.model import (
         read_labelled,
         save_motif_model,
@@ -83,7 +81,6 @@ def _run_train(args, stdout: TextIO, stderr: TextIO) -> int:
     from genoseq.nn.motif_cnn import MotifCNNConfig
     from genoseq.nn.train import TrainConfig
 
-    set_threads(args.threads)
     if (args.train is None) == (args.positives is None or args.negatives is None):
         raise InvalidFileError("--train", None, "give either --train TSV or both --positives "
                                "and --negatives FASTA files")
@@ -114,12 +111,13 @@ def _run_train(args, stdout: TextIO, stderr: TextIO) -> int:
     train_config = TrainConfig(steps_per_epoch=-(-len(train) // args.batch_size),
                                max_epochs=args.epochs, patience=args.patience,
                                learning_rate=args.lr, seed=args.seed)
+    # --batch-size is the training batch; validation batches keep their default.
+    compute = replace(compute_options(args, stderr), batch_size=None)
     result = train_motif_cnn(train, valid, config, train_config, args.run_dir,
                              init_motifs=init, init_scale=args.init_scale,
-                             pseudocount=args.pseudocount,
-                             batch_size=args.batch_size, device=args.device,
-                             progress=progress_enabled(args.quiet, stderr))
-    scores = score_sequences(result.model, valid.sequences(), device=args.device)
+                             pseudocount=args.pseudocount, batch_size=args.batch_size,
+                             compute=compute)
+    scores = score_sequences(result.model, valid.sequences(), compute=compute)
     best = result.history[result.best_epoch - 1]
     metrics = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
                "valid_loss": best["loss"], "valid_accuracy": best["accuracy"],
@@ -139,15 +137,13 @@ def _run_train(args, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
-    from genoseq.device import set_threads
     from genoseq.io import atomic_write, read_fasta
     from genoseq.motifs.model import load_motif_model, score_sequences
 
-    set_threads(args.threads)
     model, _ = load_motif_model(args.model)
     records = list(read_fasta(args.input, alphabet="dna"))
-    scores = score_sequences(model, [r.seq for r in records], batch_size=args.batch_size,
-                             device=args.device)
+    scores = score_sequences(model, [r.seq for r in records],
+                             compute=compute_options(args, stderr))
     with atomic_write(stdout if args.output == "-" else args.output) as handle:
         handle.write("id\tscore\n")
         handle.writelines(f"{r.id}\t{s:.6f}\n" for r, s in zip(records, scores, strict=True))

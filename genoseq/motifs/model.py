@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from genoseq.device import autocast_context, resolve_device
+from genoseq.device import ComputeOptions, inference_autocast
 from genoseq.encoding import DNA_UNKNOWN, dna_to_index
 from genoseq.io import InvalidFileError, open_input, read_fasta
 from genoseq.motifs.pwm import DEFAULT_INIT_SCALE, DEFAULT_PSEUDOCOUNT, Motif
@@ -49,6 +49,10 @@ SHIPPED_MOTIF_MODELS = ("ctcf",)
 #: Longest piece of a sequence scored at once; longer ones are cut with overlap
 #: (exact, because global max pooling of the pieces is the max over the whole).
 MAX_PIECE = 1 << 16
+
+#: Pieces (scoring) or validation sequences (training) per forward pass when
+#: ``compute`` names no batch size.
+BATCH_SIZE = 256
 
 
 @dataclass
@@ -204,8 +208,7 @@ def train_motif_cnn(
     init_scale: float = DEFAULT_INIT_SCALE,
     pseudocount: float = DEFAULT_PSEUDOCOUNT,
     batch_size: int = 64,
-    device: str | torch.device | None = None,
-    progress: bool = True,
+    compute: ComputeOptions | None = None,
 ) -> TrainResult:
     """Train a MotifCNN on labelled sequences with early stopping on ``valid``.
 
@@ -227,17 +230,24 @@ def train_motif_cnn(
     pseudocount : float
         For the PWMs' log-odds.
     batch_size : int
-    device : str or torch.device, optional
-    progress : bool
+        Training sequences drawn per optimisation step. A setting of the fit
+        (it changes the model), unlike ``compute.batch_size``.
+    compute : ComputeOptions, optional
+        Device (None: CUDA if present, else MPS, else the CPU), threads,
+        validation sequences per forward pass (default 256) and a progress
+        bar per epoch (``progress``). ``precision`` is not used: training is
+        float32.
 
     Returns
     -------
     TrainResult
-        The model with the lowest validation loss, in eval mode, on ``device``.
+        The model with the lowest validation loss, in eval mode, on the
+        device of ``compute``.
     """
     if config.pool or config.n_outputs != 1:
         raise ValueError("a motif classifier needs pool=0 and n_outputs=1")
-    device = resolve_device(device)
+    compute = ComputeOptions() if compute is None else compute
+    device = compute.torch_device()
     torch.manual_seed(train_config.seed)
     model = MotifCNN(config)
     if init_motifs:
@@ -247,12 +257,13 @@ def train_motif_cnn(
     def sample_batch(rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         return train.batch(rng.integers(0, len(train), size=batch_size))
 
-    valid_batches = [valid.batch(np.arange(first, min(first + 256, len(valid))))
-                     for first in range(0, len(valid), 256)]
+    valid_size = compute.batch(BATCH_SIZE)
+    valid_batches = [valid.batch(np.arange(first, min(first + valid_size, len(valid))))
+                     for first in range(0, len(valid), valid_size)]
     positive_share = float(train.labels.mean())
     objective = BinaryObjective(positive_weight=(1 - positive_share) / max(positive_share, 1e-9))
     return train_tagger(model, sample_batch, valid_batches, train_config, run_dir,
-                        device=device, objective=objective, progress=progress)
+                        device=device, objective=objective, progress=compute.progress)
 
 
 def save_motif_model(model: MotifCNN, path_stem: str | os.PathLike,
@@ -299,24 +310,24 @@ def _pieces(index: np.ndarray, width: int) -> list[np.ndarray]:
 
 
 def score_sequences(model: MotifCNN, sequences: Sequence[bytes | str | np.ndarray], *,
-                    batch_size: int = 256,
-                    device: str | torch.device | None = None) -> np.ndarray:
+                    compute: ComputeOptions | None = None) -> np.ndarray:
     """Probability that each sequence holds the site the model was trained on.
 
     Sequences of any length: pieces of equal length are batched together (no
     padding, so a score does not depend on its batch), long sequences are
     cut into overlapping pieces whose pooled filter activations are combined
-    by max, which equals scoring the whole sequence. Runs in inference mode,
-    with mixed precision on CUDA.
+    by max, which equals scoring the whole sequence. Runs in inference mode.
 
     Parameters
     ----------
     model : MotifCNN
         With global max pooling (``pool=0``) and one output.
     sequences : sequence of bytes, str or uint8 arrays, each shape (length,)
-    batch_size : int
-        Pieces per batch.
-    device : str or torch.device, optional
+    compute : ComputeOptions, optional
+        Device (None: CUDA if present, else MPS, else the CPU), threads,
+        pieces per batch (default 256) and precision
+        (:func:`~genoseq.device.inference_autocast`: "auto" is mixed
+        precision on CUDA and float32 elsewhere). ``progress`` is not used.
 
     Returns
     -------
@@ -324,7 +335,9 @@ def score_sequences(model: MotifCNN, sequences: Sequence[bytes | str | np.ndarra
     """
     if model.config.pool:
         raise ValueError("scoring whole sequences needs a model with global pooling (pool=0)")
-    device = resolve_device(device)
+    compute = ComputeOptions() if compute is None else compute
+    device = compute.torch_device()
+    batch_size = compute.batch(BATCH_SIZE)
     model = model.to(device).eval()
     width = model.config.filter_width
     pieces, owner = [], []
@@ -335,7 +348,7 @@ def score_sequences(model: MotifCNN, sequences: Sequence[bytes | str | np.ndarra
     owner = np.asarray(owner, dtype=np.int64)
     lengths = np.array([len(p) for p in pieces])
     pooled = torch.full((len(sequences), model.config.n_filters), -torch.inf, device=device)
-    with torch.inference_mode(), autocast_context(device):
+    with torch.inference_mode(), inference_autocast(device, compute.precision):
         for length in np.unique(lengths):
             rows = np.flatnonzero(lengths == length)
             for first in range(0, len(rows), batch_size):

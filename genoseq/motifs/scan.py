@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from genoseq.device import full_float32, resolve_device
+from genoseq.device import ComputeOptions, full_float32
 from genoseq.encoding import DNA_UNKNOWN, dna_to_index
 from genoseq.io import SequenceRecord, atomic_write, read_fasta
 from genoseq.motifs.pwm import DEFAULT_PSEUDOCOUNT, Motif, read_motifs, select_motifs
@@ -63,11 +63,11 @@ class _WidthGroup:
 
 
 class _Scanner:
-    """PWMs of a motif list as convolution weights, on one device."""
+    """PWMs of a motif list as convolution weights, on the device of ``compute``."""
 
     def __init__(self, motifs: Sequence[Motif], *, pseudocount: float,
                  background: Sequence[float] | None, both_strands: bool,
-                 device: torch.device, batch_size: int | None,
+                 compute: ComputeOptions,
                  threshold: float | None = None, min_relative: float | None = None):
         if not motifs:
             raise ValueError("no motifs to scan")
@@ -75,7 +75,7 @@ class _Scanner:
             raise ValueError(f"scanning needs a pseudocount > 0, got {pseudocount}")
         if min_relative is not None and not 0 <= min_relative <= 1:
             raise ValueError(f"min_relative must be between 0 and 1, got {min_relative}")
-        self.device = device
+        self.device = compute.torch_device()
         log_odds = [m.log_odds(pseudocount, background) for m in motifs]
         self.best = np.array([m.max(axis=0).sum() for m in log_odds])
         self.worst = np.array([m.min(axis=0).sum() for m in log_odds])
@@ -91,7 +91,7 @@ class _Scanner:
         # Group widths are rounded up, so a chunk overlaps the next by the widest group.
         self.overlap = max(g.weight.shape[2] for g in self.groups) - 1
         widest_group = max(len(g.motif) for g in self.groups)
-        self.batch_size = batch_size or max(1, SCORE_BUDGET // (widest_group * CHUNK_LENGTH))
+        self.batch_size = compute.batch(max(1, SCORE_BUDGET // (widest_group * CHUNK_LENGTH)))
 
     def _width_groups(self, log_odds: list[np.ndarray], cutoffs: np.ndarray,
                       strands: int) -> list[_WidthGroup]:
@@ -226,9 +226,7 @@ def scan_motifs(
     both_strands: bool = True,
     pseudocount: float = DEFAULT_PSEUDOCOUNT,
     background: Sequence[float] | None = None,
-    device: str | torch.device | None = None,
-    batch_size: int | None = None,
-    progress: bool = False,
+    compute: ComputeOptions | None = None,
 ) -> pd.DataFrame:
     """Find every match of every motif in DNA sequences.
 
@@ -252,13 +250,11 @@ def scan_motifs(
         Added to every column of counts (spread by the background); > 0.
     background : sequence of 4 floats, optional
         A, C, G, T frequencies for the log-odds; uniform by default.
-    device : str or torch.device, optional
-        None for auto (CUDA if present).
-    batch_size : int, optional
-        Chunks of 4096 positions per convolution; by default as many as
-        keep about 2^25 scores in memory.
-    progress : bool
-        Show a tqdm bar over bases.
+    compute : ComputeOptions, optional
+        Device (None: CUDA if present, else MPS, else the CPU), threads,
+        chunks of 4096 positions per convolution (default: as many as keep
+        about 2^25 scores in memory) and a tqdm bar over bases (``progress``).
+        ``precision`` is not used: scores are always float32.
 
     Returns
     -------
@@ -270,15 +266,15 @@ def scan_motifs(
         motif (input order), strand.
     """
     motifs = _motif_list(motifs, names)
-    device = resolve_device(device)
+    compute = ComputeOptions() if compute is None else compute
     scanner = _Scanner(motifs, pseudocount=pseudocount, background=background,
-                       both_strands=both_strands, device=device, batch_size=batch_size,
+                       both_strands=both_strands, compute=compute,
                        threshold=threshold, min_relative=min_relative)
     motif_ids = np.array([m.id for m in motifs], dtype=object)
     motif_names = np.array([m.name for m in motifs], dtype=object)
     gap = scanner.max_width - 1
     tables = []
-    with tqdm(unit="bp", unit_scale=True, disable=not progress) as bar:
+    with tqdm(unit="bp", unit_scale=True, disable=not compute.progress) as bar:
         for ids, offsets, stream in _blocks(_records(sequences), gap):
             position, motif, reverse, score = _stream_hits(scanner, stream)
             record = np.searchsorted(offsets, position, side="right") - 1
@@ -310,12 +306,12 @@ def max_motif_scores(
     both_strands: bool = True,
     pseudocount: float = DEFAULT_PSEUDOCOUNT,
     background: Sequence[float] | None = None,
-    device: str | torch.device | None = None,
-    batch_size: int | None = None,
+    compute: ComputeOptions | None = None,
 ) -> pd.DataFrame:
     """Best score of every motif in every sequence: the plain PWM classifier.
 
-    Parameters are those of :func:`scan_motifs`.
+    Parameters are those of :func:`scan_motifs`; ``compute.progress`` is not
+    used (no progress bar).
 
     Returns
     -------
@@ -325,9 +321,10 @@ def max_motif_scores(
         NaN for a record without a window free of unknown bases.
     """
     motifs = _motif_list(motifs, names)
-    device = resolve_device(device)
     scanner = _Scanner(motifs, pseudocount=pseudocount, background=background,
-                       both_strands=both_strands, device=device, batch_size=batch_size)
+                       both_strands=both_strands,
+                       compute=ComputeOptions() if compute is None else compute)
+    device = scanner.device
     channel_motif = torch.from_numpy(np.concatenate([g.motif for g in scanner.groups])).to(device)
     record_ids: list[str] = []
     tables = []

@@ -7,30 +7,24 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from genoseq._cli import add_compute_arguments, progress_enabled
+from genoseq._cli import add_compute_arguments, compute_options
 
 
 def _run_ss(args, stdout: TextIO, stderr: TextIO) -> int:
-    from genoseq.device import set_threads
     from genoseq.structure.predict import predict_to_files
 
-    set_threads(args.threads)
     predict_to_files(args.input, stdout if args.output == "-" else args.output,
-                     probs=args.probs, model=args.model, device=args.device,
-                     batch_size=args.batch_size, precision=args.precision,
-                     progress=progress_enabled(args.quiet, stderr))
+                     probs=args.probs, model=args.model, compute=compute_options(args, stderr))
     return 0
 
 
 def _run_train_ss(args, stdout: TextIO, stderr: TextIO) -> int:
     from dataclasses import replace
 
-    from genoseq.device import set_threads
     from genoseq.nn.train import TrainConfig
     from genoseq.structure.model import default_config
     from genoseq.structure.train import train_secondary_structure
 
-    set_threads(args.threads)
     # Architecture flags left unset keep the shipped model's values.
     model_config = replace(default_config(), **{
         name: getattr(args, name) for name in ARCHITECTURE_FLAGS
@@ -40,27 +34,25 @@ def _run_train_ss(args, stdout: TextIO, stderr: TextIO) -> int:
                                seed=args.seed, monitor=args.monitor)
     options = dict(model_config=model_config, max_residues=args.max_residues, crop=args.crop,
                    valid_chains=args.valid_chains, label_smoothing=args.label_smoothing,
-                   progress=not args.quiet)
+                   compute=compute_options(args, stderr))
     if args.seeds:
         from genoseq.structure.train import train_ss_ensemble
 
         metadata = train_ss_ensemble(args.train, args.valid, args.out, args.run_dir,
-                                     args.seeds, train_config=train_config,
-                                     device=args.device, **options)
+                                     args.seeds, train_config=train_config, **options)
     else:
         metadata = train_secondary_structure(
             args.train, args.valid, args.out, args.run_dir, train_config=train_config,
-            device=args.device, **options)
+            **options)
     _report_scores(metadata, args.out, stdout)
     return 0
 
 
 def _run_combine_ss(args, stdout: TextIO, stderr: TextIO) -> int:
-    from genoseq.device import set_threads
     from genoseq.structure.train import combine_ss_models
 
-    set_threads(args.threads)
-    metadata = combine_ss_models(args.models, args.valid, args.out, device=args.device)
+    metadata = combine_ss_models(args.models, args.valid, args.out,
+                                 compute=compute_options(args, stderr))
     _report_scores(metadata, args.out, stdout)
     return 0
 

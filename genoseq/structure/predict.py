@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from genoseq.device import inference_autocast, resolve_device, resolve_precision
+from genoseq.device import ComputeOptions, inference_autocast, resolve_precision
 from genoseq.encoding import protein_to_index
 from genoseq.io.atomic import atomic_write
 from genoseq.io.fasta import SequenceRecord, read_fasta
@@ -97,9 +97,12 @@ def _named_sequences(sequences) -> list[tuple[str, bytes]]:
     return named
 
 
+#: Chains per batch when ``compute`` names no batch size.
+BATCH_SIZE = 64
+
+
 def predict_probabilities(model: SecondaryStructureModel, residues: list[np.ndarray], *,
-                          device: str | torch.device | None = None, batch_size: int = 64,
-                          progress: bool = False, precision: str = "auto") -> list[np.ndarray]:
+                          compute: ComputeOptions | None = None) -> list[np.ndarray]:
     """Per-residue probabilities of both heads, chain by chain.
 
     Parameters
@@ -107,17 +110,14 @@ def predict_probabilities(model: SecondaryStructureModel, residues: list[np.ndar
     model : SecondaryStructureModel
     residues : list of np.ndarray, each shape (length,), uint8
         :func:`genoseq.encoding.protein_to_index` of each chain; empty chains allowed.
-    device : str, torch.device or None
-        None: CUDA if available, else CPU.
-    batch_size : int
-        Most chains per batch (and at most ``batch_size * 512`` padded residues).
-    progress : bool
-        Show a tqdm bar over batches.
-    precision : "auto", "fp32", "bf16" or "fp16"
-        Network arithmetic (:func:`genoseq.device.resolve_precision`): "auto"
-        is mixed precision on CUDA, bf16 on CPUs with native bf16
-        instructions, fp32 elsewhere. On CB513, bf16 on the CPU gave Q3
-        72.03% vs fp32's 72.04% (Q8 identical) at 1.6× the speed.
+    compute : ComputeOptions or None
+        Device (None: CUDA if available, else CPU), threads, chains per batch
+        (default 64, and at most ``batch_size * 512`` padded residues), a
+        progress bar over batches, and the network arithmetic
+        (:func:`genoseq.device.resolve_precision`): "auto" is mixed precision
+        on CUDA, bf16 on CPUs with native bf16 instructions, fp32 elsewhere.
+        On CB513, bf16 on the CPU gave Q3 72.03% vs fp32's 72.04% (Q8
+        identical) at 1.6× the speed.
 
     Returns
     -------
@@ -126,9 +126,9 @@ def predict_probabilities(model: SecondaryStructureModel, residues: list[np.ndar
         0-7, the Q3 head's (``Q3_CLASSES`` order) in 8-10; see
         :func:`~genoseq.structure.model.q3_probabilities` for the Q3 call.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    device = resolve_device(device)
+    compute = ComputeOptions() if compute is None else compute
+    batch_size = compute.batch(BATCH_SIZE)
+    device = compute.torch_device()
     model = model.to(device).eval()
 
     def forward(batch: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
@@ -138,21 +138,17 @@ def predict_probabilities(model: SecondaryStructureModel, residues: list[np.ndar
     return predict_positions(forward, residues, channels=11, device=device,
                              budget=batch_size * RESIDUES_PER_CHAIN, max_rows=batch_size,
                              pad_value=PAD_INDEX, input_dtype=torch.long,
-                             autocast=inference_autocast(device,
-                                                         resolve_precision(device, precision)),
-                             progress=progress,
-                             desc="chains")
+                             autocast=inference_autocast(
+                                 device, resolve_precision(device, compute.precision)),
+                             progress=compute.progress, desc="chains")
 
 
 def predict_secondary_structure(
     sequences: Iterable | Mapping,
-    device: str | torch.device | None = None,
-    batch_size: int = 64,
     *,
     model: str | os.PathLike | SecondaryStructureModel | None = None,
     probabilities: bool = False,
-    progress: bool = False,
-    precision: str = "auto",
+    compute: ComputeOptions | None = None,
 ) -> pd.DataFrame:
     """Predict Q3 and Q8 secondary structure of protein sequences (single sequence, no profiles).
 
@@ -164,19 +160,14 @@ def predict_secondary_structure(
         from ``read_fasta(path, alphabet="protein")``), or a mapping id →
         sequence. Any letter case. Non-standard residues (X B Z J U O) and
         ``*`` are read as "unknown residue"; they never fail.
-    device : str, torch.device or None
-        None: CUDA if available, else CPU.
-    batch_size : int
-        Most chains per batch; chains are batched by length.
     model : path stem, SecondaryStructureModel, SecondaryStructureEnsemble or None
         None: the shipped model (``genoseq/weights/ss``).
     probabilities : bool
         Add columns ``q3_probs`` (float32 array ``(length, 3)``, columns H E
         C) and ``q8_probs`` (``(length, 8)``, columns H G I E B T S C).
-    progress : bool
-        Show a progress bar.
-    precision : "auto", "fp32", "bf16" or "fp16"
-        Network arithmetic, as in :func:`predict_probabilities`.
+    compute : ComputeOptions or None
+        Device, threads, chains per batch (chains are batched by length),
+        progress bar and precision, as in :func:`predict_probabilities`.
 
     Returns
     -------
@@ -189,8 +180,7 @@ def predict_secondary_structure(
         model, _ = load_ss_model(model)
     named = _named_sequences(sequences)
     probs = predict_probabilities(
-        model, [protein_to_index(seq) for _, seq in named], device=device,
-        batch_size=batch_size, progress=progress, precision=precision)
+        model, [protein_to_index(seq) for _, seq in named], compute=compute)
     q3 = [q3_probabilities(p) for p in probs]
     q8 = [p[:, :N_Q8] for p in probs]
     frame = pd.DataFrame({
@@ -220,8 +210,7 @@ def _write_probabilities(frame: pd.DataFrame, handle: TextIO) -> None:
 def predict_to_files(source: str | os.PathLike, output: str | os.PathLike | TextIO, *,
                      probs: str | os.PathLike | None = None,
                      model: str | os.PathLike | None = None,
-                     device: str | torch.device | None = None, batch_size: int = 64,
-                     progress: bool = False, precision: str = "auto") -> int:
+                     compute: ComputeOptions | None = None) -> int:
     """``genoseq ss``: read protein FASTA, write the TSV (and per-residue probabilities).
 
     Parameters
@@ -234,7 +223,7 @@ def predict_to_files(source: str | os.PathLike, output: str | os.PathLike | Text
         TSV, one line per residue: ``id position residue q3 q8``, then the
         probabilities ``q3_H q3_E q3_C q8_H q8_G q8_I q8_E q8_B q8_T q8_S q8_C``
         (3 decimals).
-    model, device, batch_size, progress, precision
+    model, compute
         As in :func:`predict_secondary_structure`.
 
     Returns
@@ -248,9 +237,8 @@ def predict_to_files(source: str | os.PathLike, output: str | os.PathLike | Text
         Malformed FASTA, or DNA where protein was expected; no output is written.
     """
     records = list(read_fasta(source, alphabet="protein"))
-    frame = predict_secondary_structure(records, device=device, batch_size=batch_size,
-                                        model=model, probabilities=probs is not None,
-                                        progress=progress, precision=precision)
+    frame = predict_secondary_structure(records, model=model, probabilities=probs is not None,
+                                        compute=compute)
     with atomic_write(output) as handle:
         frame[["id", "sequence", "q3", "q8"]].to_csv(handle, sep="\t", index=False,
                                                      lineterminator="\n")

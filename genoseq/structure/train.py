@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genoseq.device import resolve_device
+from genoseq.device import ComputeOptions
 from genoseq.nn.tagger import TaggerConfig
 from genoseq.nn.train import TrainConfig, train_tagger
 from genoseq.structure.data import (
@@ -41,13 +41,14 @@ from genoseq.structure.predict import load_ss_model, predict_probabilities, save
 
 
 def score_chains(model: SecondaryStructureModel, chains: Sequence[Chain], *,
-                 device: str | torch.device | None = None, batch_size: int = 64) -> dict:
+                 compute: ComputeOptions | None = None) -> dict:
     """Per-residue Q3 and Q8 accuracy over the labelled (mask=1) residues.
 
     Definitions follow ``../shared/tools/score_ss.py``. Q3 is scored three
     ways, to compare how it is made: ``q3`` (the shipped call,
     :func:`~genoseq.structure.model.q3_probabilities`), ``q3_head`` (the Q3
-    head alone) and ``q3_from_q8`` (the Q8 call mapped to Q3).
+    head alone) and ``q3_from_q8`` (the Q8 call mapped to Q3). ``compute``
+    gives device, threads and batch size; the arithmetic is always fp32.
 
     Returns
     -------
@@ -56,8 +57,8 @@ def score_chains(model: SecondaryStructureModel, chains: Sequence[Chain], *,
         residue counts ``q3_residues``, ``q8_residues``.
     """
     # float32 on every CPU, so validation scores in model cards do not depend on the machine.
-    probs = predict_probabilities(model, [c.residues for c in chains], device=device,
-                                  batch_size=batch_size, precision="fp32")
+    compute = replace(compute or ComputeOptions(), precision="fp32", progress=False)
+    probs = predict_probabilities(model, [c.residues for c in chains], compute=compute)
     correct = dict.fromkeys(("q3", "q3_head", "q3_from_q8", "q8"), 0)
     q3_residues = q8_residues = 0
     for chain, p in zip(chains, probs, strict=True):
@@ -89,8 +90,7 @@ def train_secondary_structure(
     crop: int = 256,
     valid_chains: int | None = None,
     label_smoothing: float = 0.0,
-    device: str | torch.device | None = None,
-    progress: bool = True,
+    compute: ComputeOptions | None = None,
 ) -> dict:
     """Train, early-stop and save a secondary-structure model.
 
@@ -114,8 +114,8 @@ def train_secondary_structure(
         Early-stop on this many validation chains (a seeded random choice),
         to save time per epoch; the final scores use every chain.
     label_smoothing : float
-    device : str, torch.device or None
-    progress : bool
+    compute : ComputeOptions or None
+        Device, threads and progress bars (batches are ``max_residues``).
 
     Returns
     -------
@@ -126,7 +126,8 @@ def train_secondary_structure(
     model_config = default_config() if model_config is None else model_config
     # Made now, not when the weights are written at the end of a long run.
     Path(out_stem).parent.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(device)
+    compute = ComputeOptions() if compute is None else compute
+    device = compute.torch_device()
     train_chains = read_ss_table(train_path)
     valid = read_ss_table(valid_path)
     stopping = valid
@@ -140,7 +141,7 @@ def train_secondary_structure(
     result = train_tagger(model, CroppedBatchSampler(train_chains, max_residues, crop),
                           validation_batches(stopping), train_config, run_dir, device=device,
                           objective=SecondaryStructureObjective(label_smoothing),
-                          progress=progress)
+                          progress=compute.progress)
     metadata = {
         "data": {"train": os.path.basename(train_path), "valid": os.path.basename(valid_path),
                  "train_chains": len(train_chains), "valid_chains": len(valid),
@@ -152,7 +153,7 @@ def train_secondary_structure(
         "best_epoch": result.best_epoch,
         "train_seconds_this_session": round(time.perf_counter() - started, 1),
         "device": str(device),
-        "valid_scores": score_chains(result.model, valid, device=device),
+        "valid_scores": score_chains(result.model, valid, compute=compute),
     }
     save_ss_model(result.model, out_stem, metadata)
     return metadata
@@ -161,7 +162,7 @@ def train_secondary_structure(
 def train_ss_ensemble(train_path: str | os.PathLike, valid_path: str | os.PathLike,
                       out_stem: str | os.PathLike, run_dir: str | os.PathLike,
                       seeds: Sequence[int], *, train_config: TrainConfig | None = None,
-                      device: str | torch.device | None = None, **options) -> dict:
+                      compute: ComputeOptions | None = None, **options) -> dict:
     """Train one model per seed and save their ensemble (mean probabilities).
 
     Seed ``s`` trains as :func:`train_secondary_structure` with checkpoints in
@@ -170,20 +171,19 @@ def train_ss_ensemble(train_path: str | os.PathLike, valid_path: str | os.PathLi
     ``options`` are passed to :func:`train_secondary_structure`.
     """
     train_config = TrainConfig() if train_config is None else train_config
-    device = resolve_device(device)
     members, member_cards = [], []
     for seed in seeds:
         stem = f"{out_stem}.seed{seed}"
         card = train_secondary_structure(
             train_path, valid_path, stem, Path(run_dir) / f"seed{seed}",
-            train_config=replace(train_config, seed=seed), device=device, **options)
+            train_config=replace(train_config, seed=seed), compute=compute, **options)
         members.append(load_ss_model(stem)[0])
         member_cards.append({"seed": seed, **card})
     ensemble = SecondaryStructureEnsemble(members).eval()
     metadata = {
         "ensemble_seeds": list(seeds),
         "members": member_cards,
-        "valid_scores": score_chains(ensemble, read_ss_table(valid_path), device=device),
+        "valid_scores": score_chains(ensemble, read_ss_table(valid_path), compute=compute),
     }
     save_ss_model(ensemble, out_stem, metadata)
     return metadata
@@ -191,7 +191,7 @@ def train_ss_ensemble(train_path: str | os.PathLike, valid_path: str | os.PathLi
 
 def combine_ss_models(stems: Sequence[str | os.PathLike], valid_path: str | os.PathLike,
                       out_stem: str | os.PathLike, *,
-                      device: str | torch.device | None = None) -> dict:
+                      compute: ComputeOptions | None = None) -> dict:
     """Save the ensemble of saved models (single networks or ensembles, any architectures).
 
     Every member of every input becomes a member of the new ensemble, which
@@ -199,7 +199,6 @@ def combine_ss_models(stems: Sequence[str | os.PathLike], valid_path: str | os.P
     scored on the whole validation table and written to ``<out_stem>.pt``/``.json``
     with the members' model cards.
     """
-    device = resolve_device(device)
     members, member_cards = [], []
     for stem in stems:
         model, metadata = load_ss_model(stem)
@@ -214,7 +213,7 @@ def combine_ss_models(stems: Sequence[str | os.PathLike], valid_path: str | os.P
     metadata = {
         "ensemble_of": [os.path.basename(str(stem)) for stem in stems],
         "members": member_cards,
-        "valid_scores": score_chains(ensemble, read_ss_table(valid_path), device=device),
+        "valid_scores": score_chains(ensemble, read_ss_table(valid_path), compute=compute),
     }
     Path(out_stem).parent.mkdir(parents=True, exist_ok=True)
     save_ss_model(ensemble, out_stem, metadata)

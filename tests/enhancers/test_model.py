@@ -5,6 +5,7 @@ import pytest
 import torch
 from conftest import TEST_DATA
 
+from genoseq.device import ComputeOptions
 from genoseq.enhancers.loci import build_loci
 from genoseq.enhancers.model import (
     EnhancerModel,
@@ -16,6 +17,7 @@ from genoseq.enhancers.predict import element_effects, score_enhancer_pairs
 from genoseq.enhancers.table import read_pairs
 
 SLICE = TEST_DATA / "enhancer" / "crispri_K562_6chroms.GRCh38.tsv.gz"
+CPU = ComputeOptions(device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +70,12 @@ def test_effect_is_response_minus_response_without_the_element(table, model):
 
 
 def test_scores_are_absolute_effects_and_survive_save_and_load(table, model, tmp_path):
-    scored = score_enhancer_pairs(table, model, device="cpu")
-    effects = element_effects(model, build_loci(table), "cpu")
+    scored = score_enhancer_pairs(table, model, compute=CPU)
+    effects = element_effects(model, build_loci(table), compute=CPU)
     np.testing.assert_array_equal(scored["genoseq_score"].to_numpy(), np.abs(effects))
     assert list(scored.columns[:-1]) == list(table.columns)
     save_enhancer_model(model, tmp_path / "m", {"note": "test"})
     loaded, metadata = load_enhancer_model(tmp_path / "m")
     assert metadata == {"note": "test"}
-    rescored = score_enhancer_pairs(table, loaded, device="cpu")
+    rescored = score_enhancer_pairs(table, loaded, compute=CPU)
     np.testing.assert_array_equal(rescored["genoseq_score"], scored["genoseq_score"])

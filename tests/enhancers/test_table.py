@@ -7,6 +7,7 @@ import pytest
 import torch
 from conftest import TEST_DATA
 
+from genoseq.device import ComputeOptions
 from genoseq.enhancers.loci import build_loci
 from genoseq.enhancers.model import EnhancerModel, EnhancerModelConfig
 from genoseq.enhancers.predict import element_effects
@@ -14,6 +15,7 @@ from genoseq.enhancers.table import LABEL_COLUMNS, check_feature_names, read_pai
 from genoseq.io import InvalidFileError
 
 SLICE = TEST_DATA / "enhancer" / "crispri_K562_6chroms.GRCh38.tsv.gz"
+CPU = ComputeOptions(device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +50,10 @@ def test_effects_do_not_depend_on_label_columns(table):
         scrambled[column] = rng.permutation(scrambled[column].to_numpy())
     config = model.config
     original = element_effects(model, build_loci(table, config.element_columns,
-                                                 config.gene_columns), "cpu")
+                                                 config.gene_columns), compute=CPU)
     for other in (scrambled, table.drop(columns=list(LABEL_COLUMNS))):
         loci = build_loci(other, config.element_columns, config.gene_columns)
-        np.testing.assert_array_equal(element_effects(model, loci, "cpu"), original)
+        np.testing.assert_array_equal(element_effects(model, loci, compute=CPU), original)
 
 
 def rewrite(tmp_path, edit):

@@ -132,7 +132,8 @@ def test_cuda_calls_match_cpu_on_a_real_genome(ecoli):
     calls = {}
     for device, precision, recheck in (("cpu", "fp32", True), ("cuda", "fp32", True),
                                        ("cuda", "auto", True), ("cuda", "auto", False)):
-        finder = GeneFinder(recheck=recheck, compute=ComputeOptions(device=device, precision=precision))
+        finder = GeneFinder(recheck=recheck,
+                            compute=ComputeOptions(device=device, precision=precision))
         calls[device, precision, recheck] = {(g.start, g.end, g.strand)
                                              for g in finder.find_genes(ecoli)}
     cpu = calls["cpu", "fp32", True]

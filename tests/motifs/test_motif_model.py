@@ -11,6 +11,7 @@ from motif_testdata import CTCF_FASTA, CTCF_TSV, JASPAR, one_torch_thread
 from sklearn.metrics import roc_auc_score
 
 from genoseq.cli import main
+from genoseq.device import ComputeOptions
 from genoseq.io import InvalidFileError
 from genoseq.motifs import (
     best_matches,
@@ -29,6 +30,7 @@ from genoseq.nn.motif_cnn import MotifCNN, MotifCNNConfig
 from genoseq.nn.train import TrainConfig
 
 LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
+CPU = ComputeOptions(device="cpu")
 
 
 def planted(motif, n: int, seed: int, length: int = 60) -> LabelledSequences:
@@ -57,8 +59,7 @@ def planted_model(tmp_path_factory):
                            seed=0)
     folder = tmp_path_factory.mktemp("planted")
     with one_torch_thread():
-        result = train_motif_cnn(train, valid, config, schedule, folder / "run", device="cpu",
-                                 progress=False)
+        result = train_motif_cnn(train, valid, config, schedule, folder / "run", compute=CPU)
     stem = folder / "planted"
     save_motif_model(result.model, stem, {"note": "planted MA0139.2"})
     return result.model, valid, stem
@@ -66,7 +67,7 @@ def planted_model(tmp_path_factory):
 
 def test_training_recovers_the_planted_motif(planted_model):
     model, valid, _ = planted_model
-    scores = score_sequences(model, valid.sequences(), device="cpu")
+    scores = score_sequences(model, valid.sequences(), compute=CPU)
     assert roc_auc_score(valid.labels, scores) > 0.95
     strongest = int(model.readout.weight[0].argmax())
     match = best_matches(model.filters.weight[strongest].detach().numpy(), read_motifs(JASPAR),
@@ -126,9 +127,10 @@ def test_long_sequences_are_scored_exactly_in_pieces(planted_model, monkeypatch)
     model, _, _ = planted_model
     rng = np.random.default_rng(5)
     sequences = [LETTERS[rng.integers(0, 4, size=n)] for n in (3000, 700, 15, 4)]
-    whole = score_sequences(model, sequences, batch_size=3)
+    whole = score_sequences(model, sequences, compute=ComputeOptions(batch_size=3))
     monkeypatch.setattr(motif_model, "MAX_PIECE", 50)
-    np.testing.assert_allclose(score_sequences(model, sequences, batch_size=7), whole, rtol=1e-6)
+    pieces = score_sequences(model, sequences, compute=ComputeOptions(batch_size=7))
+    np.testing.assert_allclose(pieces, whole, rtol=1e-6)
 
 
 def test_pwm_filters_load_trimmed_and_centred():

@@ -7,6 +7,7 @@ from Bio import motifs as bio_motifs
 from conftest import DATA
 from motif_testdata import CTCF_FASTA, CTCF_TSV, DEVICES, JASPAR
 
+from genoseq.device import ComputeOptions
 from genoseq.io import read_fasta
 from genoseq.motifs.pwm import read_motifs
 from genoseq.motifs.scan import HIT_COLUMNS, max_motif_scores, scan_motifs, write_hits
@@ -50,7 +51,8 @@ def biopython_hits(sequences, motif) -> tuple[dict, float]:
 def test_hits_and_scores_equal_biopython(device):
     sequences = records()
     motifs = read_motifs(JASPAR)
-    table = scan_motifs(sequences, motifs, min_relative=RELATIVE, device=device)
+    table = scan_motifs(sequences, motifs, min_relative=RELATIVE,
+                        compute=ComputeOptions(device=device))
     assert list(table.columns) == HIT_COLUMNS
     assert set(table.strand) == {"+", "-"}
     for motif in motifs:
@@ -96,7 +98,8 @@ def test_max_scores_equal_biopython_best_window():
 
 def test_batch_size_strand_and_input_kinds_do_not_change_hits(tmp_path):
     from_file = scan_motifs(CTCF_FASTA, JASPAR, names="CTCF")
-    from_records = scan_motifs(list(read_fasta(CTCF_FASTA)), JASPAR, names="CTCF", batch_size=1)
+    from_records = scan_motifs(list(read_fasta(CTCF_FASTA)), JASPAR, names="CTCF",
+                               compute=ComputeOptions(batch_size=1))
     pd.testing.assert_frame_equal(from_file, from_records)
     forward = scan_motifs(CTCF_FASTA, JASPAR, names="CTCF", both_strands=False)
     pd.testing.assert_frame_equal(forward.reset_index(drop=True),

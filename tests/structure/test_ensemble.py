@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from genoseq.cli import main
+from genoseq.device import ComputeOptions
 from genoseq.encoding import protein_to_index
 from genoseq.nn.tagger import TaggerConfig
 from genoseq.structure.model import SecondaryStructureEnsemble, SecondaryStructureModel
@@ -26,8 +27,8 @@ def tiny(seed: int) -> SecondaryStructureModel:
 def test_ensemble_averages_member_probabilities():
     members = [tiny(0), tiny(1), tiny(2)]
     ensemble = SecondaryStructureEnsemble(members).eval()
-    got = predict_probabilities(ensemble, CHAINS, device="cpu")
-    each = [predict_probabilities(m, CHAINS, device="cpu") for m in members]
+    got = predict_probabilities(ensemble, CHAINS, compute=ComputeOptions(device="cpu"))
+    each = [predict_probabilities(m, CHAINS, compute=ComputeOptions(device="cpu")) for m in members]
     for k in range(len(CHAINS)):
         np.testing.assert_allclose(got[k], np.mean([e[k] for e in each], axis=0), atol=1e-5)
         np.testing.assert_allclose(got[k][:, :8].sum(1), 1.0, atol=1e-5)
@@ -40,8 +41,9 @@ def test_ensemble_saves_and_loads_like_one_model(tmp_path):
     assert isinstance(loaded, SecondaryStructureEnsemble) and len(loaded.members) == 2
     assert metadata["note"] == "test"
     sequences = ["MKTAYIAKQRQISF", "GAVLIP"]
-    a = predict_secondary_structure(sequences, device="cpu", model=ensemble)
-    b = predict_secondary_structure(sequences, device="cpu", model=tmp_path / "ens")
+    a = predict_secondary_structure(sequences, model=ensemble, compute=ComputeOptions(device="cpu"))
+    b = predict_secondary_structure(sequences, model=tmp_path / "ens",
+                                    compute=ComputeOptions(device="cpu"))
     assert a.equals(b)
 
 
@@ -79,8 +81,10 @@ def test_members_of_different_architectures_save_and_load(tmp_path):
     save_ss_model(ensemble, tmp_path / "mixed")
     loaded, _ = load_ss_model(tmp_path / "mixed")
     assert [m.config.hidden for m in loaded.members] == [8, 16]
-    for got, expected in zip(predict_probabilities(loaded, CHAINS, device="cpu"),
-                             predict_probabilities(ensemble, CHAINS, device="cpu"), strict=True):
+    for got, expected in zip(predict_probabilities(loaded, CHAINS,
+                                                   compute=ComputeOptions(device="cpu")),
+                             predict_probabilities(ensemble, CHAINS,
+                                                   compute=ComputeOptions(device="cpu")), strict=True):
         np.testing.assert_allclose(got, expected, atol=1e-6)
 
 
@@ -99,8 +103,10 @@ def test_train_ss_ensemble_combines_saved_models(planted_tables, tmp_path, capsy
     assert [card["seed"] for card in metadata["members"]] == [0, 1, 2]
     assert 0.0 <= metadata["valid_scores"]["q3"] <= 1.0
     # The combined ensemble is the mean of all three networks.
-    each = [predict_probabilities(m, CHAINS, device="cpu") for m in (tiny(0), tiny(1), wide(2))]
-    for k, got in enumerate(predict_probabilities(model, CHAINS, device="cpu")):
+    each = [predict_probabilities(m, CHAINS,
+                                  compute=ComputeOptions(device="cpu")) for m in (tiny(0), tiny(1), wide(2))]
+    for k, got in enumerate(predict_probabilities(model, CHAINS,
+                                                  compute=ComputeOptions(device="cpu"))):
         np.testing.assert_allclose(got, np.mean([e[k] for e in each], axis=0), atol=1e-5)
 
 
@@ -108,14 +114,17 @@ def test_precision_options_agree_and_auto_follows_the_cpu(monkeypatch):
     import genoseq.device
 
     model = tiny(0)
-    fp32 = predict_probabilities(model, CHAINS, device="cpu", precision="fp32")
-    bf16 = predict_probabilities(model, CHAINS, device="cpu", precision="bf16")
+    fp32 = predict_probabilities(model, CHAINS,
+                                 compute=ComputeOptions(device="cpu", precision="fp32"))
+    bf16 = predict_probabilities(model, CHAINS,
+                                 compute=ComputeOptions(device="cpu", precision="bf16"))
     for a, b in zip(fp32, bf16, strict=True):
         np.testing.assert_allclose(a, b, atol=0.05)
     # "auto" on a CPU without native bf16 is float32: the same numbers as fp32.
     monkeypatch.setattr(genoseq.device, "cpu_has_native_bf16", lambda: False)
     assert genoseq.device.resolve_precision("cpu", "auto") == "fp32"
-    auto = predict_probabilities(model, CHAINS, device="cpu", precision="auto")
+    auto = predict_probabilities(model, CHAINS,
+                                 compute=ComputeOptions(device="cpu", precision="auto"))
     for a, b in zip(fp32, auto, strict=True):
         np.testing.assert_array_equal(a, b)
     monkeypatch.setattr(genoseq.device, "cpu_has_native_bf16", lambda: True)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from genoseq.device import ComputeOptions
 from genoseq.io import read_fasta
 from genoseq.structure.predict import load_ss_model, predict_secondary_structure
 
@@ -45,10 +46,10 @@ def test_batching_does_not_change_results(tiny_ss_model):
                  for n in rng.integers(5, 300, size=12)]
     model, _ = load_ss_model(tiny_ss_model)
     # Exact in float32; bf16 rounding depends on the kernels a batch shape picks.
-    one = predict_secondary_structure(sequences, model=model, batch_size=1, probabilities=True,
-                                      precision="fp32")
-    many = predict_secondary_structure(sequences, model=model, batch_size=64, probabilities=True,
-                                       precision="fp32")
+    one = predict_secondary_structure(sequences, model=model, probabilities=True,
+                                      compute=ComputeOptions(batch_size=1, precision="fp32"))
+    many = predict_secondary_structure(sequences, model=model, probabilities=True,
+                                       compute=ComputeOptions(batch_size=64, precision="fp32"))
     for a, b in zip(one.itertuples(), many.itertuples(), strict=True):
         np.testing.assert_allclose(a.q8_probs, b.q8_probs, atol=1e-5)
         np.testing.assert_allclose(a.q3_probs, b.q3_probs, atol=1e-5)
@@ -72,4 +73,5 @@ def test_bad_arguments(tiny_ss_model):
     with pytest.raises(ValueError, match="non-ASCII"):
         predict_secondary_structure(["MKTÄ"], model=tiny_ss_model)
     with pytest.raises(ValueError, match="batch_size"):
-        predict_secondary_structure(["MKT"], model=tiny_ss_model, batch_size=0)
+        predict_secondary_structure(["MKT"], model=tiny_ss_model,
+                                    compute=ComputeOptions(batch_size=0))
