@@ -14,7 +14,7 @@ import sys
 import warnings
 from typing import TextIO
 
-from genoseq.io.errors import GenoseqWarning
+from genoseq.io.errors import GenoseqWarning, InvalidFileError
 
 #: Exit status of a usage error or of bad input (malformed file, bad value).
 EXIT_USAGE = 2
@@ -93,10 +93,15 @@ def add_compute_arguments(parser: argparse.ArgumentParser, *, batch_size: int | 
 def compute_options(args: argparse.Namespace, stderr: TextIO):
     """The :class:`~genoseq.device.ComputeOptions` of flags added by :func:`add_compute_arguments`.
 
-    Progress bars go to ``stderr`` when it is a terminal and ``-q`` was not given.
+    Progress bars go to ``stderr`` when it is a terminal and ``-q`` was not given. A
+    device that does not exist or is not available is a usage error naming ``--device``.
     """
-    from genoseq.device import ComputeOptions
+    from genoseq.device import ComputeOptions, resolve_device
 
+    try:
+        resolve_device(args.device)
+    except (ValueError, RuntimeError) as error:
+        raise InvalidFileError("--device", None, str(error)) from None
     return ComputeOptions(device=args.device, precision=getattr(args, "precision", "auto"),
                           batch_size=getattr(args, "batch_size", None), threads=args.threads,
                           progress=progress_enabled(getattr(args, "quiet", False), stderr))

@@ -10,8 +10,11 @@ stderr and exit status 2. The subcommands live beside their capability
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 from typing import TextIO
 
 from genoseq import __version__, info_cli, workflow_cli
@@ -50,6 +53,27 @@ def build_parser(stdout: TextIO | None = None,
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (what ``timeout``, SLURM and Snakemake send): unwind like SIGINT."""
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    """Within the block SIGTERM raises :class:`Terminated`, so that cleanup code runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _silence_stdout() -> None:
     """Point fd 1 at /dev/null so that Python's exit-time flush cannot fail again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -77,7 +101,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
         parser.print_help(stdout)
         return 0
     try:
-        return args.run(args, stdout, stderr)
+        with _sigterm_unwinds():
+            return args.run(args, stdout, stderr)
     except InvalidFileError as error:
         stderr.write(f"genoseq: error: {error}\n")
         return EXIT_USAGE
@@ -92,6 +117,9 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
     except KeyboardInterrupt:
         stderr.write("genoseq: interrupted\n")
         return 130
+    except Terminated:
+        stderr.write("genoseq: terminated\n")
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from genoseq.genes.model import CodingModel
 from genoseq.genes.orfs import OrfCandidates
 from genoseq.genes.scoring import DecoderParams
 from genoseq.genes.starts import StartModel, gene_start_positions, start_windows
-from genoseq.nn.checkpoint import load_model_state, save_model
+from genoseq.nn.checkpoint import load_model_state, reading_model, save_model
 from genoseq.nn.inference import predict_positions
 from genoseq.nn.motif_cnn import MotifCNNConfig
 from genoseq.nn.tagger import TaggerConfig
@@ -60,14 +60,15 @@ def load_gene_models(path_stem: str | os.PathLike | None = None
     Returns the networks, the first-pass decoder parameters, the self-trained
     pass's parameters (None if the model has none) and the model card metadata.
     """
-    state, config, metadata = load_model_state(path_stem, SHIPPED_MODEL)
-    models = GeneModels(TaggerConfig.from_dict(config["coding"]),
-                        MotifCNNConfig.from_dict(config["start"]))
-    models.load_state_dict(state)
-    models.eval()
-    adapted = config.get("decoder_adapted")
-    return (models, DecoderParams.from_dict(config["decoder"]),
-            None if adapted is None else DecoderParams.from_dict(adapted), metadata)
+    with reading_model(path_stem, "genoseq gene model"):
+        state, config, metadata = load_model_state(path_stem, SHIPPED_MODEL)
+        models = GeneModels(TaggerConfig.from_dict(config["coding"]),
+                            MotifCNNConfig.from_dict(config["start"]))
+        models.load_state_dict(state)
+        adapted = config.get("decoder_adapted")
+        params = DecoderParams.from_dict(config["decoder"])
+        adapted = None if adapted is None else DecoderParams.from_dict(adapted)
+    return models.eval(), params, adapted, metadata
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:

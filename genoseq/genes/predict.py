@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from genoseq.genes.finder import GeneFinder, Prediction
 from genoseq.genes.gene import Gene
 from genoseq.grouping import groups_by_size
+from genoseq.io.atomic import OutputSet
 from genoseq.io.bedgraph import bedgraph_lines, write_bedgraph
 from genoseq.io.errors import GenoseqWarning
 from genoseq.io.fasta import read_fasta
@@ -109,9 +110,16 @@ def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
 def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "gff",
                      proteins=None, nucleotides=None, starts=None, coding_track=None
                      ) -> PredictionRun:
-    """Run :func:`run_prediction` and write the requested files (``-`` = stdout)."""
+    """Run :func:`run_prediction` and write the requested files (``-`` = stdout).
+
+    Every output path is checked before the input is read, and the files are
+    committed together at the end (:class:`~genoseq.io.atomic.OutputSet`): an
+    error or an interruption leaves none of them.
+    """
     if format not in FORMATS:
         raise ValueError(f"unknown output format {format!r}: expected one of {', '.join(FORMATS)}")
+    outputs = OutputSet({"output": output, "proteins": proteins, "nucleotides": nucleotides,
+                         "starts": starts, "coding_track": coding_track}, inputs=[source])
     track_lines: dict[int, list[str]] = {1: [], -1: []}
     candidate_rows: list[str] = []
 
@@ -128,22 +136,23 @@ def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "g
                          keep_log_probs=coding_track is not None,
                          all_starts=starts is not None,
                          on_record=on_record if wants_records else None)
-    if format == "gff":
-        write_gff3(output, run.genes, run.lengths)
-    elif format == "gbk":
-        write_genbank(output, run.genes, run.sequences)
-    else:
-        write_sco(output, run.genes, run.lengths)
-    if proteins is not None:
-        write_proteins(proteins, run.genes)
-    if nucleotides is not None:
-        write_gene_sequences(nucleotides, run.genes, run.sequences)
-    if starts is not None:
-        write_candidates(starts, candidate_rows)
-    if coding_track is not None:
-        write_bedgraph(coding_track, [
-            (f"genoseq coding {name}", f"P(coding) on the {name} strand", track_lines[strand])
-            for strand, name in ((1, "+"), (-1, "-"))])
+    with outputs.writing():
+        if format == "gff":
+            write_gff3(outputs.open("output"), run.genes, run.lengths)
+        elif format == "gbk":
+            write_genbank(outputs.open("output"), run.genes, run.sequences)
+        else:
+            write_sco(outputs.open("output"), run.genes, run.lengths)
+        if proteins is not None:
+            write_proteins(outputs.open("proteins"), run.genes)
+        if nucleotides is not None:
+            write_gene_sequences(outputs.open("nucleotides"), run.genes, run.sequences)
+        if starts is not None:
+            write_candidates(outputs.open("starts"), candidate_rows)
+        if coding_track is not None:
+            write_bedgraph(outputs.open("coding_track"), [
+                (f"genoseq coding {name}", f"P(coding) on the {name} strand",
+                 track_lines[strand]) for strand, name in ((1, "+"), (-1, "-"))])
     return run
 
 

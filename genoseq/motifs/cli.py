@@ -7,6 +7,7 @@ from typing import TextIO
 
 from genoseq._cli import add_compute_arguments, compute_options
 from genoseq.io import InvalidFileError
+from genoseq.io.atomic import OutputSet
 
 DEFAULT_MIN_RELATIVE = 0.8
 
@@ -58,11 +59,14 @@ def _run_scan(args, stdout: TextIO, stderr: TextIO) -> int:
     min_relative = args.min_relative
     if min_relative is None and args.threshold is None:
         min_relative = DEFAULT_MIN_RELATIVE
+    outputs = OutputSet({"-o": stdout if args.output == "-" else args.output},
+                        inputs=[args.input, args.motifs])
     hits = scan_motifs(args.input, _motifs(args.motifs, args.names), threshold=args.threshold,
                        min_relative=min_relative, both_strands=not args.forward_only,
                        pseudocount=args.pseudocount, background=background,
                        compute=compute_options(args, stderr))
-    write_hits(hits, stdout if args.output == "-" else args.output)
+    with outputs.writing():
+        write_hits(hits, outputs.open("-o"))
     return 0
 
 
@@ -137,14 +141,17 @@ def _run_train(args, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
-    from genoseq.io import atomic_write, read_fasta
+    from genoseq.io import read_fasta
     from genoseq.motifs.model import load_motif_model, score_sequences
 
+    outputs = OutputSet({"-o": stdout if args.output == "-" else args.output},
+                        inputs=[args.input])
+    compute = compute_options(args, stderr)
     model, _ = load_motif_model(args.model)
     records = list(read_fasta(args.input, alphabet="dna"))
-    scores = score_sequences(model, [r.seq for r in records],
-                             compute=compute_options(args, stderr))
-    with atomic_write(stdout if args.output == "-" else args.output) as handle:
+    scores = score_sequences(model, [r.seq for r in records], compute=compute)
+    with outputs.writing():
+        handle = outputs.open("-o")
         handle.write("id\tscore\n")
         handle.writelines(f"{r.id}\t{s:.6f}\n" for r, s in zip(records, scores, strict=True))
     return 0
@@ -158,10 +165,12 @@ def _run_logo(args, stdout: TextIO, stderr: TextIO) -> int:
     if (args.model is None) == (args.motifs is None):
         raise InvalidFileError("-m", None, "give either -m MODEL (learned filters) or "
                                "--motifs FILE (known motifs)")
+    outputs = OutputSet({"-o": args.output}, inputs=[args.motifs, args.match])
     if args.motifs is not None:
         motifs = _motifs(args.motifs, args.names)
-        save_logos([motif_logo(m) for m in motifs], args.output,
-                   titles=[f"{m.id} {m.name}" for m in motifs], ylabel="bits")
+        with outputs.writing():
+            save_logos([motif_logo(m) for m in motifs], outputs.open("-o", "wb"),
+                       titles=[f"{m.id} {m.name}" for m in motifs], ylabel="bits")
         return 0
     model, _ = load_motif_model(args.model)
     weights = model.filters.weight.detach().numpy()
@@ -174,8 +183,9 @@ def _run_logo(args, stdout: TextIO, stderr: TextIO) -> int:
         for position, best in enumerate(matches.itertuples()):
             titles[position] += f": best match {best.motif} {best.name} (score {best.score:.2f})"
         matches.to_csv(stdout, sep="\t", index=False, float_format="%.4f", lineterminator="\n")
-    save_logos([filter_logo(weights[i]) for i in chosen], args.output, titles=titles,
-               ylabel="weight")
+    with outputs.writing():
+        save_logos([filter_logo(weights[i]) for i in chosen], outputs.open("-o", "wb"),
+                   titles=titles, ylabel="weight")
     return 0
 
 

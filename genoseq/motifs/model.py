@@ -26,7 +26,13 @@ from genoseq.device import ComputeOptions, inference_autocast
 from genoseq.encoding import DNA_UNKNOWN, dna_to_index
 from genoseq.io import InvalidFileError, open_input, read_fasta
 from genoseq.motifs.pwm import DEFAULT_INIT_SCALE, DEFAULT_PSEUDOCOUNT, Motif
-from genoseq.nn.checkpoint import load_shipped_state, load_state, model_files, save_model
+from genoseq.nn.checkpoint import (
+    load_shipped_state,
+    load_state,
+    model_files,
+    reading_model,
+    save_model,
+)
 from genoseq.nn.motif_cnn import MotifCNN, MotifCNNConfig
 from genoseq.nn.train import BinaryObjective, TrainConfig, TrainResult, train_tagger
 
@@ -286,7 +292,8 @@ def load_motif_model(model: str | os.PathLike = "ctcf") -> tuple[MotifCNN, dict]
     """
     weights, card = model_files(model)
     if weights.is_file() and card.is_file():
-        state, config, metadata = load_state(model)
+        with reading_model(model, "motif model"):
+            state, config, metadata = load_state(model)
     elif str(model) in SHIPPED_MOTIF_MODELS:
         state, config, metadata = load_shipped_state(str(model))
     else:
@@ -296,8 +303,9 @@ def load_motif_model(model: str | os.PathLike = "ctcf") -> tuple[MotifCNN, dict]
     if "motif_cnn" not in config:
         raise InvalidFileError(card, None, "not a motif model (no "
                                "'motif_cnn' config)")
-    network = MotifCNN(MotifCNNConfig.from_dict(config["motif_cnn"]))
-    network.load_state_dict(state)
+    with reading_model(None if str(model) in SHIPPED_MOTIF_MODELS else model, "motif model"):
+        network = MotifCNN(MotifCNNConfig.from_dict(config["motif_cnn"]))
+        network.load_state_dict(state)
     return network.eval(), metadata
 
 

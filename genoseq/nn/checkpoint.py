@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
 from genoseq.io.atomic import atomic_write
+from genoseq.io.errors import InvalidFileError
 
 
 def model_files(path_stem: str | os.PathLike) -> tuple[Path, Path]:
@@ -53,6 +56,32 @@ def load_model_state(path_stem: str | os.PathLike | None, shipped: str) -> tuple
     if path_stem is None:
         return load_shipped_state(shipped)
     return load_state(path_stem)
+
+
+@contextlib.contextmanager
+def reading_model(path_stem: str | os.PathLike | None, what: str) -> Iterator[None]:
+    """Turn a model file that cannot be used into one :class:`InvalidFileError` naming it.
+
+    Wraps loading ``<stem>.pt`` + ``<stem>.json`` and building the model from
+    them: a file that is not JSON, a config without the keys ``what`` needs,
+    weights that are not a state_dict or do not fit the config. Missing
+    files stay OSErrors. The shipped models (``path_stem`` None) are not
+    wrapped: an error there is a bug, not bad input. Every other exception is
+    caught, since torch and json fail on a foreign file in many ways.
+    """
+    if path_stem is None:
+        yield
+        return
+    try:
+        yield
+    except (InvalidFileError, OSError):
+        raise
+    except KeyError as error:
+        raise InvalidFileError(path_stem, None, f"not a {what}: its config has no "
+                               f"{error.args[0]!r}") from None
+    except Exception as error:  # whatever torch or json make of a foreign file
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InvalidFileError(path_stem, None, f"not a {what}: {reason}") from None
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:

@@ -18,9 +18,9 @@ import torch
 
 from genoseq.device import ComputeOptions, inference_autocast, resolve_precision
 from genoseq.encoding import protein_to_index
-from genoseq.io.atomic import atomic_write
+from genoseq.io.atomic import OutputSet
 from genoseq.io.fasta import SequenceRecord, read_fasta
-from genoseq.nn.checkpoint import load_model_state, save_model
+from genoseq.nn.checkpoint import load_model_state, reading_model, save_model
 from genoseq.nn.inference import predict_positions
 from genoseq.nn.tagger import TaggerConfig
 from genoseq.structure.data import PAD_INDEX, Q3_CLASSES, Q8_CLASSES
@@ -63,15 +63,18 @@ def load_ss_model(path_stem: str | os.PathLike | None = None
 
     Returns the model in eval mode and its model-card metadata.
     """
-    state, config, metadata = load_model_state(path_stem, SHIPPED_MODEL)
-    tagger = TaggerConfig.from_dict(config["tagger"])
-    if "members" in config:
-        taggers = [TaggerConfig.from_dict(member)
-                   for member in config.get("member_taggers", [])] or [tagger] * config["members"]
-        model = SecondaryStructureEnsemble(SecondaryStructureModel(member) for member in taggers)
-    else:
-        model = SecondaryStructureModel(tagger)
-    model.load_state_dict(state)
+    with reading_model(path_stem, "genoseq secondary-structure model"):
+        state, config, metadata = load_model_state(path_stem, SHIPPED_MODEL)
+        tagger = TaggerConfig.from_dict(config["tagger"])
+        if "members" in config:
+            taggers = ([TaggerConfig.from_dict(member)
+                        for member in config.get("member_taggers", [])]
+                       or [tagger] * config["members"])
+            model = SecondaryStructureEnsemble(SecondaryStructureModel(member)
+                                               for member in taggers)
+        else:
+            model = SecondaryStructureModel(tagger)
+        model.load_state_dict(state)
     return model.eval(), metadata
 
 
@@ -234,15 +237,22 @@ def predict_to_files(source: str | os.PathLike, output: str | os.PathLike | Text
     Raises
     ------
     InvalidFileError
-        Malformed FASTA, or DNA where protein was expected; no output is written.
+        An output path that cannot be written or is the input (checked before
+        reading), malformed FASTA, or DNA where protein was expected; no
+        output is written.
     """
+    outputs = OutputSet({"output": output, "probs": probs}, inputs=[source])
+    if not isinstance(model, (SecondaryStructureModel, SecondaryStructureEnsemble)):
+        model, _ = load_ss_model(model)
     records = list(read_fasta(source, alphabet="protein"))
     frame = predict_secondary_structure(records, model=model, probabilities=probs is not None,
                                         compute=compute)
-    with atomic_write(output) as handle:
-        frame[["id", "sequence", "q3", "q8"]].to_csv(handle, sep="\t", index=False,
-                                                     lineterminator="\n")
-    if probs is not None:
-        with atomic_write(probs) as handle:
-            _write_probabilities(frame, handle)
+    with outputs.writing():
+        # Plain TSV: ids are written as they are (no CSV quoting of quotes).
+        handle = outputs.open("output")
+        handle.write("id\tsequence\tq3\tq8\n")
+        handle.writelines(f"{row.id}\t{row.sequence}\t{row.q3}\t{row.q8}\n"
+                          for row in frame.itertuples(index=False))
+        if probs is not None:
+            _write_probabilities(frame, outputs.open("probs"))
     return len(frame)
