@@ -21,6 +21,7 @@ from genoseq.io.atomic import OutputSet, atomic_write
 from genoseq.io.errors import InvalidFileError
 
 SMALL = TEST_DATA / "good" / "small.fa"
+PAIRS = TEST_DATA / "enhancer" / "crispri_K562_6chroms.GRCh38.tsv.gz"
 PROTEINS = ">p1\nMKTAYIAKQRQISFVKSHFSRQ\n>p2\nMSTNPKPQRKTKRNTNRRPQDVKFPGG\n"
 
 
@@ -122,6 +123,24 @@ def test_ss_output_equal_to_input_is_refused(tmp_path):
     assert code == 2
     one_error_line(err, faa)
     assert faa.read_text() == PROTEINS
+
+
+def test_enhancer_output_equal_to_input_is_refused(tmp_path):
+    pairs = tmp_path / "pairs.tsv.gz"
+    shutil.copy(PAIRS, pairs)
+    code, _, err = run("enhancer", "-i", pairs, "-o", pairs)
+    assert code == 2
+    one_error_line(err, pairs)
+    assert pairs.read_bytes() == PAIRS.read_bytes()
+
+
+def test_enhancer_unwritable_plot_leaves_no_table(tmp_path):
+    table, plot = tmp_path / "scores.tsv", tmp_path / "no" / "locus.png"
+    code, _, err = run("enhancer", "-i", PAIRS, "-o", table, "--plot-locus", "X",
+                       "--plot-file", plot)
+    assert code == 2
+    one_error_line(err, plot)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_two_outputs_to_one_file_are_refused(tmp_path, tiny_gene_model):
@@ -227,7 +246,8 @@ def test_output_set_rejects_folders_and_unwritable_folders(tmp_path):
 
 
 @pytest.mark.parametrize("command", [["predict", "-i", SMALL], ["ss", "-i", "-"],
-                                     ["motifs", "predict", "-i", SMALL]])
+                                     ["motifs", "predict", "-i", SMALL],
+                                     ["enhancer", "-i", PAIRS]])
 @pytest.mark.parametrize("device", ["foo", "cuda:99"])
 def test_bad_device_is_one_line(command, device, tmp_path):
     code, _, err = run(*command, "--device", device, "-o", tmp_path / "out")
@@ -238,7 +258,8 @@ def test_bad_device_is_one_line(command, device, tmp_path):
 
 @pytest.mark.skipif(sys.platform != "linux", reason="needs a POSIX file system")
 @pytest.mark.parametrize("command", [["predict", "-i", SMALL], ["ss"],
-                                     ["motifs", "predict", "-i", SMALL]])
+                                     ["motifs", "predict", "-i", SMALL],
+                                     ["enhancer", "-i", PAIRS]])
 @pytest.mark.parametrize("damage", ["garbage weights", "truncated weights", "foreign json"])
 def test_unusable_model_file_is_one_line(command, damage, tmp_path):
     if command == ["ss"]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from genoseq._cli import add_compute_arguments, compute_options
+from genoseq._cli import add_compute_arguments, compute_options, warnings_to
 from genoseq.io import InvalidFileError
+from genoseq.io.atomic import OutputSet
 
 
 def _run_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
@@ -13,24 +14,27 @@ def _run_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
     from genoseq.enhancers.plot import plot_locus
     from genoseq.enhancers.predict import SCORE_COLUMN, score_enhancer_pairs
     from genoseq.enhancers.table import read_pairs
-    from genoseq.io import atomic_write
 
-    table = read_pairs(args.input)
+    plot = (args.plot_file or f"{args.plot_locus}.locus.png") if args.plot_locus else None
+    outputs = OutputSet({"-o": stdout if args.output == "-" else args.output,
+                         "--plot-file": plot}, inputs=[args.input])
+    compute = compute_options(args, stderr)
     model, _ = load_enhancer_model(args.model)
-    scored = score_enhancer_pairs(table, model, compute=compute_options(args, stderr),
-                                  source=args.input)
-    scored[SCORE_COLUMN] = scored[SCORE_COLUMN].map(lambda v: f"{v:.6g}")
-    output = stdout if args.output == "-" else args.output
-    with atomic_write(output) as handle:
-        scored.to_csv(handle, sep="\t", index=False, lineterminator="\n")
+    table = read_pairs(args.input)
+    with warnings_to(stderr):
+        scored = score_enhancer_pairs(table, model, compute=compute, source=args.input)
+    # A pair without a TSS has no score (NaN): written empty.
+    scored[SCORE_COLUMN] = scored[SCORE_COLUMN].map(lambda v: "" if v != v else f"{v:.6g}")
+    figure = None
     if args.plot_locus:
         try:
             figure = plot_locus(table, args.plot_locus, model, cell_type=args.cell_type)
         except KeyError as error:
             raise InvalidFileError(args.input, None, error.args[0]) from None
-        path = args.plot_file or f"{args.plot_locus}.locus.png"
-        with atomic_write(path, "wb") as handle:
-            figure.savefig(handle, format="png", dpi=120)
+    with outputs.writing():
+        scored.to_csv(outputs.open("-o"), sep="\t", index=False, lineterminator="\n")
+        if figure is not None:
+            figure.savefig(outputs.open("--plot-file", "wb"), format="png", dpi=120)
     return 0
 
 
@@ -52,8 +56,9 @@ def _run_train_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
     config = EnhancerModelConfig(readout=readout)
     steps = {} if args.max_steps is None else {"max_steps": args.max_steps}
     settings = EnhancerTrainConfig(seed=args.seed, **steps)
-    model, metadata = train_enhancer_model(table, config, settings, source=args.pairs,
-                                           compute=compute_options(args, stderr))
+    with warnings_to(stderr):
+        model, metadata = train_enhancer_model(table, config, settings, source=args.pairs,
+                                               compute=compute_options(args, stderr))
     save_enhancer_model(model, args.out, metadata)
     validation = metadata["validation"]
     stdout.write(f"validation chromosomes {','.join(metadata['validation_chromosomes'])}: "
@@ -73,7 +78,9 @@ def register(commands, parser_class) -> None:
         "Writes the input rows plus genoseq_score = |effect of removing the element on "
         "its gene's response| (higher = more likely regulated). Label columns "
         "(EffectSize, Significant, pValueAdjusted, PowerAtEffectSize25, Regulated) are "
-        "copied through but never read.")
+        "copied through but never read. Every input row is written: an element with "
+        "chromEnd = chromStart is a point; a pair whose gene has no TSS (empty startTSS) "
+        "cannot be placed and gets an empty genoseq_score, with one warning saying how many.")
     enhancer.add_argument("-i", "--input", default="-", metavar="FILE",
                           help="pair table, TSV (default: standard input)")
     enhancer.add_argument("-o", "--output", default="-", metavar="FILE",

@@ -4,8 +4,12 @@ The tested elements of one gene form its locus. Each element sits at its
 signed offset from the gene's TSS (``distanceToTSS`` with the sign of the
 element centre minus the TSS; the centre distance when the column is
 absent), and the TSS itself is one more position in the walk, where the
-promoter's own kick enters. Loci of similar size share a bucket, so padding
-stays small: one bucket is a set of equally long tensors.
+promoter's own kick enters. A zero-length element (``chromEnd ==
+chromStart``) is a point at ``chromStart``. A pair whose gene has no TSS
+(empty ``startTSS``) belongs to no locus: it cannot be placed, so it gets no
+effect (NaN), and none of its other columns are read. Loci of similar size
+share a bucket, so padding stays small: one bucket is a set of equally long
+tensors.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from genoseq.enhancers.table import (
     feature_view,
     file_line,
     numeric_column,
+    tss_positions,
 )
 from genoseq.io import InvalidFileError
 
@@ -91,7 +96,10 @@ class Loci:
     n_rows: int
 
     def scatter(self, per_bucket: Sequence[torch.Tensor]) -> np.ndarray:
-        """Slot values ``(n, length)`` per bucket back to one value per table row."""
+        """Slot values ``(n, length)`` per bucket back to one value per table row.
+
+        Rows in no locus (their gene has no TSS) get NaN.
+        """
         out = np.full(self.n_rows, np.nan)
         for bucket, values in zip(self.buckets, per_bucket, strict=True):
             rows = bucket.rows.cpu().numpy()
@@ -110,12 +118,18 @@ class Loci:
 
 
 def element_offsets(table: pd.DataFrame, source: str) -> np.ndarray:
-    """Signed offset of each element centre from its gene's TSS, bp, shape ``(rows,)``."""
+    """Signed offset of each element centre from its gene's TSS, bp, shape ``(rows,)``.
+
+    A zero-length element's centre is its ``chromStart``. NaN where the
+    gene has no TSS (``distanceToTSS`` is not read there).
+    """
     centre = (numeric_column(table, "chromStart", source)
               + numeric_column(table, "chromEnd", source)) / 2
-    side = centre - numeric_column(table, "startTSS", source)
+    side = centre - tss_positions(table, source)
     if "distanceToTSS" in table.columns:
-        return np.sign(side) * np.abs(numeric_column(table, "distanceToTSS", source))
+        placed = ~np.isnan(side)
+        side[placed] = (np.sign(side[placed])
+                        * np.abs(numeric_column(table[placed], "distanceToTSS", source)))
     return side
 
 
@@ -158,10 +172,18 @@ def build_loci(table: pd.DataFrame, element_columns: Sequence[str] = SIGNAL_COLU
     Returns
     -------
     Loci
+        Over all rows of ``table``; a row whose gene has no TSS is in no locus.
     """
     check_feature_names([*element_columns, *gene_columns])
     view = feature_view(table)
+    absent = [c for c in (*element_columns, *gene_columns) if c not in view.columns]
+    if absent:
+        raise InvalidFileError(source, 1, f"missing column(s) {', '.join(absent)}, "
+                               "which the model reads")
     offsets_kb = element_offsets(view, source) / 1000.0
+    # Positions in ``table`` of the rows that can be placed; everything below indexes them.
+    placed = np.flatnonzero(~np.isnan(offsets_kb))
+    view, offsets_kb = view.iloc[placed], offsets_kb[placed]
     element_features = element_feature_matrix(view, element_columns, source)
     gene_features = (np.stack([numeric_column(view, c, source) for c in gene_columns], axis=1)
                      if gene_columns else np.zeros((len(view), 0)))
@@ -197,7 +219,7 @@ def build_loci(table: pd.DataFrame, element_columns: Sequence[str] = SIGNAL_COLU
             positions[i, len(rows) + 1:] = positions[i, len(rows)]
             is_element[i, slots] = True
             tss_index[i] = tss
-            rows_out[i, slots] = rows
+            rows_out[i, slots] = placed[rows]
             # A gene may list its annotation on every row; the first one is used.
             genes[i] = gene_features[rows[0]]
         buckets.append(LocusBucket(

@@ -21,7 +21,7 @@ from torch import nn
 from genoseq.config import DictConfig
 from genoseq.enhancers.loci import GENE_COLUMNS, PLAIN_COLUMNS, SIGNAL_COLUMNS, LocusBucket
 from genoseq.enhancers.table import check_feature_names
-from genoseq.nn.checkpoint import load_model_state, save_model
+from genoseq.nn.checkpoint import load_model_state, reading_model, save_model
 from genoseq.nn.leaky import (
     LeakyIntegrator,
     LeakyIntegratorConfig,
@@ -163,7 +163,8 @@ def load_enhancer_model(path_stem: str | os.PathLike | None = None
 
     Returns the model (in eval mode, on the CPU) and its metadata.
     """
-    state, config, metadata = load_model_state(path_stem, SHIPPED_MODEL)
-    model = EnhancerModel(EnhancerModelConfig.from_dict(config))
-    model.load_state_dict(state)
+    with reading_model(path_stem, "genoseq enhancer model"):
+        state, config, metadata = load_model_state(path_stem, SHIPPED_MODEL)
+        model = EnhancerModel(EnhancerModelConfig.from_dict(config))
+        model.load_state_dict(state)
     return model.eval(), metadata

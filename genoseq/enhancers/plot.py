@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from genoseq.enhancers.model import EnhancerModel, load_enhancer_model
 from genoseq.enhancers.predict import loci_for
+from genoseq.enhancers.table import has_tss
 
 
 def _locus_table(table: pd.DataFrame, gene: str, cell_type: str | None) -> pd.DataFrame:
@@ -17,10 +18,14 @@ def _locus_table(table: pd.DataFrame, gene: str, cell_type: str | None) -> pd.Da
     if cell_type is not None:
         keep &= table["CellType"] == cell_type
     subset = table[keep]
+    where = "" if cell_type is None else f" in cell type {cell_type!r}"
     if subset.empty:
-        raise KeyError(f"no pairs for gene {gene!r}"
-                       + ("" if cell_type is None else f" in cell type {cell_type!r}"))
-    return subset
+        raise KeyError(f"no pairs for gene {gene!r}{where}")
+    placed = has_tss(subset)
+    if not placed.any():
+        raise KeyError(f"gene {gene!r}{where} has no TSS (empty startTSS): its locus "
+                       "cannot be drawn")
+    return subset[placed]
 
 
 def plot_locus(table: pd.DataFrame, gene: str, model: EnhancerModel | None = None, *,
@@ -57,8 +62,8 @@ def plot_locus(table: pd.DataFrame, gene: str, model: EnhancerModel | None = Non
     Raises
     ------
     KeyError
-        The gene has no pairs in ``table`` (or in ``cell_type``), or several
-        cell types and none was given.
+        The gene has no pairs in ``table`` (or in ``cell_type``), no TSS, or
+        several cell types and none was given.
     """
     if model is None:
         model, _ = load_enhancer_model()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import torch
@@ -9,6 +11,8 @@ import torch
 from genoseq.device import ComputeOptions
 from genoseq.enhancers.loci import Loci, build_loci
 from genoseq.enhancers.model import EnhancerModel, load_enhancer_model
+from genoseq.enhancers.table import has_tss
+from genoseq.io import GenoseqWarning
 
 SCORE_COLUMN = "genoseq_score"
 
@@ -25,7 +29,8 @@ def element_effects(model: EnhancerModel, loci: Loci, *,
 
     Positive: removing the element lowers the promoter's response (a
     CRISPRi knock-down would reduce expression); negative: it raises it
-    (the state was above the sweet spot).
+    (the state was above the sweet spot). NaN for a pair whose gene has no
+    TSS (it belongs to no locus).
 
     Parameters
     ----------
@@ -49,6 +54,10 @@ def score_enhancer_pairs(table: pd.DataFrame, model: EnhancerModel | None = None
                          ) -> pd.DataFrame:
     """The table with a :data:`SCORE_COLUMN` column: ``|effect|``, higher = more likely regulated.
 
+    Every row is kept. A pair whose gene has no TSS (empty ``startTSS``)
+    cannot be placed in a locus: its score is NaN, and one
+    :class:`~genoseq.io.GenoseqWarning` says how many pairs that is.
+
     Parameters
     ----------
     table : pandas.DataFrame
@@ -64,4 +73,9 @@ def score_enhancer_pairs(table: pd.DataFrame, model: EnhancerModel | None = None
     if model is None:
         model, _ = load_enhancer_model()
     effects = element_effects(model, loci_for(model, table, source), compute=compute)
+    unplaced = int((~has_tss(table, source)).sum())
+    if unplaced:
+        warnings.warn(f"{source}: {unplaced} of {len(table)} pairs have no TSS (empty "
+                      f"startTSS) and cannot be scored; their {SCORE_COLUMN} is left empty",
+                      GenoseqWarning, stacklevel=2)
     return table.assign(**{SCORE_COLUMN: np.abs(effects)})

@@ -29,6 +29,9 @@ REQUIRED_COLUMNS = ("chrom", "chromStart", "chromEnd", "startTSS", "measuredGene
                     "CellType")
 #: The unique key of a pair.
 PAIR_KEY = ("chrom", "chromStart", "chromEnd", "measuredGeneSymbol", "CellType")
+#: How a missing ``startTSS`` is written (any case): empty, as in the benchmark's own
+#: files, or R's ``NA``. Such a pair is kept but cannot be scored.
+MISSING_TSS = ("", "na")
 
 _TRUE = {"true", "t", "1", "yes"}
 _FALSE = {"false", "f", "0", "no"}
@@ -79,6 +82,31 @@ def numeric_column(table: pd.DataFrame, column: str, source: str) -> np.ndarray:
     return numbers
 
 
+def tss_positions(table: pd.DataFrame, source: str = "<table>") -> np.ndarray:
+    """Each pair's ``startTSS`` as float64, NaN where the table gives none (:data:`MISSING_TSS`).
+
+    Raises
+    ------
+    InvalidFileError
+        The column is missing, or a value is neither missing nor a finite number.
+    """
+    if "startTSS" not in table.columns:
+        raise InvalidFileError(source, 1, "missing column 'startTSS'")
+    values = table["startTSS"]
+    if pd.api.types.is_numeric_dtype(values):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = (values.isna() | values.astype(str).str.strip().str.lower().isin(MISSING_TSS)
+               ).to_numpy()
+    out = np.full(len(table), np.nan)
+    out[~missing] = numeric_column(table[~missing], "startTSS", source)
+    return out
+
+
+def has_tss(table: pd.DataFrame, source: str = "<table>") -> np.ndarray:
+    """Boolean mask, ``(rows,)``: the pairs whose gene has a TSS, the only ones that can be scored."""
+    return ~np.isnan(tss_positions(table, source))
+
+
 def read_pairs(path: str | os.PathLike | BinaryIO) -> pd.DataFrame:
     """Read an element–gene pair table (tab-separated; plain, gzip, bz2 or xz).
 
@@ -92,13 +120,18 @@ def read_pairs(path: str | os.PathLike | BinaryIO) -> pd.DataFrame:
     pandas.DataFrame
         Every column as in the file (the label columns too, if present); the
         index is the 0-based data row, so row ``i`` is file line ``i + 2``.
+        ``chromStart`` and ``chromEnd`` are integers; so is ``startTSS``,
+        nullable (``Int64``, ``<NA>`` where missing) if any pair lacks it.
 
     Raises
     ------
     InvalidFileError
         Empty or unparsable file, a missing required column, bad
-        coordinates, an element on another chromosome than its gene
-        (``chrTSS``), or a pair listed twice.
+        coordinates (``chromEnd`` below ``chromStart``; equal is a
+        zero-length element, a point at ``chromStart``), an element on
+        another chromosome than its gene (``chrTSS``), or a pair listed twice.
+        A missing ``startTSS`` (empty or ``NA``) is not an error: the pair is
+        kept, and scoring leaves it unscored.
     """
     with open_input(path) as handle:
         source = handle.name
@@ -121,21 +154,29 @@ def read_pairs(path: str | os.PathLike | BinaryIO) -> pd.DataFrame:
         if empty.any():
             raise InvalidFileError(source, file_line(table, int(np.flatnonzero(empty)[0])),
                                    f"empty {column!r}")
+    tss = tss_positions(table, source)
     coordinates = {}
     for column in ("chromStart", "chromEnd", "startTSS"):
-        values = numeric_column(table, column, source)
-        if (values < 0).any() or (values != np.round(values)).any():
-            first = int(np.flatnonzero((values < 0) | (values != np.round(values)))[0])
+        values = tss if column == "startTSS" else numeric_column(table, column, source)
+        present = ~np.isnan(values)
+        bad = present & ((values < 0) | (values != np.round(values)))
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
             raise InvalidFileError(source, file_line(table, first),
                                    f"{column} {table[column].iloc[first]!r} is not a "
                                    f"non-negative integer")
-        coordinates[column] = values.astype(np.int64)
-    bad = coordinates["chromEnd"] <= coordinates["chromStart"]
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise InvalidFileError(source, file_line(table, first), "chromEnd must be above chromStart")
+        coordinates[column] = (values.astype(np.int64) if present.all()
+                               else pd.array(values, dtype="Int64"))
+    # chromEnd == chromStart is a zero-length element (valid BED): a point at chromStart.
+    reversed_ = coordinates["chromEnd"] < coordinates["chromStart"]
+    if reversed_.any():
+        first = int(np.flatnonzero(reversed_)[0])
+        raise InvalidFileError(source, file_line(table, first),
+                               f"chromEnd {table['chromEnd'].iloc[first].strip()} is below "
+                               f"chromStart {table['chromStart'].iloc[first].strip()}")
     if "chrTSS" in table.columns:
-        other = (table["chrTSS"] != table["chrom"]).to_numpy()
+        # A pair without a TSS may name no TSS chromosome either.
+        other = (table["chrTSS"] != table["chrom"]).to_numpy() & ~np.isnan(tss)
         if other.any():
             first = int(np.flatnonzero(other)[0])
             raise InvalidFileError(source, file_line(table, first),

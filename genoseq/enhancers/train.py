@@ -8,6 +8,7 @@ random: a locus and its chromosome are always on one side.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ from genoseq.device import ComputeOptions
 from genoseq.enhancers.loci import Loci, build_loci, labels
 from genoseq.enhancers.model import EnhancerModel, EnhancerModelConfig
 from genoseq.enhancers.predict import element_effects
+from genoseq.enhancers.table import has_tss
+from genoseq.io import GenoseqWarning
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,8 @@ def train_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
     ----------
     table : pandas.DataFrame
         A screen table with a ``Regulated`` column (only the loss reads it).
+        Pairs whose gene has no TSS (empty ``startTSS``) are left out, with
+        one :class:`~genoseq.io.GenoseqWarning` saying how many.
     config : EnhancerModelConfig
     settings : EnhancerTrainConfig
     source : str
@@ -213,6 +218,11 @@ def train_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
         Step count, validation chromosomes and their AUPRC/AUROC, pair
         counts, and the learnt leaks and window.
     """
+    placed = has_tss(table, source)
+    if not placed.all():
+        warnings.warn(f"{source}: {int((~placed).sum())} of {len(table)} pairs have no TSS "
+                      "(empty startTSS); left out of training", GenoseqWarning, stacklevel=2)
+        table = table[placed]
     n_groups = min(settings.n_folds, table["chrom"].nunique())
     if n_groups < 2:
         raise ValueError("training needs pairs on at least two chromosomes "

@@ -9,6 +9,7 @@ way (:func:`number_genes`), so one gene has one ID in every output file.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -188,13 +189,24 @@ def write_sco(
     (n counts genes within the sequence from 1; 1-based inclusive
     coordinates; strand ``+`` or ``-``). Prodigal's ``# Model Data`` line is
     left out: it describes Prodigal's own training.
+
+    SEQID is percent-encoded where it would break the quoted value: ``"``
+    as ``%22``, ``%`` (the escape character) as ``%25``, control characters
+    as ``%XX`` -- GFF3's column-9 escaping, as in :mod:`genoseq.io.gff`;
+    :func:`urllib.parse.unquote` undoes it. Any other header is written
+    exactly as Prodigal writes it. Prodigal itself writes the header raw
+    (``print_genes`` in its ``gene.c`` formats ``seqhdr="%s"``;
+    pyrodigal's ``write_gff`` the same), so its header ``a"b`` gives
+    ``seqhdr="a"b"``, a quote inside the quotes.
     """
     by_seqid: dict[str, list[Gene]] = {}
     for _, gene in number_genes(genes, sequence_lengths):
         by_seqid.setdefault(gene.seqid, []).append(gene)
+    unsafe = re.compile(r'["%\x00-\x1f\x7f]')
     with atomic_write(path) as handle:
         for number, (seqid, length) in enumerate(sequence_lengths.items(), 1):
-            handle.write(f'# Sequence Data: seqnum={number};seqlen={length};seqhdr="{seqid}"\n')
+            header = unsafe.sub(lambda match: f"%{ord(match.group()):02X}", seqid)
+            handle.write(f'# Sequence Data: seqnum={number};seqlen={length};seqhdr="{header}"\n')
             for ordinal, gene in enumerate(by_seqid.get(seqid, []), 1):
                 strand = "+" if gene.strand == 1 else "-"
                 handle.write(f">{ordinal}_{gene.start + 1}_{gene.end}_{strand}\n")

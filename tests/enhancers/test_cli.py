@@ -103,3 +103,80 @@ def test_train_enhancer_cli(tmp_path):
     assert 1 <= metadata["steps"] <= 15
     code, _, _ = run("enhancer", "-i", SLICE, "-o", tmp_path / "s.tsv", "--model", stem)
     assert code == 0
+
+
+def write_slice(tmp_path, edit, name="pairs.tsv"):
+    """The slice with ``edit(header, rows)`` applied to its cells, as a plain TSV."""
+    lines = gzip.open(SLICE, "rt").read().splitlines()
+    header = lines[0].split("\t")
+    rows = [line.split("\t") for line in lines[1:]]
+    edit(header, rows)
+    path = tmp_path / name
+    path.write_text("\n".join("\t".join(r) for r in [header, *rows]) + "\n")
+    return path
+
+
+def read_tsv(path):
+    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+
+
+def test_zero_length_elements_are_points(tmp_path):
+    # The first 10 elements shrunk to a point at their centre: distanceToTSS still
+    # gives each its offset, so every pair keeps its score.
+    def points(header, rows):
+        start, end = header.index("chromStart"), header.index("chromEnd")
+        for row in rows[:10]:
+            row[start] = row[end] = str((int(row[start]) + int(row[end])) // 2)
+    path = write_slice(tmp_path, points)
+    code, _, err = run("enhancer", "-i", path, "-o", tmp_path / "points.tsv")
+    assert code == 0 and err == ""
+    scored, given = read_tsv(tmp_path / "points.tsv"), read_tsv(path)
+    assert (scored["chromStart"] == scored["chromEnd"]).sum() == 10
+    pd.testing.assert_frame_equal(scored.drop(columns="genoseq_score"), given)
+    assert run("enhancer", "-i", SLICE, "-o", tmp_path / "slice.tsv")[0] == 0
+    pd.testing.assert_series_equal(scored["genoseq_score"],
+                                   read_tsv(tmp_path / "slice.tsv")["genoseq_score"])
+
+
+def test_reversed_element_refused_in_one_line(tmp_path):
+    def reverse(header, rows):
+        rows[2][header.index("chromEnd")] = "5"
+    path = write_slice(tmp_path, reverse)
+    out = tmp_path / "out.tsv"
+    code, stdout, err = run("enhancer", "-i", path, "-o", out)
+    assert code == 2 and stdout == "" and not out.exists()
+    assert err == f"genoseq: error: {path}:4: chromEnd 5 is below chromStart 27421403\n"
+
+
+def test_pairs_without_tss_are_kept_unscored(tmp_path):
+    # Rows 0 and 2 are the only pairs of SAP18 and RPL21; row 1 is one of POLR1D's two.
+    def no_tss(header, rows):
+        for row in rows[:3]:
+            for column in ("startTSS", "endTSS", "distanceToTSS"):
+                row[header.index(column)] = ""
+    path = write_slice(tmp_path, no_tss)
+    out = tmp_path / "out.tsv"
+    code, _, err = run("enhancer", "-i", path, "-o", out)
+    assert code == 0
+    assert err == (f"genoseq: warning: {path}: 3 of 380 pairs have no TSS (empty startTSS) "
+                   "and cannot be scored; their genoseq_score is left empty\n")
+    scored, given = read_tsv(out), read_tsv(path)
+    assert len(scored) == len(given) == 380
+    pd.testing.assert_frame_equal(scored.drop(columns="genoseq_score"), given)
+    assert (scored["genoseq_score"][:3] == "").all() and (scored["genoseq_score"][3:] != "").all()
+    # Loci without those pairs are untouched.
+    assert run("enhancer", "-i", SLICE, "-o", tmp_path / "slice.tsv")[0] == 0
+    original = read_tsv(tmp_path / "slice.tsv")["genoseq_score"]
+    other = (given["measuredGeneSymbol"] != "POLR1D") & (given.index >= 3)
+    pd.testing.assert_series_equal(scored["genoseq_score"][other], original[other])
+    code, _, err = run("enhancer", "-i", path, "-o", out, "--plot-locus", "SAP18")
+    assert code == 2 and err.splitlines()[1:] == [
+        f"genoseq: error: {path}: gene 'SAP18' has no TSS (empty startTSS): its locus cannot "
+        "be drawn"]
+    stem = tmp_path / "model"
+    code, _, err = run("train", "enhancer", "--pairs", path, "-o", stem, "--max-steps", "3", "-q")
+    assert code == 0
+    assert err == (f"genoseq: warning: {path}: 3 of 380 pairs have no TSS (empty startTSS); "
+                   "left out of training\n")
+    _, metadata = load_enhancer_model(stem)
+    assert metadata["n_pairs_train"] + metadata["n_pairs_validation"] == 377
