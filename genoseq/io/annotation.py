@@ -10,7 +10,7 @@ import itertools
 import os
 
 from genoseq.io.cds import Annotation
-from genoseq.io.compression import open_input
+from genoseq.io.compression import open_input, text_lines
 from genoseq.io.errors import InvalidFileError
 from genoseq.io.genbank import parse_genbank
 from genoseq.io.gff import parse_gff3
@@ -41,18 +41,25 @@ def read_cds(path: str | os.PathLike, *, include_pseudo: bool = False) -> Annota
         ``#`` comment is neither a ``LOCUS`` line nor a 9-column GFF line (a
         ``##gff-version`` line settles it as GFF3 at once), or the file is
         malformed in the format found.
+
+    Notes
+    -----
+    Line breaks may be LF, CRLF or CR (see
+    :func:`genoseq.io.compression.text_lines`); a UTF-8 byte-order mark
+    before the first line is skipped.
     """
     with open_input(path) as stream:
+        lines = text_lines(stream)
         head: list[bytes] = []
-        for number, raw in enumerate(stream, 1):
+        for number, raw in enumerate(lines, 1):
             head.append(raw)
             line = raw.strip()
             if line.startswith(b"##gff-version"):
                 return parse_gff3(
-                    itertools.chain(head, stream), path, include_pseudo=include_pseudo
+                    itertools.chain(head, lines), path, include_pseudo=include_pseudo
                 )
             if line.startswith(b"LOCUS"):
-                data = b"".join(head) + stream.read()
+                data = b"".join(itertools.chain(head, lines))
                 return parse_genbank(data, path, include_pseudo=include_pseudo)
             if not line or line.startswith(b"#"):
                 continue

@@ -16,6 +16,7 @@ import lzma
 import os
 import sys
 import zlib
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from genoseq.io.errors import InvalidFileError
@@ -40,6 +41,30 @@ _MAGIC = (
     (b"\xfd7zXZ\x00", "xz"),
 )
 _MAGIC_LENGTH = max(len(magic) for magic, _ in _MAGIC)
+
+UTF8_BOM = b"\xef\xbb\xbf"
+"""UTF-8 byte-order mark, which some editors write at the start of text files;
+the text readers skip it."""
+
+
+def text_lines(stream: BinaryIO) -> Iterator[bytes]:
+    """Lines of a binary text stream, each with its line break, for line-based formats.
+
+    A UTF-8 byte-order mark before the first line is skipped. A file whose
+    first line break is a lone ``\\r`` (classic Mac OS) is split at every
+    ``\\r`` (and ``\\r\\n``); otherwise lines end at ``\\n``, as when iterating
+    the stream.
+    """
+    first = stream.readline().removeprefix(UTF8_BOM)
+    cr = first.find(b"\r")
+    if cr < 0 or first[cr + 1 : cr + 2] == b"\n":
+        if first:
+            yield first
+        yield from stream
+        return
+    yield from first.splitlines(keepends=True)
+    for line in stream:
+        yield from line.splitlines(keepends=True)
 
 
 def detect_compression(head: bytes) -> str | None:

@@ -7,17 +7,23 @@ size plus the largest record, whatever the file size. FASTA sequence blocks are 
 block, which upper-cases, deletes line breaks and marks invalid characters in
 a single C pass; there is no Python loop per line or per base.
 
-Line endings may be ``\n`` or ``\r\n``. Blank lines, leading blank lines and
-whitespace at the end of the file are ignored; a space or tab inside a
-sequence line (trailing ones included) is an invalid character. Every
-malformed input raises :class:`~genoseq.io.errors.InvalidFileError` naming the
-file, the 1-based line and the offending value.
+Line endings may be ``\n``, ``\r\n`` or a lone ``\r`` (classic Mac OS), told
+apart by the first line break of the file. A UTF-8 byte-order mark at the
+start of the file is skipped. Blank lines, leading blank lines and
+whitespace at the end of the file are ignored, at the cost of a C-level scan
+(runs of blank lines are never looked at one by one); a space or tab inside
+a sequence line (trailing ones included) is an invalid character. With
+``alphabet="dna"``, RNA is read as DNA: U and u become T and t, so every
+consumer (translation, the ``.ffn`` output, ...) sees T. Every malformed
+input raises :class:`~genoseq.io.errors.InvalidFileError` naming the file,
+the 1-based line and the offending value.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import re
 import string
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +31,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from genoseq.io.compression import open_input
+from genoseq.io.compression import UTF8_BOM, open_input
 from genoseq.io.errors import InvalidFileError
 
 # Chunks that stay in the CPU cache parse faster than 8-16 MB ones (measured
@@ -43,6 +49,7 @@ _ALPHABETS = {
 }
 _LETTERS = frozenset(string.ascii_uppercase)
 _LINE_BREAKS = b"\r\n"
+_CR_TO_LF = bytes.maketrans(b"\r", b"\n")
 # Marks an invalid character in translated sequence; real NUL bytes are
 # rejected before translation, so any NUL afterwards comes from the table.
 _INVALID = b"\x00"
@@ -53,15 +60,29 @@ _MIN_DNA_CHECK_LENGTH = 20
 _DNA_FRACTION = 0.9
 
 
-def _cleaning_table(allowed: str) -> bytes:
-    """256-byte ``bytes.translate`` table: upper-cases allowed characters, maps the rest to NUL."""
+# Two or more empty lines in a row, after the line break that ends the line
+# before them: the FASTQ line splitter hands such a run over as one item, so
+# that blank lines cost no Python work each.
+_BLANK_RUN = re.compile(rb"\n(\n\n+)")
+
+
+def _cleaning_table(allowed: str, replace: dict[str, str] | None = None) -> bytes:
+    """256-byte ``bytes.translate`` table: upper-cases allowed characters, maps the rest to NUL.
+
+    ``replace`` maps allowed characters to the character they are read as
+    (both cases).
+    """
+    replace = replace or {}
     table = bytearray(256)
     for char in allowed:
-        table[ord(char)] = table[ord(char.lower())] = ord(char)
+        table[ord(char)] = table[ord(char.lower())] = ord(replace.get(char, char))
     return bytes(table)
 
 
 _TABLES = {alphabet: _cleaning_table(chars) for alphabet, (chars, _) in _ALPHABETS.items()}
+# DNA input may be RNA: U is read as T, so that codons, proteins and the bases
+# written out are those of the DNA.
+_TABLES["dna"] = _cleaning_table(_ALPHABETS["dna"][0], {"U": "T"})
 
 
 @dataclass(slots=True, repr=False)
@@ -124,7 +145,8 @@ def read_fasta(
     alphabet : {None, "dna", "protein"}
         Characters allowed in sequences. None allows letters and ``-*.``;
         ``"dna"`` allows ``ACGTUN``, the IUPAC codes ``RYSWKMBDHV`` and ``-``,
-        and reports other letters (E, F, I, L, P, Q, ...) as protein;
+        reads U (RNA) as T, and reports other letters (E, F, I, L, P, Q, ...)
+        as protein;
         ``"protein"`` allows the 20 amino acids, ``BZJUOX*-`` and rejects a
         sequence of 20 or more residues of which at least 90 % (N, gaps and
         stops aside) are A, C, G, T or U.
@@ -245,7 +267,7 @@ def _iter_records(
 ) -> Iterator[SequenceRecord]:
     with open_input(path) as stream:
         name = stream.name
-        chunks = _read_chunks(stream, chunk_size)
+        chunks = _lf_line_breaks(_read_chunks(stream, chunk_size))
         first, line = _skip_leading_blanks(chunks, name)
         marker = first[:1]
         if format is None:
@@ -258,24 +280,79 @@ def _iter_records(
 
 
 def _read_chunks(stream: BinaryIO, chunk_size: int) -> Iterator[bytes]:
-    """Yield the stream in chunks, the last one without trailing whitespace.
+    """Yield the stream in chunks, without a leading byte-order mark or trailing whitespace.
 
-    Whitespace-only chunks are merged into the one before, so trailing blank
-    lines are stripped even when they span chunks.
+    Whitespace-only chunks are held back until a chunk with content follows
+    (then they are yielded as they were) or the stream ends (then they are
+    dropped and the last chunk with content loses its trailing whitespace).
+    Nothing is concatenated, so a long run of blank lines costs one pass, and
+    a held chunk equal to the one before is kept as a count, so memory stays
+    bounded.
     """
-    pending = stream.read(chunk_size)
-    while pending:
-        following = stream.read(chunk_size)
-        while following.isspace():
-            pending += following
-            following = stream.read(chunk_size)
-        if not following:
-            pending = pending.rstrip()
-            if pending:
-                yield pending
+    data = stream.read(max(chunk_size, len(UTF8_BOM)))
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM) :] or stream.read(chunk_size)
+    last = b""  # the latest chunk with content, not yet yielded
+    held: list[list] = []  # [chunk, repeats] of the whitespace-only chunks after it
+    while data:
+        if not data.isspace():
+            if last:
+                yield last
+            for blank, repeats in held:
+                for _ in range(repeats):
+                    yield blank
+            held.clear()
+            last = data
+        elif held and held[-1][0] == data:
+            held[-1][1] += 1
+        else:
+            held.append([data, 1])
+        data = stream.read(chunk_size)
+    last = last.rstrip()
+    if last:
+        yield last
+
+
+def _lf_line_breaks(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Pass chunks through, with CR-only line breaks (classic Mac OS) turned into LF.
+
+    The first line break decides: ``\\n`` or ``\\r\\n`` leave every chunk as
+    it is (no cost); a lone ``\\r`` turns every ``\\r`` and ``\\r\\n`` into
+    ``\\n``.
+    """
+    chunks = iter(chunks)
+    pending = b""
+    for data in chunks:
+        data = pending + data if pending else data
+        pending = b""
+        cr = data.find(b"\r")
+        lf = data.find(b"\n")
+        if lf >= 0 and (cr < 0 or cr >= lf - 1):
+            yield data
+            yield from chunks
             return
+        if 0 <= cr < len(data) - 1:
+            yield from _cr_to_lf(itertools.chain((data,), chunks))
+            return
+        if cr >= 0:
+            pending = data  # ends with its only '\r': the next byte decides
+        else:
+            yield data
+    if pending:
         yield pending
-        pending = following
+
+
+def _cr_to_lf(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Turn ``\\r`` and ``\\r\\n`` into ``\\n``, also when a ``\\r\\n`` spans two chunks."""
+    after_cr = False
+    for data in chunks:
+        if after_cr and data[:1] == b"\n":
+            data = data[1:]  # the '\n' of a '\r\n' whose '\r' ended the chunk before
+        after_cr = data.endswith(b"\r")
+        if b"\r\n" in data:
+            data = data.replace(b"\r\n", b"\n")
+        if data:
+            yield data.translate(_CR_TO_LF)
 
 
 def _skip_leading_blanks(chunks: Iterator[bytes], name: str) -> tuple[bytes, int]:
@@ -374,15 +451,34 @@ def _parse_fasta(
     yield builder.build(header, header_line, pieces)
 
 
-def _split_lines(chunks: Iterable[bytes], line: int, name: str) -> Iterator[bytes]:
-    """Yield the lines of the chunked text without their ``\\n``."""
+def _split_lines(
+    chunks: Iterable[bytes], line: int, name: str, blank_runs: list[int]
+) -> Iterator[bytes]:
+    """Yield the lines of the chunked text without their ``\\n``.
+
+    Two or more blank lines in a row within a chunk come as one item, those
+    lines joined by ``\\n``: whitespace holding one line break fewer than it
+    stands for lines, so that consumers count them without a loop.
+    ``blank_runs[0]`` becomes non-zero once such an item may have been
+    yielded; until then every item is one line.
+    """
     carry = b""
     for data in chunks:
         _check_no_nul(data, line, name)
         lines = data.split(b"\n")
+        line += len(lines) - 1
+        if len(lines) > 3 and (b"" in lines or b"\r" in lines):
+            # Blank lines: runs of them become single items. '\r\n' becomes
+            # '\n' first, which the parser cannot tell apart (it ignores a '\r'
+            # ending a line).
+            parts = _BLANK_RUN.split(data.replace(b"\r\n", b"\n"))
+            blank_runs[0] += len(parts) > 1
+            lines = parts[0].split(b"\n")
+            for index in range(1, len(parts), 2):
+                lines.append(parts[index][:-1])
+                lines.extend(parts[index + 1].split(b"\n"))
         lines[0] = carry + lines[0]
         carry = lines.pop()
-        line += len(lines)
         yield from lines
     if carry:
         yield carry
@@ -391,15 +487,22 @@ def _split_lines(chunks: Iterable[bytes], line: int, name: str) -> Iterator[byte
 def _parse_fastq(
     chunks: Iterable[bytes], line: int, builder: _RecordBuilder
 ) -> Iterator[SequenceRecord]:
-    """Parse FASTQ from chunks, the first starting with ``@`` on line ``line``."""
+    """Parse FASTQ from chunks, the first starting with ``@`` on line ``line``.
+
+    An item of :func:`_split_lines` that holds line breaks is a run of blank
+    lines and counts as one line more than it has line breaks; they are
+    looked for only in files that have them.
+    """
     name = builder.name
     table = builder.table
-    lines = _split_lines(chunks, line, name)
+    blank_runs = [0]
+    lines = _split_lines(chunks, line, name, blank_runs)
     line -= 1
     for text in lines:
         line += 1
         if not text.startswith(b"@"):
             if text.isspace() or not text:
+                line += text.count(b"\n")
                 continue
             raise InvalidFileError(
                 name, line, f"expected '@' at start of FASTQ record, found {_shorten(text)}"
@@ -407,7 +510,6 @@ def _parse_fastq(
         header, header_line = text[1:], line
         sequence_lines = []
         for text in lines:
-            line += 1
             if text.startswith(b"+"):
                 break
             sequence_lines.append(text)
@@ -419,6 +521,11 @@ def _parse_fastq(
                 f"record {_shorten(record_id)} ends before its '+' line, expected sequence "
                 "lines, a '+' line and quality lines",
             )
+        # The sequence lines joined are the text as written, blank runs included.
+        raw = b"\n".join(sequence_lines)
+        line = header_line + 1 + len(sequence_lines)
+        if blank_runs[0] and sequence_lines:
+            line = header_line + 2 + raw.count(b"\n")
         record_id, description = builder.parse_header(header, header_line)
         repeated = text[1:].split(None, 1)
         if repeated and repeated[0].decode(errors="backslashreplace") != record_id:
@@ -428,7 +535,6 @@ def _parse_fastq(
                 f"'+' line repeats id {_shorten(repeated[0])}, expected the record's id "
                 f"{_shorten(record_id)} or nothing",
             )
-        raw = b"\n".join(sequence_lines)
         seq = raw.translate(table, _LINE_BREAKS)
         if _INVALID in seq:
             raise builder.character_error(raw, header_line + 1, header)
@@ -439,7 +545,7 @@ def _parse_fastq(
             # A zero-length read (Cock et al. 2010 allow them, e.g. after trimming)
             # still has its quality line, empty.
             text = next(lines, b"")
-            line += 1
+            line += 1 + text.count(b"\n")
             if text.strip():
                 raise InvalidFileError(
                     name,
@@ -452,6 +558,12 @@ def _parse_fastq(
             if text is None:
                 break
             line += 1
+            if 10 in text:  # b"\n" (an int test is a fast memchr)
+                # A run of blank lines: no quality characters, one entry per line.
+                blanks = text.count(b"\n")
+                line += blanks
+                quality_lines.extend([b""] * (blanks + 1))
+                continue
             text = text.rstrip(b"\r")
             quality_lines.append(text)
             quality_length += len(text)

@@ -1,6 +1,11 @@
 """GenBank: reading reference CDS and sequences, writing predicted genes.
 
-Both directions go through Biopython's GenBank parser and writer.
+Both directions go through Biopython's GenBank parser and writer. Whatever
+Biopython raises on a malformed file (``ValueError``, ``AssertionError``,
+``IndexError``, ...) becomes :class:`~genoseq.io.errors.InvalidFileError`
+naming the file and the line (the offending line of a feature, or the last
+line Biopython read), and its parser warnings become
+:class:`~genoseq.io.errors.GenoseqWarning` naming the file.
 """
 
 from __future__ import annotations
@@ -8,10 +13,12 @@ from __future__ import annotations
 import io
 import itertools
 import os
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from Bio import SeqIO
+from Bio import BiopythonWarning, SeqIO
+from Bio.GenBank.Scanner import GenBankScanner
 from Bio.Seq import Seq, UndefinedSequenceError
 from Bio.SeqFeature import (
     AfterPosition,
@@ -24,8 +31,8 @@ from Bio.SeqRecord import SeqRecord
 
 from genoseq.io.atomic import atomic_write
 from genoseq.io.cds import CDS, Annotation, warn_skipped_cds
-from genoseq.io.compression import open_input
-from genoseq.io.errors import InvalidFileError
+from genoseq.io.compression import UTF8_BOM, open_input
+from genoseq.io.errors import GenoseqWarning, InvalidFileError
 from genoseq.io.genes import number_genes, prodigal_attributes
 
 if TYPE_CHECKING:
@@ -56,21 +63,27 @@ def read_genbank_cds(path: str | os.PathLike, *, include_pseudo: bool = False) -
     Raises
     ------
     InvalidFileError
-        If the file holds no GenBank record, Biopython cannot parse it, or a
-        ``/transl_table`` or ``/codon_start`` is not an integer.
+        If the file holds no GenBank record, Biopython cannot parse it (a
+        qualifier line without its ``/``, a truncated feature table, ...: the
+        message names the line), or a ``/transl_table`` or ``/codon_start`` is
+        not an integer.
 
     Warns
     -----
     GenoseqWarning
         For each CDS left out: one spanning the origin (a ``join`` whose parts
         go back to the start of the sequence), one with parts on both strands,
-        or one whose location Biopython could not read.
+        or one whose location Biopython could not read; and for each problem
+        Biopython's parser warns about (a sequence shorter than the LOCUS
+        line says, a location it cannot read, ...).
 
     Notes
     -----
     ``<`` and ``>`` on a CDS location mark its partial ends (``<`` on the
     left end, which is the 3' end of a - strand CDS). ``/codon_start`` - 1
-    gives the phase.
+    gives the phase. Sequences are upper-cased with U (RNA) read as T. Line
+    endings may be LF, CRLF or CR, and a UTF-8 byte-order mark at the start
+    is skipped.
     """
     with open_input(path) as stream:
         return parse_genbank(stream.read(), path, include_pseudo=include_pseudo)
@@ -80,11 +93,14 @@ def parse_genbank(
     data: bytes, path: str | os.PathLike, *, include_pseudo: bool = False
 ) -> Annotation:
     """Parse the bytes of a GenBank file; see :func:`read_genbank_cds`."""
+    data = data.removeprefix(UTF8_BOM)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise InvalidFileError(path, line, "line is not UTF-8 text, expected GenBank") from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = text.lstrip()
     if not first.startswith("LOCUS"):
         line = text[: len(text) - len(first)].count("\n") + 1
@@ -94,18 +110,13 @@ def parse_genbank(
             f"found {first.partition(chr(10))[0][:40]!r}, expected a GenBank 'LOCUS' line",
         )
     annotation = Annotation(cds=[])
-    records = SeqIO.parse(io.StringIO(text), "genbank")
-    while True:
-        try:
-            record = next(records)
-        except StopIteration:
-            break
-        except ValueError as error:
-            raise InvalidFileError(path, None, f"not a valid GenBank file: {error}") from None
+    handle = _CountingReader(text)
+    records = _Scanner(handle).parse_records(handle)
+    while (record := _next_record(records, handle, path)) is not None:
         seqid = record.id
         annotation.sequence_lengths[seqid] = len(record)
         try:
-            annotation.sequences[seqid] = bytes(record.seq).upper()
+            annotation.sequences[seqid] = bytes(record.seq).upper().replace(b"U", b"T")
         except UndefinedSequenceError:
             pass
         for feature in record.features:
@@ -114,6 +125,161 @@ def parse_genbank(
                 if cds is not None and (include_pseudo or not cds.pseudo):
                     annotation.cds.append(cds)
     return annotation
+
+
+def _next_record(
+    records: Iterator[SeqRecord], handle: _CountingReader, path: str | os.PathLike
+) -> SeqRecord | None:
+    """The next record Biopython parses, None at the end; its failures as InvalidFileError."""
+    failure = record = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            record = next(records)
+        except StopIteration:
+            pass
+        except _LocatedError as error:
+            failure = InvalidFileError(path, error.line, error.message)
+        except MemoryError:
+            raise
+        except Exception as error:  # any Biopython failure: a bad file
+            message = _describe(error)
+            if message.startswith("Premature end of"):
+                message = f"not valid GenBank: {message} (is the file truncated?)"
+            else:
+                message = f"not valid GenBank at {_shorten(handle.last_line.rstrip())}: {message}"
+            failure = InvalidFileError(path, handle.lines_read or None, message)
+    # Outside catch_warnings, which would record them again.
+    _forward_warnings(caught, path)
+    if failure is not None:
+        raise failure
+    return record
+
+
+class _CountingReader(io.StringIO):
+    """Text handle counting the lines read, so that an error can name its line.
+
+    Biopython's GenBank scanner reads only with ``readline``.
+    """
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.lines_read = 0
+        self.last_line = ""
+        self.at_end = False
+
+    def readline(self, size: int | None = -1) -> str:
+        line = super().readline(size)
+        if line:
+            self.lines_read += 1
+            self.last_line = line
+        else:
+            self.at_end = True
+        return line
+
+
+class _LocatedError(Exception):
+    """A failure inside a feature, with the line and message to report."""
+
+    def __init__(self, line: int | None, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _Scanner(GenBankScanner):
+    """Biopython's GenBank scanner, telling which feature (and line) it fails on.
+
+    Biopython reads the whole feature table (``parse_feature`` for each
+    feature, once it has read the line after it), then turns each feature's
+    location and qualifiers into a ``SeqFeature`` (``_feed_feature_table``).
+    """
+
+    def __init__(self, handle: _CountingReader):
+        super().__init__(debug=0)
+        self._reader = handle
+        self._feature_lines: list[int] = []
+
+    def parse_feature(self, feature_key, lines):
+        # The line after the feature has been read, unless the file ended.
+        first = max(1, self._reader.lines_read - len(lines) + self._reader.at_end)
+        self._feature_lines.append(first)
+        try:
+            return super().parse_feature(feature_key, lines)
+        except MemoryError:
+            raise
+        except Exception as error:  # reported with its line
+            raise _feature_error(feature_key, list(lines), first, error) from None
+
+    def _feed_feature_table(self, consumer, feature_tuples):
+        feature_lines, self._feature_lines = self._feature_lines, []
+        for index, feature in enumerate(feature_tuples):
+            try:
+                GenBankScanner._feed_feature_table(consumer, [feature])
+            except MemoryError:
+                raise
+            except Exception as error:  # reported with its line
+                line = feature_lines[index] if index < len(feature_lines) else None
+                key, location = feature[0], feature[1]
+                raise _LocatedError(
+                    line,
+                    f"cannot read the {key!r} feature at {_shorten(location)}: "
+                    f"{_describe(error)}",
+                ) from None
+
+
+def _feature_error(
+    key: str, lines: list[str], first: int, cause: BaseException
+) -> _LocatedError:
+    """The error for a feature whose ``lines`` (from line ``first`` on) Biopython cannot split."""
+    if isinstance(cause, AssertionError):
+        # A line that is neither a '/qualifier' nor the continuation of one.
+        for offset, text in enumerate(lines[1:], 1):
+            if text and not text.startswith(("/", ")")):
+                return _LocatedError(
+                    first + offset,
+                    f"{_shorten(text)} in the {key!r} feature is not a qualifier "
+                    "(expected '/name=value' after the location: is the '/' missing?)",
+                )
+    if str(cause).startswith("Problem with"):
+        detail = "it ends inside its location or inside a quoted qualifier value"
+    else:
+        detail = _describe(cause)
+    return _LocatedError(first, f"cannot read the {key!r} feature: {detail}")
+
+
+def _forward_warnings(caught: list[warnings.WarningMessage], path: str | os.PathLike) -> None:
+    """Re-issue Biopython's parser warnings as GenoseqWarning naming the file."""
+    for warning in caught:
+        if issubclass(warning.category, BiopythonWarning):
+            # 5: the caller of read_genbank_cds / read_cds, through the parser.
+            warnings.warn(
+                f"{os.fspath(path)}: {_first_line(str(warning.message))}",
+                GenoseqWarning,
+                stacklevel=5,
+            )
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+
+
+def _describe(error: BaseException) -> str:
+    """One line for an exception: a ValueError's message; else also its type, from Biopython."""
+    message = _first_line(str(error))
+    if isinstance(error, ValueError) and message:
+        return message
+    kind = type(error).__name__
+    return f"{kind} in Biopython's parser ({message})" if message else f"{kind} in Biopython's parser"
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().partition("\n")[0].strip()
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
 
 
 def _integer_qualifier(
@@ -146,6 +312,17 @@ def _to_cds(feature: SeqFeature, seqid: str, path: str | os.PathLike) -> CDS | N
         warn_skipped_cds(path, None, cds_id, seqid, "its parts are not all on one strand")
         return None
     parts = location.parts
+    if any(int(part.end) <= int(part.start) for part in parts):
+        warn_skipped_cds(
+            path, None, cds_id, seqid, "a part of its location holds no bases (a site like 1^2?)"
+        )
+        return None
+    references = sorted({part.ref for part in parts if part.ref})
+    if references:
+        warn_skipped_cds(
+            path, None, cds_id, seqid, f"it lies on another record ({', '.join(references)})"
+        )
+        return None
     starts = [int(part.start) for part in parts]
     if any((later - earlier) * strand < 0 for earlier, later in itertools.pairwise(starts)):
         warn_skipped_cds(path, None, cds_id, seqid, "it spans the origin of a circular sequence")

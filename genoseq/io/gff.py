@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from genoseq.io.atomic import atomic_write
 from genoseq.io.cds import CDS, Annotation, warn_skipped_cds
-from genoseq.io.compression import open_input
+from genoseq.io.compression import open_input, text_lines
 from genoseq.io.errors import InvalidFileError
 from genoseq.io.genes import number_genes, prodigal_attributes
 
@@ -83,10 +83,12 @@ def read_gff3_cds(path: str | os.PathLike, *, include_pseudo: bool = False) -> A
     ``partial=LR`` digits, where L and R flag the left (lower coordinate) and
     right end. They are turned into 5'/3' by the strand. The phase of a CDS is
     the column 8 value of its first segment in transcription order; see
-    :mod:`genoseq.io.annotation` for how a ``.`` phase is resolved.
+    :mod:`genoseq.io.annotation` for how a ``.`` phase is resolved. Line
+    breaks may be LF, CRLF or CR (see :func:`genoseq.io.compression.text_lines`);
+    a UTF-8 byte-order mark before the first line is skipped.
     """
     with open_input(path) as stream:
-        return parse_gff3(stream, path, include_pseudo=include_pseudo)
+        return parse_gff3(text_lines(stream), path, include_pseudo=include_pseudo)
 
 
 @dataclass
