@@ -76,33 +76,54 @@ def write_shifted_gff(out: Path, genes: list[tuple[str, int, int, str]]) -> None
             handle.write(f"{seqid}\tbench\tCDS\t{start}\t{end}\t.\t{strand}\t0\tID=g{n}\n")
 
 
+def write_contigs(fasta: Path, size: int, tmp: Path) -> tuple[list[tuple[str, int, str]], Path]:
+    """The genome cut into ``size`` bp contigs: their :func:`chunks` and a FASTA of them (c0, c1, ...)."""
+    pieces = chunks(fasta, size)
+    contigs = tmp / "contigs.fa"
+    contigs.write_text("".join(f">c{k}\n{seq}\n" for k, (_, _, seq) in enumerate(pieces)))
+    return pieces, contigs
+
+
+def meta_genoseq(contigs: Path, pieces: list[tuple[str, int, str]], finder: GeneFinder,
+                 out: Path) -> float:
+    """genoseq on the contigs of :func:`write_contigs`, genes written to ``out`` in record
+    coordinates; returns wall seconds."""
+    began = time.perf_counter()
+    genes = run_prediction(contigs, finder).genes
+    seconds = time.perf_counter() - began
+    write_shifted_gff(out, [
+        (pieces[int(g.seqid[1:])][0], pieces[int(g.seqid[1:])][1] + g.start + 1,
+         pieces[int(g.seqid[1:])][1] + g.end, "+" if g.strand > 0 else "-") for g in genes])
+    return seconds
+
+
+def meta_pyrodigal(pieces: list[tuple[str, int, str]], out: Path) -> float:
+    """pyrodigal ``meta=True`` on each contig, genes written to ``out`` in record coordinates;
+    returns wall seconds."""
+    import pyrodigal
+
+    began = time.perf_counter()
+    meta = pyrodigal.GeneFinder(meta=True, closed=False)
+    genes = []
+    for seqid, offset, seq in pieces:
+        for gene in meta.find_genes(seq):
+            genes.append((seqid, offset + gene.begin, offset + gene.end,
+                          "+" if gene.strand > 0 else "-"))
+    seconds = time.perf_counter() - began
+    write_shifted_gff(out, genes)
+    return seconds
+
+
 def run_meta(fasta: Path, table: int, size: int, tmp: Path, finder: GeneFinder
              ) -> tuple[float, float]:
     """Both tools in metagenome mode on the genome cut into ``size`` bp contigs.
 
-    Genes are written back in record coordinates (``<name>.meta.<tool>.gff``);
+    Genes are written back in record coordinates (``meta.<tool>.gff`` in ``tmp``);
     returns the wall seconds of genoseq and of pyrodigal.
     """
-    import pyrodigal
-
-    pieces = chunks(fasta, size)
-    contigs = tmp / "contigs.fa"
-    contigs.write_text("".join(f">c{k}\n{seq}\n" for k, (_, _, seq) in enumerate(pieces)))
-    began = time.perf_counter()
-    genes = run_prediction(contigs, finder).genes
-    ours = time.perf_counter() - began
-    write_shifted_gff(tmp / "meta.genoseq.gff", [
-        (pieces[int(g.seqid[1:])][0], pieces[int(g.seqid[1:])][1] + g.start + 1,
-         pieces[int(g.seqid[1:])][1] + g.end, "+" if g.strand > 0 else "-") for g in genes])
-    began = time.perf_counter()
-    meta = pyrodigal.GeneFinder(meta=True, closed=False)
-    theirs_genes = []
-    for seqid, offset, seq in pieces:
-        for gene in meta.find_genes(seq):
-            theirs_genes.append((seqid, offset + gene.begin, offset + gene.end,
-                                 "+" if gene.strand > 0 else "-"))
-    theirs = time.perf_counter() - began
-    write_shifted_gff(tmp / "meta.pyrodigal.gff", theirs_genes)
+    pieces, contigs = write_contigs(fasta, size, tmp)
+    ours = meta_genoseq(contigs, pieces, finder, tmp / "meta.genoseq.gff")
+    theirs = meta_pyrodigal(pieces, tmp / "meta.pyrodigal.gff")
     return ours, theirs
 
 
@@ -130,6 +151,23 @@ def found_by_length(reference: Path, prediction: Path) -> list[tuple[int, int]]:
             if low <= length < high:
                 counts[k][0] += 1
                 counts[k][1] += stop_key(c.seqid, c.start, c.end, c.strand) in predicted
+    return [tuple(c) for c in counts]
+
+
+def correct_by_length(reference: Path, prediction: Path) -> list[tuple[int, int]]:
+    """(predicted genes, those whose stop is a reference stop) per bin of LENGTH_BINS.
+
+    Binned by the predicted gene's own length: the precision of calls of that length.
+    """
+    reference_stops = {stop_key(c.seqid, c.start, c.end, c.strand)
+                       for c in read_gff3_cds(reference).cds}
+    counts = [[0, 0] for _ in LENGTH_BINS]
+    for c in read_gff3_cds(prediction).cds:
+        length = c.end - c.start
+        for k, (low, high) in enumerate(LENGTH_BINS):
+            if low <= length < high:
+                counts[k][0] += 1
+                counts[k][1] += stop_key(c.seqid, c.start, c.end, c.strand) in reference_stops
     return [tuple(c) for c in counts]
 
 

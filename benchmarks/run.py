@@ -59,6 +59,10 @@ def benchmarks(quick: bool, out: Path, device: str, threads: int | None) -> list
           "--device", device, *thread_args]
          + (["--names", "mgen_g37,jcvi_syn3"] if quick else []),
          out / "gene_precision.md", genomes),
+        ("ablation", "gene finder with one part of its score off at a time, vs pyrodigal",
+         [py, str(HERE / "gene_ablation.py"), "--out", str(out / "gene_ablation.md"),
+          "--device", device, *thread_args] + (["--quick"] if quick else []),
+         out / "gene_ablation.md", genomes),
         ("scale", "gene prediction on a large multi-record FASTA: peak memory",
          [py, str(HERE / "bench_scale.py"), "--out", str(out / "scale.md"),
           "--device", device, "--size-mb", "10" if quick else "100", *thread_args],
@@ -87,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="small inputs (< 5 min in all); results go to results/quick/")
     parser.add_argument("--only", metavar="NAMES",
-                        help="comma-separated benchmarks: fasta, genes, scale, ss, motifs")
+                        help="comma-separated benchmarks: fasta, genes, precision, ablation, "
+                             "scale, ss, motifs")
     parser.add_argument("--device", default="cpu", help="device of genoseq's models (default cpu)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=None,
