@@ -284,3 +284,23 @@ def test_unusable_model_file_is_one_line(command, damage, tmp_path):
     assert "not a" in err
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_ss_ids_with_quotes_are_written_as_they_are(tmp_path):
+    faa = tmp_path / "p.faa"
+    faa.write_text('>p"1\nMKTAYIAKQRQISFVKSHFSRQ\n>p\'2\nMSTNPKPQRKTKRNTNRRPQDVKFPGG\n')
+    code, _, err = run("ss", "-q", "-i", faa, "-o", tmp_path / "ss.tsv")
+    assert code == 0, err
+    ids = [line.split("\t")[0] for line in (tmp_path / "ss.tsv").read_text().splitlines()]
+    assert ids == ["id", 'p"1', "p'2"]
+
+
+def test_replacing_an_output_keeps_its_owner(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    out = tmp_path / "owned.txt"
+    out.write_text("old\n")
+    os.chown(out, 12345, 12345)
+    with atomic_write(out) as handle:
+        handle.write("new\n")
+    assert (out.stat().st_uid, out.stat().st_gid) == (12345, 12345)
