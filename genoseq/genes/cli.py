@@ -6,6 +6,7 @@ Registered by :mod:`genoseq.cli`; torch is imported only when a command runs.
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TextIO
 
 from genoseq._cli import add_compute_arguments, compute_options, positive_int, warnings_to
@@ -26,9 +27,45 @@ def fold_count(text: str) -> int:
     return value
 
 
+def job_count(text: str) -> int:
+    """argparse type for -j (pyrodigal's jobs): 0 (every CPU) or an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 0 (all CPUs) or an integer >= 1"
+                                         ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: expected 0 (all CPUs) or an integer >= 1")
+    return value
+
+
+class _PrintVersion(argparse.Action):
+    """Prodigal's -v/-V: the version on standard error, then exit 0 (whatever else was given)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from genoseq import __version__
+
+        parser.err.write(f"\ngenoseq V{__version__}: Prodigal-compatible gene finder\n\n")
+        parser.exit(0)
+
+
+def _threads(args) -> int | None:
+    """--threads, or pyrodigal's -j mapped onto it (0: every CPU); both must agree."""
+    if args.jobs is None:
+        return args.threads
+    jobs = args.jobs or os.cpu_count() or 1
+    if args.threads is not None and args.threads != jobs:
+        raise InvalidFileError("-j", None, f"{args.jobs} asks for {jobs} threads but --threads "
+                               f"asks for {args.threads}; give one of them")
+    return jobs
+
+
 def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
     from genoseq.genes.finder import GeneFinder, check_min_len, check_translation_table
-    from genoseq.genes.predict import predict_to_files
+    from genoseq.genes.predict import model_label, predict_to_files, run_summary
 
     for flag, check, value in (("-g", check_translation_table, args.translation_table),
                                ("--min-len", check_min_len, args.min_len)):
@@ -36,15 +73,20 @@ def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
             check(value)
         except ValueError as error:
             raise InvalidFileError(flag, None, str(error)) from None
+    args.threads = _threads(args)
     finder = GeneFinder(args.model, translation_table=args.translation_table,
                         procedure=args.procedure, min_len=args.min_len, closed=args.closed,
                         mask_n=args.mask, recheck=args.recheck,
                         compute=compute_options(args, stderr))
     output = stdout if args.output == "-" else args.output
+    label = model_label(args.model)
     with warnings_to(stderr, args.quiet):
-        predict_to_files(args.input, finder, output=output, format=args.format,
-                         proteins=args.proteins, nucleotides=args.nucleotides,
-                         starts=args.starts, coding_track=args.coding_track)
+        run = predict_to_files(args.input, finder, output=output, format=args.format,
+                               proteins=args.proteins, nucleotides=args.nucleotides,
+                               starts=args.starts, starts_tsv=args.starts_tsv,
+                               coding_track=args.coding_track, label=label)
+    if not args.quiet:
+        stderr.write(f"genoseq: {run_summary(run, finder, label)}\n")
     return 0
 
 
@@ -90,7 +132,12 @@ def register(commands, parser_class) -> None:
     predict.add_argument("-a", "--proteins", metavar="FILE", help="write proteins (.faa)")
     predict.add_argument("-d", "--nucleotides", metavar="FILE", help="write genes (.ffn)")
     predict.add_argument("-s", "--starts", metavar="FILE",
-                         help="write every candidate gene (all starts) with its scores, TSV")
+                         help="write every candidate gene (all starts) with its scores, in "
+                              "Prodigal's start-file format")
+    predict.add_argument("--starts-tsv", metavar="FILE",
+                         help="write every candidate gene (all starts) as genoseq's TSV: "
+                              "seqid, coordinates, start codon, partial, coding, start and "
+                              "total score")
     predict.add_argument("-p", "--procedure", default="single", choices=("single", "meta"),
                          help="single genome or metagenome (default: single)")
     predict.add_argument("-g", "--translation-table", type=int, default=11, metavar="N",
@@ -98,7 +145,8 @@ def register(commands, parser_class) -> None:
     predict.add_argument("-c", "--closed", action="store_true",
                          help="closed ends: no genes running off sequence edges")
     predict.add_argument("-m", "--mask", action="store_true",
-                         help="do not build genes across unknown bases (N)")
+                         help="Prodigal's -m: no genes across runs of >= 50 N (genoseq "
+                              "never builds genes across them, so calls are the same without)")
     predict.add_argument("--min-len", type=int, default=90, metavar="BP",
                          help="shortest gene, bp including the stop codon (default: 90)")
     predict.add_argument("--coding-track", metavar="FILE",
@@ -106,6 +154,10 @@ def register(commands, parser_class) -> None:
     predict.add_argument("--model", metavar="STEM", help="gene models (default: shipped)")
     add_compute_arguments(predict, batch_size=32, batch_help="coding-model windows per batch",
                           precision=True, quiet="no progress or warnings")
+    predict.add_argument("-j", "--jobs", type=job_count, default=None, metavar="N",
+                         help="pyrodigal's parallel jobs, mapped onto --threads (0: every CPU)")
+    predict.add_argument("-v", "-V", "--version", action=_PrintVersion,
+                         help="print the version on standard error, as Prodigal does, and exit")
     predict.add_argument("--no-recheck", dest="recheck", action="store_false",
                          help="in bf16/fp16, do not re-score near-tied calls in fp32 (faster; "
                               "a rare near tie may then go the other way)")

@@ -18,9 +18,17 @@ Contig edges (as Prodigal does, unless ``closed=True``):
 
 Unknown bases: a codon containing anything but A, C, G, T is neither a start
 nor a stop. Candidates may not contain any base of a run of at least ``n_run``
-unknown bases (a scaffold gap); with ``mask_n=True`` (Prodigal ``-m``) they may
-not contain a single unknown base. Nothing is made partial at such a run; the
-candidates across it are dropped, as in Prodigal.
+(default 50) unknown bases, a scaffold gap. With ``mask_n=True`` (Prodigal
+``-m``) the runs of at least ``MASK_RUN`` = 50 are such gaps too, whatever
+``n_run``: Prodigal's ``-m`` masks the runs of at least 50 N (``MASK_SIZE`` in
+its ``sequence.h``) and builds genes across shorter ones. Nothing is made
+partial at a gap, as in Prodigal and pyrodigal: a candidate that would cross
+one is dropped, and the candidates of the same ORF that start after the gap
+remain complete genes (Prodigal's ``add_nodes`` skips every start whose span
+crosses a mask; pyrodigal 3.7 does the same). So a gene with a gap inside is
+called from the first start after the gap, ``partial=00``, by Prodigal,
+pyrodigal and genoseq alike, and without ``-m`` Prodigal builds it across the
+gap (N read as C), where genoseq never does.
 
 Coordinates are 0-based, half-open, on the forward strand, whatever the
 gene's strand.
@@ -44,7 +52,10 @@ from genoseq.encoding import (
     reverse_complement_index,
 )
 
-__all__ = ["DEFAULT_START_CODONS", "OrfCandidates", "find_orfs", "start_codon_mask"]
+__all__ = ["DEFAULT_START_CODONS", "MASK_RUN", "OrfCandidates", "find_orfs", "start_codon_mask"]
+
+#: Shortest run of unknown bases that ``mask_n`` (Prodigal ``-m``) masks: Prodigal's ``MASK_SIZE``.
+MASK_RUN = 50
 
 #: Start codons used by default, if the translation table lists them.
 DEFAULT_START_CODONS = ("ATG", "GTG", "TTG")
@@ -266,10 +277,11 @@ def find_orfs(
         No gene may run off a contig edge (Prodigal ``-c``): ORFs open at
         either end give no candidates.
     mask_n : bool
-        No candidate may contain any unknown base (Prodigal ``-m``).
+        Prodigal ``-m``: no candidate may contain any base of a run of at
+        least ``MASK_RUN`` (50) unknown bases, as with the default ``n_run``.
     n_run : int
-        Without ``mask_n``, no candidate may contain any base of a run of at
-        least this many unknown bases.
+        No candidate may contain any base of a run of at least this many
+        unknown bases.
 
     Returns
     -------
@@ -279,7 +291,7 @@ def find_orfs(
     length = len(index)
     code = codon_lookup(translation_table)
     starts = start_codon_mask(code.translation_table, start_codons)
-    barrier = _barrier_prefix(index, 1 if mask_n else n_run)
+    barrier = _barrier_prefix(index, min(n_run, MASK_RUN) if mask_n else n_run)
 
     columns: dict[str, list[np.ndarray]] = {
         key: []

@@ -1,15 +1,21 @@
 """Gene prediction over a FASTA file, into Prodigal's outputs (what ``genoseq predict`` runs).
 
 Genes are written as GFF3 (default), GenBank or Prodigal's ``sco``; proteins
-(.faa), gene sequences (.ffn), every candidate start with its scores, and a
-per-base coding-probability bedGraph track on request (the writers are in
+(.faa), gene sequences (.ffn), Prodigal's start file (every candidate start
+with its scores), genoseq's own candidate table, and a per-base
+coding-probability bedGraph track on request (the writers are in
 :mod:`genoseq.io`). Every output file is written atomically, after all
 records were read: an error leaves none.
+
+GFF3, ``sco`` and the start file carry Prodigal's per-sequence header lines;
+their ``# Model Data:`` (start file: ``# Run Data:``) value is
+:func:`model_data`'s.
 """
 
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,33 +24,56 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from genoseq import __version__
+from genoseq.encoding import dna_to_index, reverse_complement
 from genoseq.genes.finder import GeneFinder, Prediction
 from genoseq.genes.gene import Gene
+from genoseq.genes.rbs import UPSTREAM as RBS_UPSTREAM
+from genoseq.genes.rbs import find_rbs
+from genoseq.genes.scoring import coding_part
 from genoseq.grouping import groups_by_size
 from genoseq.io.atomic import OutputSet
 from genoseq.io.bedgraph import bedgraph_lines, write_bedgraph
+from genoseq.io.compression import detect_compression
 from genoseq.io.errors import GenoseqWarning
 from genoseq.io.fasta import read_fasta
 from genoseq.io.genbank import write_genbank
 from genoseq.io.genes import (
     candidate_lines,
+    sequence_data,
+    start_file_block,
+    start_file_rows,
     write_candidates,
     write_gene_sequences,
     write_proteins,
     write_sco,
+    write_start_file,
 )
 from genoseq.io.gff import write_gff3
 
 FORMATS = ("gff", "gbk", "sco")
 
 
+#: Prodigal's smallest input for training in single mode (``MIN_SINGLE_GENOME`` in its main.c).
+PRODIGAL_MIN_SINGLE_GENOME = 20_000
+
+
 @dataclass
 class PredictionRun:
-    """Genes of every record of an input, with what the writers need."""
+    """Genes of every record of an input, with what the writers need.
+
+    ``lengths`` and ``gc`` (G and C bases) cover every record, all-N ones
+    included; ``adapted`` says whether the self-trained pass decided the genes
+    (always False in meta mode); ``seconds`` is the wall time of the run.
+    """
 
     genes: list[Gene] = field(default_factory=list)
     lengths: dict[str, int] = field(default_factory=dict)
     sequences: dict[str, bytes] = field(default_factory=dict)
+    gc: dict[str, int] = field(default_factory=dict)
+    procedure: str = "single"
+    adapted: bool = False
+    seconds: float = 0.0
 
 
 def coding_probability(log_probs: np.ndarray, strand: int) -> np.ndarray:
@@ -62,10 +91,39 @@ def _candidate_rows(seqid: str, prediction: Prediction) -> list[str]:
                            prediction.scored.coding, prediction.scored.start, prediction.total)
 
 
+def _start_file_rows(seq: bytes, prediction: Prediction, finder: GeneFinder) -> str:
+    """Prodigal's start-file rows of one record: every candidate, scored as the genes are."""
+    scored = prediction.scored
+    c = scored.candidates
+    params = finder.adapted_params if prediction.adapted else finder.params
+    coding = coding_part(scored, params)
+    index = dna_to_index(seq)
+    gc_prefix = np.concatenate(([0], np.cumsum((index == 1) | (index == 2), dtype=np.int64)))
+    acgt_prefix = np.concatenate(([0], np.cumsum(index < 4, dtype=np.int64)))
+    acgt = acgt_prefix[c.end] - acgt_prefix[c.start]
+    gc = (gc_prefix[c.end] - gc_prefix[c.start]) / np.maximum(acgt, 1)
+    codons = np.where(c.partial_5prime, "Edge", c.start_codon_str).tolist()
+    motifs, spacers = [], []
+    for start, end, strand, edge in zip(c.start.tolist(), c.end.tolist(), c.strand.tolist(),
+                                        c.partial_5prime.tolist(), strict=True):
+        if edge:
+            motif, spacer = "None", "None"
+        elif strand > 0:
+            motif, spacer = find_rbs(seq[max(start - RBS_UPSTREAM, 0):start].decode())
+        else:
+            motif, spacer = find_rbs(reverse_complement(seq[end:end + RBS_UPSTREAM]).decode())
+        motifs.append(motif)
+        spacers.append(spacer)
+    return start_file_rows(c.start.tolist(), c.end.tolist(), c.strand.tolist(),
+                           prediction.total.tolist(), coding.tolist(), codons, motifs, spacers,
+                           gc.tolist())
+
+
 def _usable_records(source, run: PredictionRun, keep_sequences: bool):
     """Records of ``source`` as (seqid, seq); all-N records are noted and skipped with a warning."""
     for record in read_fasta(source, alphabet="dna"):
         run.lengths[record.id] = len(record)
+        run.gc[record.id] = record.seq.count(b"G") + record.seq.count(b"C")
         if keep_sequences:
             run.sequences[record.id] = record.seq
         if not any(base in record.seq for base in (b"A", b"C", b"G", b"T")):
@@ -79,76 +137,187 @@ def _usable_records(source, run: PredictionRun, keep_sequences: bool):
 META_GROUP_BASES = 2_000_000
 
 
+def _size_hint(source) -> int | None:
+    """Bytes of ``source`` when it is an uncompressed regular file (a bound on its bases)."""
+    if not isinstance(source, (str, os.PathLike)) or os.fspath(source) == "-":
+        return None
+    try:
+        if not os.path.isfile(source):
+            return None
+        with open(source, "rb") as handle:
+            head = handle.read(8)
+        return None if detect_compression(head) is not None else os.path.getsize(source)
+    except OSError:
+        return None
+
+
+def _warn_short_genome(source, finder: GeneFinder, bases: int) -> None:
+    """Single mode on an input too short to self-train on: say what happens instead."""
+    if finder.adapts and 0 < bases < finder.adapt_min_length:
+        warnings.warn(
+            f"{source}: {bases:,} bp in all, under the {finder.adapt_min_length:,} bp that "
+            "self-training needs: genes predicted with the model's general weights, without "
+            "self-training, as -p meta does (Prodigal refuses to train below "
+            f"{PRODIGAL_MIN_SINGLE_GENOME:,} bp and points to -p meta)",
+            GenoseqWarning, stacklevel=3)
+
+
 def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
                    keep_log_probs: bool = False, all_starts: bool = False,
-                   on_record: Callable[[str, Prediction], None] | None = None) -> PredictionRun:
-    """Predict genes on every record of a FASTA file (or stream).
+                   on_record: Callable[[str, Prediction], None] | None = None,
+                   run: PredictionRun | None = None) -> PredictionRun:
+    """Predict genes on every record of a FASTA file (or stream), into ``run`` (default: new).
 
     In single mode the records are one genome, read first and self-trained on
-    together; in meta mode each record is predicted on its own, and records are
-    read and predicted in groups of about ``META_GROUP_BASES`` bases (small
-    contigs share the coding model's batches), so memory stays bounded
-    however large the input. Records without a single A, C, G or T are
-    skipped with a GenoseqWarning. A progress bar counts records when
-    ``finder.compute.progress``.
+    together; an input shorter than ``finder.adapt_min_length`` is predicted
+    without self-training, with a GenoseqWarning saying so. In meta mode each
+    record is predicted on its own, and records are read and predicted in
+    groups of about ``META_GROUP_BASES`` bases (small contigs share the
+    coding model's batches), so memory stays bounded however large the
+    input. Records without a single A, C, G or T are skipped with a
+    GenoseqWarning.
+
+    When ``finder.compute.progress``, a progress bar counts the bases
+    predicted. Its total is the genome's length in single mode (the bar
+    fills when the genome is done: all records are predicted together); in
+    meta mode the size in bytes of an uncompressed input file, a bound on its
+    bases (no total for compressed input or a stream).
     """
-    run = PredictionRun()
+    began = time.perf_counter()
+    run = PredictionRun() if run is None else run
+    run.procedure = finder.procedure
     records = _usable_records(source, run, keep_sequences)
-    groups = ([list(records)] if finder.procedure == "single"
-              else groups_by_size(records, lambda record: len(record[1]), META_GROUP_BASES))
-    with tqdm(desc="records", unit=" records", disable=not finder.compute.progress) as bar:
+    if finder.procedure == "single":
+        genome = list(records)
+        total = sum(len(seq) for _, seq in genome)
+        _warn_short_genome(source, finder, total)
+        groups = [genome]
+    else:
+        total = _size_hint(source)
+        groups = groups_by_size(records, lambda record: len(record[1]), META_GROUP_BASES)
+    with tqdm(total=total, desc="bases", unit="bp", unit_scale=True,
+              disable=not finder.compute.progress) as bar:
         for group in groups:
             for prediction in finder.predict_genome(group, keep_log_probs=keep_log_probs,
                                                     all_starts=all_starts):
                 run.genes.extend(prediction.genes)
+                run.adapted = run.adapted or prediction.adapted
                 if on_record is not None:
                     on_record(prediction.seqid, prediction)
-                bar.update()
+                bar.update(run.lengths[prediction.seqid])
+        if bar.total is not None and bar.n != bar.total:
+            bar.total = bar.n  # the bound was bytes, or all-N records were skipped
+            bar.refresh()
+    run.seconds = time.perf_counter() - began
     return run
 
 
+def model_label(model) -> str:
+    """How the model is named in headers and the run summary: shipped, or the file's stem."""
+    return "shipped weights" if model is None else f"weights {os.path.basename(os.fspath(model))}"
+
+
+def model_data(run: PredictionRun, finder: GeneFinder, label: str = "shipped weights"
+               ) -> dict[str, str]:
+    """Prodigal's ``# Model Data:`` value of every record, with genoseq's own values.
+
+    ``version=genoseq.v<version>``; ``run_type`` ``Single`` or
+    ``Metagenomic``; ``model="<label>"``, plus ``, self-trained`` when the
+    self-trained pass decided the genes (Prodigal writes ``Ab initio`` or the
+    name of its metagenomic bin); ``gc_cont``, the GC percentage of the whole
+    input in single mode (what Prodigal trains on) or of the record in meta
+    mode, of all bases, N included, as Prodigal counts; ``transl_table``;
+    ``uses_sd=0``: the start detector is a CNN over the whole upstream
+    window and never scores Shine-Dalgarno bins as Prodigal's ``uses_sd=1``
+    means (``rbs_motif`` is only a report).
+    """
+    model = label.replace('"', "'").replace(";", ",")
+    if run.adapted:
+        model += ", self-trained"
+    run_type = "Single" if run.procedure == "single" else "Metagenomic"
+    genome_gc = 100.0 * sum(run.gc.values()) / max(sum(run.lengths.values()), 1)
+    data = {}
+    for seqid, length in run.lengths.items():
+        gc = genome_gc if run.procedure == "single" else 100.0 * run.gc[seqid] / max(length, 1)
+        data[seqid] = (f'version=genoseq.v{__version__};run_type={run_type};model="{model}";'
+                       f"gc_cont={gc:.2f};transl_table={finder.translation_table};uses_sd=0")
+    return data
+
+
+def run_summary(run: PredictionRun, finder: GeneFinder, label: str = "shipped weights") -> str:
+    """One line on what a run did: records, bases, genes, self-training, model, device, time."""
+    records, bases = len(run.lengths), sum(run.lengths.values())
+    if run.adapted:
+        trained = "yes"
+    elif finder.procedure != "single":
+        trained = "no (-p meta)"
+    elif not finder.adapts:
+        trained = "no (the model has no self-trained weights)"
+    else:
+        trained = f"no (input under {finder.adapt_min_length:,} bp)"
+    return (f"{len(run.genes):,} genes on {records:,} record{'s' if records != 1 else ''} "
+            f"({bases:,} bp); self-training: {trained}; model: {label}; "
+            f"device: {finder.device}; precision: {finder.network_precision}; "
+            f"{run.seconds:.1f} s")
+
+
 def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "gff",
-                     proteins=None, nucleotides=None, starts=None, coding_track=None
-                     ) -> PredictionRun:
+                     proteins=None, nucleotides=None, starts=None, starts_tsv=None,
+                     coding_track=None, label: str = "shipped weights") -> PredictionRun:
     """Run :func:`run_prediction` and write the requested files (``-`` = stdout).
 
-    Every output path is checked before the input is read, and the files are
-    committed together at the end (:class:`~genoseq.io.atomic.OutputSet`): an
-    error or an interruption leaves none of them.
+    ``starts`` is Prodigal's start file (every candidate gene, Prodigal's
+    columns), ``starts_tsv`` genoseq's candidate table; ``label`` names the
+    model in the header lines (:func:`model_data`). Every output path is
+    checked before the input is read, and the files are committed together
+    at the end (:class:`~genoseq.io.atomic.OutputSet`): an error or an
+    interruption leaves none of them.
     """
     if format not in FORMATS:
         raise ValueError(f"unknown output format {format!r}: expected one of {', '.join(FORMATS)}")
     outputs = OutputSet({"output": output, "proteins": proteins, "nucleotides": nucleotides,
-                         "starts": starts, "coding_track": coding_track}, inputs=[source])
+                         "starts": starts, "starts_tsv": starts_tsv,
+                         "coding_track": coding_track}, inputs=[source])
     track_lines: dict[int, list[str]] = {1: [], -1: []}
     candidate_rows: list[str] = []
+    start_rows: dict[str, str] = {}
+    run = PredictionRun()
 
     def on_record(seqid, prediction):
         if coding_track is not None:
             for strand in (1, -1):
                 track_lines[strand].extend(bedgraph_lines(
                     seqid, coding_probability(prediction.log_probs, strand)))
-        if starts is not None:
+        if starts_tsv is not None:
             candidate_rows.extend(_candidate_rows(seqid, prediction))
+        if starts is not None:
+            start_rows[seqid] = _start_file_rows(run.sequences[seqid], prediction, finder)
 
-    wants_records = coding_track is not None or starts is not None
-    run = run_prediction(source, finder, keep_sequences=format == "gbk" or nucleotides is not None,
-                         keep_log_probs=coding_track is not None,
-                         all_starts=starts is not None,
-                         on_record=on_record if wants_records else None)
+    wants_starts = starts is not None or starts_tsv is not None
+    wants_records = coding_track is not None or wants_starts
+    keep_sequences = format == "gbk" or nucleotides is not None or starts is not None
+    run_prediction(source, finder, run=run, keep_sequences=keep_sequences,
+                   keep_log_probs=coding_track is not None, all_starts=wants_starts,
+                   on_record=on_record if wants_records else None)
+    headers = model_data(run, finder, label)
     with outputs.writing():
         if format == "gff":
-            write_gff3(outputs.open("output"), run.genes, run.lengths)
+            write_gff3(outputs.open("output"), run.genes, run.lengths, model_data=headers)
         elif format == "gbk":
             write_genbank(outputs.open("output"), run.genes, run.sequences)
         else:
-            write_sco(outputs.open("output"), run.genes, run.lengths)
+            write_sco(outputs.open("output"), run.genes, run.lengths, model_data=headers)
         if proteins is not None:
             write_proteins(outputs.open("proteins"), run.genes)
         if nucleotides is not None:
             write_gene_sequences(outputs.open("nucleotides"), run.genes, run.sequences)
         if starts is not None:
-            write_candidates(outputs.open("starts"), candidate_rows)
+            write_start_file(outputs.open("starts"), (
+                start_file_block(sequence_data(number, length, seqid), headers[seqid],
+                                 start_rows.get(seqid, ""))
+                for number, (seqid, length) in enumerate(run.lengths.items(), 1)))
+        if starts_tsv is not None:
+            write_candidates(outputs.open("starts_tsv"), candidate_rows)
         if coding_track is not None:
             write_bedgraph(outputs.open("coding_track"), [
                 (f"genoseq coding {name}", f"P(coding) on the {name} strand",

@@ -8,7 +8,13 @@ from genoseq.io.compression import open_input
 from genoseq.io.errors import GenoseqWarning, InvalidFileError
 from genoseq.io.fasta import SequenceRecord, read_fasta, read_fastq, read_sequences
 from genoseq.io.genbank import read_genbank_cds, write_genbank
-from genoseq.io.genes import write_candidates, write_gene_sequences, write_proteins, write_sco
+from genoseq.io.genes import (
+    write_candidates,
+    write_gene_sequences,
+    write_proteins,
+    write_sco,
+    write_start_file,
+)
 from genoseq.io.gff import read_gff3_cds, write_gff3
 
 __all__ = [
@@ -32,4 +38,5 @@ __all__ = [
     "write_gff3",
     "write_proteins",
     "write_sco",
+    "write_start_file",
 ]

@@ -1,4 +1,4 @@
-"""Prodigal's gene files: proteins (.faa), genes (.ffn), .sco, and the candidate table (-s).
+"""Prodigal's gene files: proteins (.faa), genes (.ffn), .sco, the start file (-s), candidates.
 
 The writers here and in :mod:`genoseq.io.gff` and :mod:`genoseq.io.genbank`
 write :class:`genoseq.genes.gene.Gene` objects (any object with their
@@ -20,12 +20,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CANDIDATE_COLUMNS",
+    "START_FILE_COLUMNS",
     "number_genes",
     "prodigal_attributes",
+    "sequence_data",
+    "start_file_block",
+    "start_file_rows",
     "write_candidates",
     "write_gene_sequences",
     "write_proteins",
     "write_sco",
+    "write_start_file",
 ]
 
 FASTA_WIDTH = 60
@@ -168,8 +173,32 @@ def write_gene_sequences(
             )
 
 
+_SEQHDR_UNSAFE = re.compile(r'["%\x00-\x1f\x7f]')
+
+
+def sequence_data(number: int, length: int, seqid: str) -> str:
+    """Prodigal's per-sequence data ``seqnum=I;seqlen=L;seqhdr="SEQID"``.
+
+    The value of the ``# Sequence Data:`` lines of .sco, GFF3 and the start
+    file. I counts the sequences of the input from 1, L is the length in bp.
+    SEQID is percent-encoded where it would break the quoted value: ``"``
+    as ``%22``, ``%`` (the escape character) as ``%25``, control characters
+    as ``%XX`` -- GFF3's column-9 escaping, as in :mod:`genoseq.io.gff`;
+    :func:`urllib.parse.unquote` undoes it. Any other header is written
+    exactly as Prodigal writes it. Prodigal itself writes the header raw
+    (``print_genes`` in its ``gene.c`` formats ``seqhdr="%s"``;
+    pyrodigal's ``write_gff`` the same), so its header ``a"b`` gives
+    ``seqhdr="a"b"``, a quote inside the quotes.
+    """
+    header = _SEQHDR_UNSAFE.sub(lambda match: f"%{ord(match.group()):02X}", seqid)
+    return f'seqnum={number};seqlen={length};seqhdr="{header}"'
+
+
 def write_sco(
-    path: str | os.PathLike, genes: Iterable[Gene], sequence_lengths: Mapping[str, int]
+    path: str | os.PathLike,
+    genes: Iterable[Gene],
+    sequence_lengths: Mapping[str, int],
+    model_data: Mapping[str, str] | None = None,
 ) -> None:
     """Write Prodigal's simple coordinate output (``-f sco``), atomically.
 
@@ -181,38 +210,117 @@ def write_sco(
         Ordered as :func:`number_genes` does.
     sequence_lengths : mapping of str to int
         Length of every sequence, in output order.
+    model_data : mapping of str to str, optional
+        Per sequence, the value of Prodigal's ``# Model Data:`` line
+        (``version=...;run_type=...;model="...";gc_cont=..;transl_table=..;
+        uses_sd=..``); left out when None.
 
     Notes
     -----
     Per sequence, one line ``# Sequence Data: seqnum=I;seqlen=L;seqhdr="SEQID"``
-    (I counts sequences from 1), then a line ``>n_start_end_strand`` per gene
-    (n counts genes within the sequence from 1; 1-based inclusive
-    coordinates; strand ``+`` or ``-``). Prodigal's ``# Model Data`` line is
-    left out: it describes Prodigal's own training.
-
-    SEQID is percent-encoded where it would break the quoted value: ``"``
-    as ``%22``, ``%`` (the escape character) as ``%25``, control characters
-    as ``%XX`` -- GFF3's column-9 escaping, as in :mod:`genoseq.io.gff`;
-    :func:`urllib.parse.unquote` undoes it. Any other header is written
-    exactly as Prodigal writes it. Prodigal itself writes the header raw
-    (``print_genes`` in its ``gene.c`` formats ``seqhdr="%s"``;
-    pyrodigal's ``write_gff`` the same), so its header ``a"b`` gives
-    ``seqhdr="a"b"``, a quote inside the quotes.
+    (:func:`sequence_data`), then ``# Model Data: ...`` when ``model_data``
+    is given, then a line ``>n_start_end_strand`` per gene (n counts genes
+    within the sequence from 1; 1-based inclusive coordinates; strand ``+``
+    or ``-``).
     """
     by_seqid: dict[str, list[Gene]] = {}
     for _, gene in number_genes(genes, sequence_lengths):
         by_seqid.setdefault(gene.seqid, []).append(gene)
-    unsafe = re.compile(r'["%\x00-\x1f\x7f]')
     with atomic_write(path) as handle:
         for number, (seqid, length) in enumerate(sequence_lengths.items(), 1):
-            header = unsafe.sub(lambda match: f"%{ord(match.group()):02X}", seqid)
-            handle.write(f'# Sequence Data: seqnum={number};seqlen={length};seqhdr="{header}"\n')
+            handle.write(f"# Sequence Data: {sequence_data(number, length, seqid)}\n")
+            if model_data is not None:
+                handle.write(f"# Model Data: {model_data[seqid]}\n")
             for ordinal, gene in enumerate(by_seqid.get(seqid, []), 1):
                 strand = "+" if gene.strand == 1 else "-"
                 handle.write(f">{ordinal}_{gene.start + 1}_{gene.end}_{strand}\n")
 
 
-#: Columns of the candidate table (``genoseq predict -s``).
+#: Columns of Prodigal's start file (``genoseq predict -s``), as Prodigal names them.
+START_FILE_COLUMNS = ("Beg", "End", "Std", "Total", "CodPot", "StrtSc", "Codon", "RBSMot",
+                      "Spacer", "RBSScr", "UpsScr", "TypeScr", "GCCont")
+
+
+def start_file_rows(start, end, strand, total, coding, codon, rbs_motif, rbs_spacer,
+                    gc_cont) -> str:
+    """The candidate rows of one sequence in Prodigal's start file.
+
+    Parameters
+    ----------
+    start, end : sequence of int
+        0-based half-open forward-strand span of each candidate, stop codon
+        included (written 1-based inclusive: ``Beg`` < ``End`` on both strands).
+    strand : sequence of int
+        +1 or -1.
+    total, coding : sequence of float
+        Each candidate's gene score and its coding part: ``Total`` and
+        ``CodPot``; ``StrtSc`` is ``Total - CodPot``, so the three add up as
+        in Prodigal.
+    codon : sequence of str
+        Start codon, or ``Edge`` for a candidate without one (5'-partial).
+    rbs_motif, rbs_spacer : sequence of str
+        ``RBSMot`` and ``Spacer``.
+    gc_cont : sequence of float
+        GC fraction of the candidate, 0-1 (``GCCont``, three decimals).
+
+    Returns
+    -------
+    str
+        The candidates one ORF after another (one stop codon and strand
+        each), every ORF preceded by an empty line. ORFs are ordered by their
+        stop codon along the sequence (+ strand first at a tie), candidates
+        within one by the position of their first base (Prodigal's
+        ``stopcmp_nodes`` order). ``RBSScr``, ``UpsScr`` and ``TypeScr`` are
+        0.00: genoseq's start score is one number.
+    """
+    rows = list(zip(start, end, strand, total, coding, codon, rbs_motif, rbs_spacer, gc_cont,
+                    strict=True))
+    # Prodigal's stop position: first base of the stop codon on +, its last base on -;
+    # the start node's position: first base of the start codon on +, its last on -.
+    rows.sort(key=lambda row: (row[1] - 3 if row[2] > 0 else row[0] + 2, -row[2],
+                               row[0] if row[2] > 0 else row[1] - 1))
+    lines = []
+    previous = None
+    for s, e, d, t, c, first, motif, spacer, gc in rows:
+        orf = (e if d > 0 else s, d)
+        if orf != previous:
+            lines.append("\n")
+            previous = orf
+        lines.append(f"{s + 1}\t{e}\t{'+' if d > 0 else '-'}\t{t:.2f}\t{c:.2f}\t{t - c:.2f}\t"
+                     f"{first}\t{motif}\t{spacer}\t0.00\t0.00\t0.00\t{gc:.3f}\n")
+    return "".join(lines)
+
+
+def start_file_block(sequence: str, run_data: str, rows: str = "") -> str:
+    """One sequence's part of Prodigal's start file (``-s``).
+
+    Parameters
+    ----------
+    sequence : str
+        :func:`sequence_data` of the sequence.
+    run_data : str
+        Value of the ``# Run Data:`` line (what GFF3 and .sco call ``# Model Data:``).
+    rows : str
+        :func:`start_file_rows` of its candidates.
+
+    Returns
+    -------
+    str
+        Prodigal's layout: ``# Sequence Data: ...``, ``# Run Data: ...``, an
+        empty line, the tab-separated column names (:data:`START_FILE_COLUMNS`),
+        the rows, and an empty line.
+    """
+    return (f"# Sequence Data: {sequence}\n# Run Data: {run_data}\n\n"
+            + "\t".join(START_FILE_COLUMNS) + "\n" + rows + "\n")
+
+
+def write_start_file(path: str | os.PathLike, blocks: Iterable[str]) -> None:
+    """Write Prodigal's start file (``-s``): the :func:`start_file_block` of every sequence."""
+    with atomic_write(path) as handle:
+        handle.writelines(blocks)
+
+
+#: Columns of genoseq's candidate table (``genoseq predict --starts-tsv``).
 CANDIDATE_COLUMNS = ("seqid", "start", "end", "strand", "start_codon", "partial",
                      "coding_score", "start_score", "total_score")
 

@@ -23,7 +23,7 @@ from genoseq.io.atomic import atomic_write
 from genoseq.io.cds import CDS, Annotation, warn_skipped_cds
 from genoseq.io.compression import open_input, text_lines
 from genoseq.io.errors import InvalidFileError
-from genoseq.io.genes import number_genes, prodigal_attributes
+from genoseq.io.genes import number_genes, prodigal_attributes, sequence_data
 
 if TYPE_CHECKING:
     from genoseq.genes.gene import Gene
@@ -297,6 +297,7 @@ def write_gff3(
     sequence_lengths: Mapping[str, int],
     *,
     source: str | None = None,
+    model_data: Mapping[str, str] | None = None,
 ) -> None:
     """Write predicted genes as GFF3, atomically, in Prodigal's layout.
 
@@ -315,6 +316,12 @@ def write_gff3(
     source : str, optional
         Column 2. Default ``genoseq_v<version>``, as Prodigal writes
         ``Prodigal_v2.6.3``.
+    model_data : mapping of str to str, optional
+        Per sequence, the value of Prodigal's ``# Model Data:`` line. When
+        given, each sequence's genes are preceded by Prodigal's two comment
+        lines ``# Sequence Data: seqnum=I;seqlen=L;seqhdr="SEQID"``
+        (:func:`~genoseq.io.genes.sequence_data`) and ``# Model Data: ...``,
+        also for a sequence without genes; None writes neither.
 
     Raises
     ------
@@ -339,13 +346,23 @@ def write_gff3(
         handle.write("##gff-version 3\n")
         for seqid, length in sequence_lengths.items():
             handle.write(f"##sequence-region {_escape_seqid(seqid)} 1 {length}\n")
+        by_seqid: dict[str, list[tuple[str, Gene]]] = {}
         for gene_id, gene in numbered:
-            attributes = "".join(
-                f"{tag}={_escape_attribute(value)};"
-                for tag, value in prodigal_attributes(gene_id, gene)
-            )
-            strand = "+" if gene.strand == 1 else "-"
-            handle.write(
-                f"{_escape_seqid(gene.seqid)}\t{column2}\tCDS\t{gene.start + 1}\t{gene.end}\t"
-                f"{gene.score:.1f}\t{strand}\t{gene.phase}\t{attributes}\n"
-            )
+            by_seqid.setdefault(gene.seqid, []).append((gene_id, gene))
+        for number, (seqid, length) in enumerate(sequence_lengths.items(), 1):
+            if model_data is not None:
+                handle.write(f"# Sequence Data: {sequence_data(number, length, seqid)}\n"
+                             f"# Model Data: {model_data[seqid]}\n")
+            for gene_id, gene in by_seqid.get(seqid, []):
+                _write_gene(handle, gene_id, gene, column2)
+
+
+def _write_gene(handle, gene_id: str, gene: Gene, column2: str) -> None:
+    attributes = "".join(
+        f"{tag}={_escape_attribute(value)};" for tag, value in prodigal_attributes(gene_id, gene)
+    )
+    strand = "+" if gene.strand == 1 else "-"
+    handle.write(
+        f"{_escape_seqid(gene.seqid)}\t{column2}\tCDS\t{gene.start + 1}\t{gene.end}\t"
+        f"{gene.score:.1f}\t{strand}\t{gene.phase}\t{attributes}\n"
+    )

@@ -42,7 +42,7 @@ def reference_orfs(
         if base not in "ACGT" and run_start is None:
             run_start = i
         elif base in "ACGT" and run_start is not None:
-            if i - run_start >= (1 if mask_n else n_run):
+            if i - run_start >= (min(n_run, 50) if mask_n else n_run):
                 barrier[run_start:i] = [True] * (i - run_start)
             run_start = None
 
@@ -252,8 +252,13 @@ def test_n_runs_block_genes():
         seq = "C" + left + gap + right + "C"
         orfs = find_orfs(seq, closed=True)
         assert (len(orfs) == 1) == spans, gap
+    # -m masks what Prodigal masks: runs of >= 50 N; shorter runs are crossed.
     seq = "C" + left + "NNN" + right + "C"
-    assert len(find_orfs(seq, closed=True, mask_n=True)) == 0
+    assert len(find_orfs(seq, closed=True, mask_n=True)) == 1
+    assert len(find_orfs(seq, closed=True, mask_n=True, n_run=3)) == 0
+    seq = "C" + left + "N" * 51 + right + "C"
+    assert len(find_orfs(seq, closed=True, mask_n=True, n_run=1000)) == 0
+    assert len(find_orfs(seq, closed=True, n_run=1000)) == 1
 
 
 def test_start_codon_mask():

@@ -41,7 +41,7 @@ def predict(*argv):
 def outputs(piece, tiny_gene_model, tmp_path_factory):
     folder = tmp_path_factory.mktemp("out")
     predict("-i", piece, "-o", folder / "genes.gff", "-a", folder / "genes.faa",
-            "-d", folder / "genes.ffn", "-s", folder / "starts.tsv",
+            "-d", folder / "genes.ffn", "--starts-tsv", folder / "starts.tsv",
             "--coding-track", folder / "coding.bedgraph", "--model", tiny_gene_model, "-q")
     predict("-i", piece, "-f", "gbk", "-o", folder / "genes.gbk", "--model", tiny_gene_model)
     predict("-i", piece, "-f", "sco", "-o", folder / "genes.sco", "--model", tiny_gene_model)
