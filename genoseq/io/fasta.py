@@ -5,7 +5,9 @@ One reader serves both formats, plain or compressed (see
 chunks (1 MB by default), so memory stays bounded by about twice the chunk
 size plus the largest record, whatever the file size. FASTA sequence blocks are cleaned with one ``bytes.translate`` per
 block, which upper-cases, deletes line breaks and marks invalid characters in
-a single C pass; there is no Python loop per line or per base.
+a single C pass; there is no Python loop per line or per base. Without an
+alphabet, a long block of upper-case letters only (checked by a numpy min and
+max) skips that pass: removing its line breaks is all it needs.
 
 Line endings may be ``\n``, ``\r\n`` or a lone ``\r`` (classic Mac OS), told
 apart by the first line break of the file. A UTF-8 byte-order mark at the
@@ -58,6 +60,10 @@ _DNA_BASES = np.frombuffer(b"ACGTU", dtype=np.uint8)
 _NOT_RESIDUES = np.frombuffer(b"N-*", dtype=np.uint8)
 _MIN_DNA_CHECK_LENGTH = 20
 _DNA_FRACTION = 0.9
+# Sequence blocks at least this long are first tried as plain upper-case
+# letters (numpy calls cost more than they save on shorter ones).
+_FAST_MIN_BLOCK = 4096
+_UPPER_A, _UPPER_Z = ord("A"), ord("Z")
 
 
 # Two or more empty lines in a row, after the line break that ends the line
@@ -391,12 +397,30 @@ def _check_no_nul(data: bytes, line: int, name: str) -> None:
         )
 
 
+def _upper_letters_only(seq: bytes) -> bytes | None:
+    """``seq`` if it is all upper-case letters (A-Z), else None.
+
+    Such a block is what ``translate`` with the default table would return
+    unchanged, so the parser can skip that per-byte pass: ``replace`` of the
+    line breaks plus a numpy min and max cost about a third of it (4.9 vs
+    1.8 GB/s on 60-column lines). Anything else (lower case, gaps, invalid
+    characters) returns None, and the block goes through ``translate``.
+    """
+    codes = np.frombuffer(seq, dtype=np.uint8)
+    if len(codes) and codes.min() >= _UPPER_A and codes.max() <= _UPPER_Z:
+        return seq
+    return None
+
+
 def _parse_fasta(
     chunks: Iterable[bytes], line: int, builder: _RecordBuilder
 ) -> Iterator[SequenceRecord]:
     """Parse FASTA from chunks, the first starting with ``>`` on line ``line``."""
     name = builder.name
     table = builder.table
+    # Without an alphabet, upper-case letters are read as they are: a block
+    # of nothing else needs only its line breaks removed (see _upper_letters_only).
+    letters_fast = builder.alphabet is None
     header = b""
     header_line = line
     header_parts: list[bytes] | None = None
@@ -426,9 +450,13 @@ def _parse_fasta(
             block_end = len(data) if start < 0 else start
             if block_end > pos:
                 raw = data[pos:block_end]
-                clean = raw.translate(table, _LINE_BREAKS)
-                if _INVALID in clean:
-                    raise builder.character_error(raw, line, header)
+                clean = None
+                if letters_fast and not has_cr and len(raw) >= _FAST_MIN_BLOCK:
+                    clean = _upper_letters_only(raw.replace(b"\n", b""))
+                if clean is None:
+                    clean = raw.translate(table, _LINE_BREAKS)
+                    if _INVALID in clean:
+                        raise builder.character_error(raw, line, header)
                 line += raw.count(b"\n") if has_cr else len(raw) - len(clean)
                 pieces.append(clean)
             if start < 0:

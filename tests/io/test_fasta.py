@@ -25,6 +25,7 @@ from genoseq.io import (
     read_fastq,
     read_sequences,
 )
+from genoseq.io import fasta as fasta_module
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BAD = DATA / "bad"
@@ -313,6 +314,39 @@ def test_record_larger_than_chunks(chunk_size):
     text = (">big\n" + "\n".join(textwrap.wrap(seq.decode(), 61)) + "\n>tail\nA\n").encode()
     big, tail = records_of(text, chunk_size=chunk_size)
     assert (big.seq, tail.line) == (seq, 2 + -(-5000 // 61))
+
+
+def _long_blocks_fasta() -> bytes:
+    """FASTA whose sequence blocks are long enough for the upper-case fast path,
+    some upper-case only, others with lower case, gaps or an IUPAC code."""
+    rng = np.random.default_rng(11)
+    parts = []
+    for index, extra in enumerate([b"", b"acgt", b"--", b"", b"R", b"", b"n"]):
+        seq = np.frombuffer(b"ACGTN", np.uint8)[rng.integers(0, 5, 9000 + 997 * index)].tobytes()
+        seq = seq[:4000] + extra + seq[4000:]
+        lines = [seq[start : start + 60] for start in range(0, len(seq), 60)]
+        parts.append(f">r{index} d\n".encode() + b"\n".join(lines))
+    return b"\n".join(parts) + b"\n"
+
+
+@pytest.mark.parametrize("chunk_size", [4096, 5000, 1 << 14, 1 << 20])
+def test_upper_case_fast_path_reads_as_translate(monkeypatch, chunk_size):
+    data = _long_blocks_fasta()
+    taken = []
+    check = fasta_module._upper_letters_only
+    monkeypatch.setattr(fasta_module, "_upper_letters_only",
+                        lambda seq: taken.append(check(seq) is not None) or check(seq))
+    fast = records_of(data, chunk_size=chunk_size)
+    assert any(taken) and not all(taken)
+    assert sum(len(r) for r in fast) > 0 and any(b"-" in r.seq for r in fast)
+    bad = data + b">last\n" + (b"A" * 60 + b"\n") * 100 + b"ACG1\n"
+    fast_error = error_of(bad, chunk_size=chunk_size)
+    monkeypatch.setattr("genoseq.io.fasta._FAST_MIN_BLOCK", float("inf"))
+    assert summary(fast) == summary(records_of(data, chunk_size=chunk_size))
+    assert [r.seq for r in fast] == [r.seq for r in records_of(data, chunk_size=chunk_size)]
+    slow_error = error_of(bad, chunk_size=chunk_size)
+    assert (fast_error.line, str(fast_error)) == (slow_error.line, str(slow_error))
+    assert fast_error.line == data.count(b"\n") + 102
 
 
 @pytest.mark.parametrize("chunk_size", [1, 2, 3, 4, 7, 11, 1 << 20])
