@@ -63,7 +63,8 @@ def _run_train_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
     validation = metadata["validation"]
     stdout.write(f"validation chromosomes {','.join(metadata['validation_chromosomes'])}: "
                  f"AUPRC {validation['auprc']:.4f}, AUROC {validation['auroc']:.4f} "
-                 f"(stopped at step {metadata['steps']})\n")
+                 f"(best at step {metadata['steps']}; training stopped at step "
+                 f"{metadata['steps_run']})\n")
     stdout.write(f"wrote {args.out}.pt and {args.out}.json\n")
     return 0
 

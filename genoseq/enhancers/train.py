@@ -106,11 +106,16 @@ def _loss(model: EnhancerModel, buckets, targets: list[torch.Tensor], n_pairs: i
 
 @dataclass
 class FitResult:
-    """A fitted model, the step it was taken at and the loss history."""
+    """A fitted model, the step it was taken at, the loss history and the steps run.
+
+    ``steps`` is the best validation step (the model returned); ``stopped``
+    the last step trained, where early stopping (or ``max_steps``) ended it.
+    """
 
     model: EnhancerModel
     steps: int
     history: list[dict]
+    stopped: int = 0
 
 
 def fit_enhancer_model(config: EnhancerModelConfig, train: Loci, train_y: np.ndarray,
@@ -153,33 +158,44 @@ def fit_enhancer_model(config: EnhancerModelConfig, train: Loci, train_y: np.nda
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate,
                                   weight_decay=settings.weight_decay)
     best = {"auprc": -1.0, "step": 0, "state": None}
-    history = []
-    for step in tqdm(range(1, settings.max_steps + 1), disable=not compute.progress,
-                     desc="steps", leave=False):
-        model.train()
-        loss = _loss(model, train_buckets, train_targets, n_train)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if step % settings.eval_every and step != settings.max_steps:
-            continue
-        model.eval()
-        with torch.no_grad():
-            responses = [model(bucket) for bucket in valid_buckets]
-            valid_loss = sum(_bucket_loss(model, response.effects, bucket, target)
-                             for response, bucket, target
-                             in zip(responses, valid_buckets, valid_targets, strict=True))
-            effects = valid.scatter([response.effects for response in responses])
-        valid_auprc = ranking_metrics(valid_y, np.abs(effects))["auprc"]
-        history.append({"step": step, "train_loss": loss.item(),
-                        "valid_loss": float(valid_loss) / n_valid, "valid_auprc": valid_auprc})
-        if valid_auprc > best["auprc"]:
-            best = {"auprc": valid_auprc, "step": step,
-                    "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
-        elif step - best["step"] >= settings.patience:
-            break
+    history: list[dict] = []
+    # Steps can end early (patience): the bar then ends where training stopped.
+    bar = tqdm(total=settings.max_steps, disable=not compute.progress, desc="steps",
+               unit="step", leave=False)
+    step = 0
+    try:
+        for step in range(1, settings.max_steps + 1):
+            bar.update()
+            model.train()
+            loss = _loss(model, train_buckets, train_targets, n_train)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if step % settings.eval_every and step != settings.max_steps:
+                continue
+            model.eval()
+            with torch.no_grad():
+                responses = [model(bucket) for bucket in valid_buckets]
+                valid_loss = sum(_bucket_loss(model, response.effects, bucket, target)
+                                 for response, bucket, target
+                                 in zip(responses, valid_buckets, valid_targets, strict=True))
+                effects = valid.scatter([response.effects for response in responses])
+            valid_auprc = ranking_metrics(valid_y, np.abs(effects))["auprc"]
+            history.append({"step": step, "train_loss": loss.item(),
+                            "valid_loss": float(valid_loss) / n_valid,
+                            "valid_auprc": valid_auprc})
+            if valid_auprc > best["auprc"]:
+                best = {"auprc": valid_auprc, "step": step,
+                        "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+            elif step - best["step"] >= settings.patience:
+                break
+    finally:
+        if bar.total != bar.n:
+            bar.total = bar.n
+            bar.refresh()
+        bar.close()
     model.load_state_dict(best["state"])
-    return FitResult(model=model.eval(), steps=best["step"], history=history)
+    return FitResult(model=model.eval(), steps=best["step"], history=history, stopped=step)
 
 
 def ranking_metrics(y: np.ndarray, score: np.ndarray) -> dict:
@@ -242,6 +258,7 @@ def train_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
     metadata = {
         "train_config": settings.to_dict(),
         "steps": result.steps,
+        "steps_run": result.stopped,
         "validation_chromosomes": sorted(c for c, f in folds.items() if f == valid_fold),
         "validation": ranking_metrics(valid_y, valid_scores),
         "n_pairs_train": len(fit_part),

@@ -143,7 +143,7 @@ def predict_probabilities(model: SecondaryStructureModel, residues: list[np.ndar
                              pad_value=PAD_INDEX, input_dtype=torch.long,
                              autocast=inference_autocast(
                                  device, resolve_precision(device, compute.precision)),
-                             progress=compute.progress, desc="chains")
+                             progress=compute.progress, desc="batches of chains")
 
 
 def predict_secondary_structure(
