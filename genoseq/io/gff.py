@@ -6,8 +6,10 @@ values, feature lines sharing an ``ID`` forming one feature, ``##FASTA``
 ending the annotation. Only CDS features are kept.
 
 The writer mirrors Prodigal's GFF (column 2 ``<source>``, column 6 the gene
-score, the same attributes in the same order with the same number formats),
-adds ``##sequence-region`` lines, and names genes ``<seqid>_<n>``.
+score, the same attributes in the same order with the same number formats,
+and on request Prodigal's ``# Sequence Data:`` / ``# Model Data:`` lines before
+each sequence's genes), adds ``##sequence-region`` lines, and names genes
+``<seqid>_<n>``.
 """
 
 from __future__ import annotations
