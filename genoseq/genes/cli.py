@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from typing import TextIO
 
 from genoseq._cli import add_compute_arguments, compute_options, positive_int, warnings_to
@@ -64,6 +65,7 @@ def _threads(args) -> int | None:
 
 
 def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
+    began = time.perf_counter()
     from genoseq.genes.finder import GeneFinder, check_min_len, check_translation_table
     from genoseq.genes.predict import model_label, predict_to_files, run_summary
 
@@ -86,7 +88,8 @@ def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
                                starts=args.starts, starts_tsv=args.starts_tsv,
                                coding_track=args.coding_track, label=label)
     if not args.quiet:
-        stderr.write(f"genoseq: {run_summary(run, finder, label)}\n")
+        seconds = time.perf_counter() - began  # loading the model and writing included
+        stderr.write(f"genoseq: {run_summary(run, finder, label, seconds)}\n")
     return 0
 
 
@@ -153,7 +156,7 @@ def register(commands, parser_class) -> None:
                          help="per-base coding probability of each strand, bedGraph")
     predict.add_argument("--model", metavar="STEM", help="gene models (default: shipped)")
     add_compute_arguments(predict, batch_size=32, batch_help="coding-model windows per batch",
-                          precision=True, quiet="no progress or warnings")
+                          precision=True, quiet="no progress bar, warnings or run summary")
     predict.add_argument("-j", "--jobs", type=job_count, default=None, metavar="N",
                          help="pyrodigal's parallel jobs, mapped onto --threads (0: every CPU)")
     predict.add_argument("-v", "-V", "--version", action=_PrintVersion,

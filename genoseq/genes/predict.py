@@ -244,8 +244,13 @@ def model_data(run: PredictionRun, finder: GeneFinder, label: str = "shipped wei
     return data
 
 
-def run_summary(run: PredictionRun, finder: GeneFinder, label: str = "shipped weights") -> str:
-    """One line on what a run did: records, bases, genes, self-training, model, device, time."""
+def run_summary(run: PredictionRun, finder: GeneFinder, label: str = "shipped weights",
+                seconds: float | None = None) -> str:
+    """One line on what a run did: records, bases, genes, self-training, model, device, time.
+
+    ``seconds`` defaults to ``run.seconds`` (reading and predicting, not
+    loading the model or writing the files).
+    """
     records, bases = len(run.lengths), sum(run.lengths.values())
     if run.adapted:
         trained = "yes"
@@ -258,7 +263,7 @@ def run_summary(run: PredictionRun, finder: GeneFinder, label: str = "shipped we
     return (f"{len(run.genes):,} genes on {records:,} record{'s' if records != 1 else ''} "
             f"({bases:,} bp); self-training: {trained}; model: {label}; "
             f"device: {finder.device}; precision: {finder.network_precision}; "
-            f"{run.seconds:.1f} s")
+            f"{run.seconds if seconds is None else seconds:.1f} s")
 
 
 def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "gff",
