@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 from Bio import motifs as bio_motifs
-from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
+from machine import cpu_name, shown_args  # benchmarks/machine.py: scripts run from this folder
 
 from genoseq.device import ComputeOptions
 from genoseq.io import atomic_write, read_fasta
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         "# Motif scanning speed: genoseq vs Biopython",
         "",
         "`" + " ".join(["python benchmarks/bench_motifs.py",
-                        *map(shlex.quote, sys.argv[1:] if argv is None else argv)]) + "`",
+                        *map(shlex.quote, shown_args(sys.argv[1:] if argv is None else argv))]) + "`",
         f"— {datetime.date.today()}, {cpu_name()}; genoseq on {device}; Biopython "
         f"{metadata.version('biopython')} (single-threaded C scorer), torch {torch.__version__}.",
         "",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 
 import torch
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def cpu_name() -> str:
@@ -18,6 +21,18 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def shown_args(args: list[str]) -> list[str]:
+    """Command-line arguments as a results file shows them: absolute paths inside the
+    checkout (what ``run.py`` passes) relative to it, so no machine's paths are committed."""
+    shown = []
+    for arg in args:
+        path = Path(arg)
+        if path.is_absolute() and path.is_relative_to(REPO):
+            arg = path.relative_to(REPO).as_posix()
+        shown.append(arg)
+    return shown
 
 
 def machine_line(device) -> str:

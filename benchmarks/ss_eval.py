@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import torch
-from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
+from machine import cpu_name, shown_args  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
 from genoseq.device import PRECISIONS, ComputeOptions, resolve_precision, set_threads
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Software: genoseq {genoseq.__version__}, torch {torch.__version__}, Python "
         f"{platform.python_version()}. Model card: `genoseq/weights/ss.md`.",
         f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. "
-        f"Command: `python benchmarks/ss_eval.py {' '.join(argv or sys.argv[1:])}`.",
+        f"Command: `python benchmarks/ss_eval.py {' '.join(shown_args(argv or sys.argv[1:]))}`.",
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
