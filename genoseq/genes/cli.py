@@ -104,7 +104,7 @@ def _run_train_genes(args, stdout: TextIO, stderr: TextIO) -> int:
     metadata = train_gene_finder(args.genomes, args.out, args.run_dir, holdout=holdout,
                                  coding_config=coding, window=args.window, seed=args.seed,
                                  calibration_folds=args.calibration_folds,
-                                 fold_epochs=args.fold_epochs,
+                                 fold_epochs=args.fold_epochs, networks_from=args.networks,
                                  compute=compute_options(args, stderr), progress=not args.quiet)
     where = ("training genomes scored out of fold"
              if metadata["calibration"]["method"] == "out of fold"
@@ -197,5 +197,9 @@ def register_training(train_tasks, parser_class) -> None:
                             "(default: 2; 0 fits them on the validation parts instead)")
     genes.add_argument("--fold-epochs", type=positive_int, default=8, metavar="N",
                        help="coding-model epochs of each fold's networks (default: 8)")
+    genes.add_argument("--networks", metavar="STEM",
+                       help="take the coding model and start detector from STEM, a model this "
+                            "command trained on the same genomes, hold-out and seed, and fit "
+                            "only the fold networks and the decoder weights")
     add_compute_arguments(genes, batch_size=32, batch_help="training windows per batch")
     genes.set_defaults(run=_run_train_genes)

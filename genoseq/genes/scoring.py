@@ -10,8 +10,8 @@ overlap the decoder allows:
   (:func:`coding_evidence`, :func:`coding_scores`);
 - ``start``: the start detector's logit for its start codon, clipped to
   ±``START_LOGIT_CAP``;
-- the prior: a constant plus a term proportional to the gene's length
-  (:func:`prior_scores`);
+- the prior: a constant, a term proportional to the gene's length and one
+  proportional to its ORF's length (:func:`prior_scores`);
 - after self-training, the genome's hexamer and start-profile scores
   (:func:`self_trained_score`; :mod:`genoseq.genes.adapt`).
 
@@ -59,16 +59,21 @@ class DecoderParams(DictConfig):
 
     ``score = coding_weight * coding_llr + hexamer_weight * hexamer_llr
     + start_weight * start_logit + profile_weight * start_profile + gene_bias
-    + length_bias * length_kb``;
+    + length_bias * length_kb + orf_length_bias * orf_length_kb``;
     the start logit is clipped to ±10, per-base coding log-ratios to
     ±``llr_clip``. ``hexamer_weight`` and ``profile_weight`` weigh the
-    self-trained scores of the second pass.
+    self-trained scores of the second pass. ``orf_length_kb`` is the length
+    of the candidate's ORF (stop codon to its most upstream start), the same
+    for every start of one ORF: it lets the prior say how likely an ORF this
+    long is to hold a gene without pushing every gene to its most upstream
+    start, which ``length_bias`` does.
     """
 
     coding_weight: float = 0.3
     start_weight: float = 1.0
     gene_bias: float = -10.0
     length_bias: float = 0.0
+    orf_length_bias: float = 0.0
     edge_start_score: float = 0.0
     llr_clip: float = 8.0
     hexamer_weight: float = 0.0
@@ -103,6 +108,9 @@ class ScoredCandidates:
         :func:`genoseq.genes.recheck.rescore_exact`. None: all.
     start_exact : np.ndarray, shape (n,), bool, or None
         The same for ``start``.
+    orf_length : np.ndarray, shape (n,), or None
+        Length of each candidate's ORF in bp (:func:`orf_lengths`), filled on
+        first use.
     """
 
     candidates: OrfCandidates
@@ -114,6 +122,7 @@ class ScoredCandidates:
     log_probs: np.ndarray | None = None
     exact: np.ndarray | None = None
     start_exact: np.ndarray | None = None
+    orf_length: np.ndarray | None = None
 
 
 def coding_evidence(log_probs: np.ndarray, clip: float = 8.0) -> np.ndarray:
@@ -167,14 +176,35 @@ def coding_scores(cumulative: np.ndarray, start: np.ndarray, end: np.ndarray,
     return cumulative[end - offset, frame] - cumulative[start - offset, frame]
 
 
+def orf_lengths(candidates: OrfCandidates) -> np.ndarray:
+    """Length in bp of each candidate's ORF: its longest candidate (the most upstream start).
+
+    The candidates of one ORF are contiguous (:class:`OrfCandidates`); the
+    result has shape (n_candidates,), int64.
+    """
+    length = candidates.end - candidates.start
+    if not len(length):
+        return length
+    first = np.flatnonzero(np.r_[True, candidates.orf_id[1:] != candidates.orf_id[:-1]])
+    longest = np.maximum.reduceat(length, first)
+    return np.repeat(longest, np.diff(np.r_[first, len(length)]))
+
+
 def prior_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
-    """Per-candidate prior: a constant plus a term proportional to the gene's length.
+    """Per-candidate prior: a constant plus terms proportional to the gene's and its ORF's length.
 
     With only a constant, a short gene must gather as much evidence per gene as
-    a long one; the length term lets calibration trade the two.
+    a long one; the length terms let calibration trade the two. The gene's
+    own length also favours its upstream starts; the ORF's length is the same
+    for every start of the ORF and so says only whether the ORF holds a gene.
     """
     length_kb = (scored.candidates.end - scored.candidates.start) / 1000.0
-    return params.gene_bias + params.length_bias * length_kb
+    prior = params.gene_bias + params.length_bias * length_kb
+    if params.orf_length_bias:
+        if scored.orf_length is None:
+            scored.orf_length = orf_lengths(scored.candidates)
+        prior = prior + params.orf_length_bias * (scored.orf_length / 1000.0)
+    return prior
 
 
 def self_trained_score(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray | float:

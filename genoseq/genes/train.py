@@ -46,8 +46,8 @@ from genoseq.genes.dataset import (
 )
 from genoseq.genes.decode import decode
 from genoseq.genes.finder import GeneFinder
-from genoseq.genes.networks import GeneModels, save_gene_models
-from genoseq.genes.scoring import DecoderParams, OverlapRules, ScoredCandidates
+from genoseq.genes.networks import GeneModels, load_gene_models, save_gene_models
+from genoseq.genes.scoring import DecoderParams, OverlapRules, ScoredCandidates, orf_lengths
 from genoseq.genes.starts import index_to_ascii, start_examples
 from genoseq.io import InvalidFileError
 from genoseq.nn.train import BinaryObjective, TrainConfig, train_tagger
@@ -116,7 +116,24 @@ class CalibrationRecord:
             candidates=replace(c, **arrays), coding=self.scored.coding[keep],
             start=self.scored.start[keep], start_known=self.scored.start_known[keep],
             hexamer=None if self.scored.hexamer is None else self.scored.hexamer[keep],
-            profile=None if self.scored.profile is None else self.scored.profile[keep])
+            profile=None if self.scored.profile is None else self.scored.profile[keep],
+            orf_length=orf_lengths(c)[keep])
+
+
+def _reuse_networks(stem, training_genomes: list[str], holdout: list[str], seed: int,
+                    window: int) -> tuple[GeneModels, dict]:
+    """The networks of an earlier model of this command, checked to be trained as asked."""
+    models, _, _, metadata = load_gene_models(stem)
+    asked = {"training_genomes": training_genomes, "held_out_genomes": holdout, "seed": seed,
+             "window": window}
+    for key, value in asked.items():
+        if metadata.get(key) != value:
+            raise InvalidFileError(f"{stem}.json", None, f"its networks were trained with "
+                                   f"{key} {metadata.get(key)!r}, not {value!r}")
+    kept = {key: metadata[key] for key in ("coding_training", "coding_history",
+                                           "start_training", "start_history",
+                                           "start_examples") if key in metadata}
+    return models, {**kept, "networks_from": Path(stem).name}
 
 
 def calibration_folds_of(entries, k: int) -> list[list[str]]:
@@ -175,16 +192,17 @@ def evaluate_params(finder: GeneFinder, records: list[tuple[ScoredCandidates, se
             "exact_start": exact / max(matched, 1), "n_ref": n_ref, "n_pred": n_pred}
 
 
-#: Weight of the exact-start rate beside stop-level F1 in the calibration objective.
-#: Small on purpose: the start rate is measured over matched genes only, so a
-#: larger weight (0.25 before) pays the search for dropping marginal, mostly short
-#: genes whose starts are harder, and costs sensitivity; F1 is what matters first.
-START_OBJECTIVE_WEIGHT = 0.05
+#: Weight of exact starts beside stop-level F1 in the calibration objective. Starts are
+#: counted per reference gene (exact-start rate × sensitivity), so dropping a gene loses
+#: its start too. Counted per matched gene instead (weight 0.05 until session 7), a weight
+#: large enough to matter paid the search for dropping marginal short genes, whose starts
+#: are harder; at 0.05 the length prior was free to pull starts upstream.
+START_OBJECTIVE_WEIGHT = 0.3
 
 
 def objective(figures: dict) -> float:
-    """What calibration maximises: stop-level F1 plus a small weight on the exact-start rate."""
-    return figures["f1"] + START_OBJECTIVE_WEIGHT * figures["exact_start"]
+    """What calibration maximises: stop-level F1 plus a weight on genes found with their exact start."""
+    return figures["f1"] + START_OBJECTIVE_WEIGHT * figures["exact_start"] * figures["sensitivity"]
 
 
 #: Moves tried per decoder parameter by :func:`coordinate_search`: factors for weights,
@@ -198,7 +216,7 @@ def _moves(params: DecoderParams, name: str) -> list[DecoderParams]:
         return [replace(params, overlap=replace(params.overlap, penalty=max(
             params.overlap.penalty + offset, 0.0))) for offset in _OFFSETS]
     value = getattr(params, name)
-    if name in ("gene_bias", "length_bias"):
+    if name in ("gene_bias", "length_bias", "orf_length_bias"):
         return [replace(params, **{name: value + offset}) for offset in _OFFSETS]
     # A weight at zero restarts from a small value so that it can come back.
     values = [value * scale for scale in _SCALES] if value else [0.01, 0.03, 0.1, 0.3, 1.0]
@@ -248,13 +266,18 @@ def calibrate_decoder(finder: GeneFinder, genomes: dict[str, list[LabelledRecord
     return calibrate_scored(finder, scored)
 
 
-def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecord]]) -> dict:
-    """:func:`calibrate_decoder` on records already scored (all starts)."""
+def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecord]],
+                     orf_prior: bool = True) -> dict:
+    """:func:`calibrate_decoder` on records already scored (all starts).
+
+    ``orf_prior`` False keeps ``orf_length_bias`` at 0 (the decoder before it
+    existed; for ablations).
+    """
     valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
     # Fixed starting points: the search is local, so inheriting the finder's weights
     # would make the result depend on them; several starts (no length term and a
     # short-gene-friendly one with a length term) keep it out of one poor basin.
-    base = finder.params
+    base = replace(finder.params, orf_length_bias=0.0)
     starts = [
         replace(base, coding_weight=0.03, start_weight=1.0, gene_bias=-10.0, length_bias=0.0,
                 hexamer_weight=0.0, profile_weight=0.0,
@@ -263,11 +286,13 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
                 hexamer_weight=0.0, profile_weight=0.0,
                 overlap=replace(base.overlap, penalty=0.0)),
     ]
-    params, figures = best_of(
-        coordinate_search(finder, valid, start,
-                          ("coding_weight", "start_weight", "gene_bias", "length_bias",
-                           "penalty"))
-        for start in starts)
+    names = ("coding_weight", "start_weight", "gene_bias", "length_bias", "penalty")
+    if orf_prior:
+        # The same length prior put on the ORF, so that it stops favouring upstream starts.
+        starts.append(replace(starts[1], length_bias=0.0, orf_length_bias=7.0))
+        names += ("orf_length_bias",)
+    params, figures = best_of(coordinate_search(finder, valid, start, names)
+                              for start in starts)
 
     for records in scored.values():
         first_pass = GeneFinder.from_models(finder.models, params, compute=finder.compute)
@@ -276,13 +301,18 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
     adapted_starts = [
         replace(params, hexamer_weight=0.2, profile_weight=0.3),
         replace(params, coding_weight=params.coding_weight / 3, hexamer_weight=0.8,
-                profile_weight=0.6, length_bias=2 * params.length_bias),
+                profile_weight=0.6, length_bias=2 * params.length_bias,
+                orf_length_bias=2 * params.orf_length_bias),
     ]
-    adapted, adapted_figures = best_of(
-        coordinate_search(finder, valid, start,
-                          ("hexamer_weight", "coding_weight", "profile_weight", "start_weight",
-                           "gene_bias", "length_bias", "penalty"))
-        for start in adapted_starts)
+    adapted_names = ("hexamer_weight", "coding_weight", "profile_weight", "start_weight",
+                     "gene_bias", "length_bias", "penalty")
+    if orf_prior:
+        adapted_starts.append(replace(adapted_starts[1], length_bias=0.0,
+                                      orf_length_bias=2 * (params.length_bias
+                                                           + params.orf_length_bias)))
+        adapted_names += ("orf_length_bias",)
+    adapted, adapted_figures = best_of(coordinate_search(finder, valid, start, adapted_names)
+                                       for start in adapted_starts)
     return {"params": params, "figures": figures, "adapted_params": adapted,
             "adapted_figures": adapted_figures}
 
@@ -339,6 +369,7 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
                       start_config: TrainConfig | None = None,
                       window: int = 3000, seed: int = 0,
                       calibration_folds: int = CALIBRATION_FOLDS, fold_epochs: int = FOLD_EPOCHS,
+                      networks_from: str | os.PathLike | None = None,
                       compute: ComputeOptions | None = None, progress: bool = True) -> dict:
     """Train the coding model, the start detector and the decoder weights; save all three.
 
@@ -350,6 +381,11 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
     With ``calibration_folds`` >= 2 the decoder weights are fitted out of fold
     (see the module docstring): the fold networks train ``fold_epochs``
     coding-model epochs into ``run_dir/fold<k>``, resumable like the rest.
+
+    ``networks_from`` takes the two networks from a model this function
+    wrote earlier, on the same genomes, hold-out and seed, instead of training
+    them again: only the fold networks and the decoder weights are fitted (to
+    refit the decoder after a change to its score or its calibration).
 
     Returns the metadata written beside the weights (data, settings, figures).
     """
@@ -374,9 +410,14 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
 
     coding_config = replace(coding_config or CODING_TRAINING, seed=seed)
     start_config = replace(start_config or START_TRAINING, seed=seed)
-    models, trained = train_networks(train_records, valid_records, coding_config, start_config,
-                                     run_dir, window=window, batch_size=batch_size, seed=seed,
-                                     device=device, progress=progress)
+    if networks_from is None:
+        models, trained = train_networks(train_records, valid_records, coding_config,
+                                         start_config, run_dir, window=window,
+                                         batch_size=batch_size, seed=seed, device=device,
+                                         progress=progress)
+    else:
+        models, trained = _reuse_networks(networks_from, [e.name for e in train_entries],
+                                          list(holdout), seed, window)
 
     compute = replace(compute, device=device)
     finder = GeneFinder.from_models(models, DecoderParams(overlap=OverlapRules()),

@@ -40,6 +40,44 @@ def test_coordinate_search_recovers_planted_genes(tiny_gene_model):
 def test_best_of_keeps_highest_objective_first_on_ties():
     from genoseq.genes.train import best_of
 
-    low = {"f1": 0.90, "exact_start": 0.80}
-    high = {"f1": 0.92, "exact_start": 0.80}
+    low = {"f1": 0.90, "exact_start": 0.80, "sensitivity": 0.9}
+    high = {"f1": 0.92, "exact_start": 0.80, "sensitivity": 0.9}
     assert best_of([("a", low), ("b", high), ("c", dict(high))]) == ("b", high)
+
+
+def test_orf_prior_is_the_same_for_every_start_of_an_orf():
+    from genoseq.genes.scoring import orf_lengths, prior_scores
+
+    seq = next(read_fasta(DATA / "ecoli_k12_500kb.fna.gz")).seq[:20000]
+    candidates = find_orfs(seq, 11, min_len=90, closed=False)
+    length = candidates.end - candidates.start
+    orf = orf_lengths(candidates)
+    for orf_id in np.unique(candidates.orf_id)[:200]:
+        members = candidates.orf_id == orf_id
+        assert (orf[members] == length[members].max()).all()
+    scored = ScoredCandidates(candidates, np.zeros(len(candidates)),
+                              start=np.zeros(len(candidates)),
+                              start_known=np.ones(len(candidates), bool))
+    gene_only = prior_scores(scored, DecoderParams(gene_bias=-5.0, length_bias=10.0))
+    with_orf = prior_scores(scored, DecoderParams(gene_bias=-5.0, length_bias=10.0,
+                                                  orf_length_bias=4.0))
+    np.testing.assert_allclose(with_orf - gene_only, 4.0 * orf / 1000.0)
+    # Within one ORF only the gene-length term tells the starts apart.
+    np.testing.assert_allclose(
+        prior_scores(scored, DecoderParams(orf_length_bias=7.0)),
+        DecoderParams().gene_bias + 7.0 * orf / 1000.0)
+
+
+def test_objective_counts_exact_starts_per_reference_gene():
+    from genoseq.genes.train import objective
+
+    # 100 reference genes; dropping the 10 found with a wrong start raises the exact-start
+    # rate among matched genes (80/90 -> 80/80) but must not raise the objective.
+    def figures(n_pred, matched, exact):
+        sensitivity, precision = matched / 100, matched / n_pred
+        return {"f1": 2 * sensitivity * precision / (sensitivity + precision),
+                "sensitivity": sensitivity, "exact_start": exact / matched}
+
+    assert objective(figures(90, 90, 80)) > objective(figures(80, 80, 80))
+    # A right start is worth something: the same calls with more exact starts win.
+    assert objective(figures(90, 90, 85)) > objective(figures(90, 90, 80))

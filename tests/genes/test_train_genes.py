@@ -51,7 +51,8 @@ def test_folds_are_dealt_by_gc_and_cover_every_genome():
     assert sorted(sum(folds, [])) == sorted(e.name for e in entries)
 
 
-def test_training_with_out_of_fold_calibration_writes_a_usable_model(genome_folder, tmp_path):
+def test_training_with_out_of_fold_calibration_writes_a_usable_model(genome_folder, tmp_path,
+                                                                     capsys):
     tiny = TrainConfig(steps_per_epoch=2, max_epochs=1, patience=1, learning_rate=3e-3, seed=0)
     # The output folder does not exist yet: training makes it up front.
     run_dir, stem = tmp_path / "run", tmp_path / "out" / "genes"
@@ -73,6 +74,25 @@ def test_training_with_out_of_fold_calibration_writes_a_usable_model(genome_fold
     # A second run resumes every stage from the checkpoints and gives the same weights.
     again = train_gene_finder(genome_folder, tmp_path / "again", run_dir, **options)
     assert json.dumps(again["decoder_validation"]) == json.dumps(metadata["decoder_validation"])
+    # Refitting the decoder on the networks of that model (a new run folder: the fold
+    # networks train again) keeps its networks and their training record.
+    refit = train_gene_finder(genome_folder, tmp_path / "refit", tmp_path / "run2",
+                              networks_from=stem, **options)
+    assert refit["networks_from"] == "genes"
+    assert refit["coding_history"] == saved["coding_history"]
+    refit_models = load_gene_models(tmp_path / "refit")[0]
+    for mine, theirs in zip(refit_models.coding.state_dict().values(),
+                            models.coding.state_dict().values(), strict=True):
+        assert (mine == theirs).all()
+    assert not (tmp_path / "run2" / "coding").exists()
+    # Networks trained otherwise are refused, naming the model and what differs.
+    code = main(["train", "genes", "--genomes", str(genome_folder), "-o", str(tmp_path / "x"),
+                 "--run-dir", str(tmp_path / "run3"), "--holdout", "g4", "--seed", "1",
+                 "--networks", str(stem), "-q"])
+    assert code == 2
+    message = capsys.readouterr().err.strip()
+    assert message.startswith("genoseq: error: ") and "genes.json" in message
+    assert "seed 0, not 1" in message and len(message.splitlines()) == 1
 
 
 @pytest.mark.parametrize("folds", ["1", "-2", "two"])
