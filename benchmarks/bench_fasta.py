@@ -1,4 +1,4 @@
-"""Reading speed of FASTA parsers: genoseq against Biopython and pyfastx.
+"""Reading speed of FASTA parsers, and of ``genoseq info``: genoseq against Biopython and pyfastx.
 
 Generates a seeded multi-record FASTA file (random ACGT, 60-column lines; most
 bytes in 1-5 Mbp chromosome-like records, the rest in many 0.5-20 kbp
@@ -6,6 +6,12 @@ contigs) and its gzip version, then times every reader on both in the same
 run. Each reader materialises every sequence (the lengths are summed and
 checked equal across readers). Speed is uncompressed FASTA bytes divided by
 the best of ``--repeats`` wall-clock times, so plain and gzip columns compare.
+
+Then, on the same files, ``genoseq info`` (the command, in-process) against
+Biopython's ``SimpleFastaParser`` computing the same statistics (records,
+total length, GC % of A+C+G+T+U, N50, min/max length, share of N; every
+figure checked equal to genoseq's), once with ``str.count`` as Biopython's
+own ``gc_fraction`` counts, once with numpy comparisons per record.
 
 Writes ``benchmarks/results/fasta.md`` and prints it::
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import gzip
+import io
 import os
 import platform
 import sys
@@ -30,6 +37,8 @@ import numpy as np
 from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
+from genoseq.cli import main as genoseq_main
+from genoseq.info import n50
 from genoseq.io import atomic_write, read_fasta
 
 HERE = Path(__file__).resolve().parent
@@ -125,8 +134,69 @@ READERS: list[tuple[str, str | None, Callable[[Path], int]]] = [
 ]
 
 
-def best_seconds(reader: Callable[[Path], int], path: Path, repeats: int) -> tuple[float, int]:
-    """Best wall-clock time of ``repeats`` runs, and the residue count read."""
+INFO_COLUMNS = ["records", "total_length", "gc_percent", "n50", "min_length", "max_length",
+                "n_percent"]
+
+
+def genoseq_info(path: Path) -> tuple:
+    """``genoseq info --tsv`` run in-process: its figures as printed."""
+    out = io.StringIO()
+    if genoseq_main(["info", "--tsv", str(path)], stdout=out, stderr=io.StringIO()) != 0:
+        raise RuntimeError(f"genoseq info failed on {path}")
+    header, row = (line.split("\t") for line in out.getvalue().splitlines())
+    return tuple(dict(zip(header, row, strict=True))[column] for column in INFO_COLUMNS)
+
+
+def info_row(lengths: list[int], counts: dict[str, int]) -> tuple:
+    """The figures of ``genoseq info`` (as printed) from record lengths and residue counts."""
+    total = sum(lengths)
+    acgt = sum(counts[letter] for letter in "ACGTU")
+    gc = 100 * (counts["G"] + counts["C"]) / acgt
+    return tuple(str(value) for value in (
+        len(lengths), total, f"{gc:.2f}", n50(np.array(lengths)), min(lengths), max(lengths),
+        f"{100 * counts['N'] / total:.2f}",
+    ))
+
+
+def biopython_info_count(path: Path) -> tuple:
+    """Biopython's ``SimpleFastaParser`` and ``str.count`` per letter (as ``gc_fraction`` counts)."""
+    from Bio.SeqIO.FastaIO import SimpleFastaParser
+
+    lengths = []
+    counts = dict.fromkeys("ACGTUN", 0)
+    with text_handle(path) as handle:
+        for _, seq in SimpleFastaParser(handle):
+            seq = seq.upper()
+            lengths.append(len(seq))
+            for letter in counts:
+                counts[letter] += seq.count(letter)
+    return info_row(lengths, counts)
+
+
+def biopython_info_numpy(path: Path) -> tuple:
+    """Biopython's ``SimpleFastaParser``, residues counted by numpy comparisons per record."""
+    from Bio.SeqIO.FastaIO import SimpleFastaParser
+
+    lengths = []
+    counts = dict.fromkeys("ACGTUN", 0)
+    with text_handle(path) as handle:
+        for _, seq in SimpleFastaParser(handle):
+            codes = np.frombuffer(seq.upper().encode("ascii"), dtype=np.uint8)
+            lengths.append(len(codes))
+            for letter in counts:
+                counts[letter] += int(np.count_nonzero(codes == ord(letter)))
+    return info_row(lengths, counts)
+
+
+STATISTICS: list[tuple[str, str | None, Callable[[Path], tuple]]] = [
+    ("`genoseq info`", None, genoseq_info),
+    ("Biopython `SimpleFastaParser` + `str.count`", "biopython", biopython_info_count),
+    ("Biopython `SimpleFastaParser` + numpy counts", "biopython", biopython_info_numpy),
+]
+
+
+def best_seconds(reader: Callable[[Path], object], path: Path, repeats: int) -> tuple[float, object]:
+    """Best wall-clock time of ``repeats`` runs, and what the reader returned."""
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
@@ -152,35 +222,57 @@ def versions() -> str:
     return ", ".join(found)
 
 
-def run(size_mb: float, repeats: int, workdir: Path, seed: int) -> str:
-    """Time every reader on the plain and gzip files; return the Markdown report."""
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    plain, packed = prepare_inputs(workdir, size_mb, seed)
-    megabytes = plain.stat().st_size / 1e6
+def time_all(
+    tools: list[tuple[str, str | None, Callable[[Path], object]]],
+    files: tuple[Path, Path],
+    megabytes: float,
+    repeats: int,
+    notes: list[str],
+    speed_up: bool = False,
+) -> tuple[list[str], object]:
+    """Time every tool on both files; table rows and the common result.
+
+    The ratio column is each tool's speed over the first tool's, or with
+    ``speed_up`` the first tool's speed over each tool's. Every tool must
+    return the same thing from both files (the residues read, or the
+    statistics printed), else this raises.
+    """
     speeds: list[tuple[str, float, float]] = []
-    notes = []
     expected = None
-    for label, package, reader in READERS:
+    for label, package, tool in tools:
         if package is not None and not installed(package):
             notes.append(f"{label}: skipped, {package} is not installed.")
             continue
         per_file = []
-        for path in (plain, packed):
-            seconds, residues = best_seconds(reader, path, repeats)
-            expected = residues if expected is None else expected
-            if residues != expected:
-                raise RuntimeError(
-                    f"{label} read {residues} residues from {path}, expected {expected}"
-                )
+        for path in files:
+            seconds, result = best_seconds(tool, path, repeats)
+            expected = result if expected is None else expected
+            if result != expected:
+                raise RuntimeError(f"{label} gave {result} on {path}, expected {expected}")
             per_file.append(megabytes / seconds)
             print(f"{label} {path.name}: {per_file[-1]:.0f} MB/s", file=sys.stderr)
         speeds.append((label, *per_file))
-    _, genoseq_plain, genoseq_gzip = speeds[0]
-    rows = [
-        f"| {label} | {plain_speed:.0f} | {gzip_speed:.0f} | "
-        f"{plain_speed / genoseq_plain:.2f} / {gzip_speed / genoseq_gzip:.2f} |"
-        for label, plain_speed, gzip_speed in speeds
-    ]
+    _, first_plain, first_gzip = speeds[0]
+    rows = []
+    for label, plain_speed, gzip_speed in speeds:
+        ratios = (plain_speed / first_plain, gzip_speed / first_gzip)
+        if speed_up:
+            ratios = (1 / ratios[0], 1 / ratios[1])
+        rows.append(f"| {label} | {plain_speed:.0f} | {gzip_speed:.0f} | "
+                    f"{ratios[0]:.2f} / {ratios[1]:.2f} |")
+    return rows, expected
+
+
+def run(size_mb: float, repeats: int, workdir: Path, seed: int) -> str:
+    """Time every reader, then ``genoseq info`` and its Biopython equivalents, on the plain
+    and gzip files; return the Markdown report."""
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    plain, packed = prepare_inputs(workdir, size_mb, seed)
+    megabytes = plain.stat().st_size / 1e6
+    notes: list[str] = []
+    rows, expected = time_all(READERS, (plain, packed), megabytes, repeats, notes)
+    info_rows, figures = time_all(STATISTICS, (plain, packed), megabytes, repeats, notes,
+                                  speed_up=True)
     machine = (
         f"{cpu_name()}, {os.cpu_count()} logical cores, "
         f"Python {platform.python_version()} on {platform.system()}"
@@ -202,6 +294,22 @@ def run(size_mb: float, repeats: int, workdir: Path, seed: int) -> str:
         "| reader | plain MB/s | gzip MB/s | ratio vs genoseq (plain / gzip) |",
         "|---|---:|---:|---:|",
         *rows,
+        "",
+        "## `genoseq info` against Biopython with the same statistics",
+        "",
+        "Same files. Every tool computes what `genoseq info` prints (records, total length, "
+        "GC % of A+C+G+T+U, N50, min/max length, share of N), checked equal: "
+        + ", ".join(f"{column} {value}" for column, value in zip(INFO_COLUMNS, figures,
+                                                                 strict=True))
+        + ". `genoseq info` runs in-process (`genoseq.cli.main`, `--tsv`); "
+        "Biopython upper-cases each sequence as genoseq does, then counts A, C, G, T, U and "
+        "N with `str.count` (as Biopython's `gc_fraction` counts) or with numpy "
+        "(`np.count_nonzero(codes == letter)` per record).",
+        "Speed-up = `genoseq info` speed / tool speed (plain / gzip).",
+        "",
+        "| tool | plain MB/s | gzip MB/s | speed-up of `genoseq info` (plain / gzip) |",
+        "|---|---:|---:|---:|",
+        *info_rows,
         "",
         f"Machine: {machine}; load average at start: {load}.",
         f"Libraries: {versions()}.",

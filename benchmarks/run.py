@@ -49,7 +49,7 @@ def benchmarks(quick: bool, out: Path, device: str, threads: int | None) -> list
     if quick:
         ss += ["--test", str(SHARED_DATA / "ss" / "ts115.tsv.gz"), "--repeats", "1"]
     return [
-        ("fasta", "FASTA/FASTQ reading MB/s vs Biopython and pyfastx",
+        ("fasta", "FASTA reading and `genoseq info` MB/s vs Biopython and pyfastx",
          [py, str(HERE / "bench_fasta.py"), "--output", str(out / "fasta.md")]
          + (["--quick"] if quick else []), out / "fasta.md", None),
         ("genes", "gene prediction accuracy and s/Mbp vs pyrodigal", genes,
