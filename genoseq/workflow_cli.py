@@ -31,11 +31,16 @@ All arguments go to snakemake, which runs in the current directory (outputs in
 ./results). The config comes from --configfile FILE, or ./config/config.yaml;
 it needs at least 'samples: SHEET.tsv' (columns sample, genome, optional table).
 Template config: {config}
+Every config key: {config_readme}
+Test config: {test_config}
+  (the bundled example genome {example}
+  under two translation tables, and the enhancer step)
 
 examples:
   genoseq workflow --configfile config.yaml --cores 4
   genoseq workflow --configfile config.yaml --cores 4 -n         # dry run
   genoseq workflow --configfile config.yaml --workflow-profile {profiles}/slurm
+  genoseq workflow --configfile config.yaml --report report.html  # HTML report, after a run
 
 Snakemake's own options: snakemake --help
 """
@@ -46,6 +51,21 @@ def workflow_dir() -> Path:
     # In a checkout genoseq/workflows links to the top-level workflows/: resolve it, so
     # that relative paths (.test's ../../data) and messages name the real folder.
     return (Path(__file__).resolve().parent / "workflows").resolve()
+
+
+def example_data_dir() -> Path:
+    """The folder holding the bundled example inputs (``ecoli_k12_500kb.fna.gz``, ...).
+
+    ``genoseq/data`` in an installed genoseq; in a checkout it links to the
+    top-level ``data/``. The workflow's ``.test`` sample sheet reaches it as
+    ``../../data`` in both layouts.
+    """
+    return (Path(__file__).resolve().parent / "data").resolve()
+
+
+def packaged_test_config() -> Path:
+    """The workflow's test config (the bundled example, two tables, the enhancer step)."""
+    return workflow_dir() / ".test" / "config.yaml"
 
 
 def snakefile() -> Path:
@@ -70,6 +90,9 @@ def _run_workflow(args, stdout: TextIO, stderr: TextIO) -> int:
     if extra and extra[0] in ("-h", "--help"):
         stdout.write(_HELP.format(snakefile=snakefile(),
                                   config=workflow_dir() / "config" / "config.yaml",
+                                  config_readme=workflow_dir() / "config" / "README.md",
+                                  test_config=packaged_test_config(),
+                                  example=example_data_dir() / "ecoli_k12_500kb.fna.gz",
                                   profiles=workflow_dir() / "profiles"))
         return 0
     if not snakefile().is_file():
