@@ -7,9 +7,12 @@ skipped where they are not installed (pip install -e '.[test]' installs them
 on Python >= 3.11).
 """
 
+import base64
 import importlib.util
 import io
 import os
+import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -21,7 +24,12 @@ from conftest import DATA, REPO
 
 from genoseq.cli import main
 from genoseq.workflow import SUMMARY_COLUMNS, sample_summary, upstream_regions, write_report
-from genoseq.workflow_cli import snakefile, snakemake_command, workflow_dir
+from genoseq.workflow_cli import (
+    example_data_dir,
+    packaged_test_config,
+    snakefile,
+    snakemake_command,
+)
 
 WORKFLOW = REPO / "workflows"
 SNAKEFILE = WORKFLOW / "Snakefile"
@@ -34,6 +42,8 @@ needs_snakemake = pytest.mark.skipif(importlib.util.find_spec("snakemake") is No
                                      reason="snakemake is not installed")
 needs_snakefmt = pytest.mark.skipif(importlib.util.find_spec("snakefmt") is None,
                                     reason="snakefmt is not installed")
+needs_pygments = pytest.mark.skipif(importlib.util.find_spec("pygments") is None,
+                                    reason="snakemake --report needs pygments (snakemake[reports])")
 
 
 def _environment() -> dict:
@@ -125,6 +135,31 @@ def test_second_run_has_nothing_to_do(test_run):
     assert report.stat().st_mtime_ns == before
 
 
+@needs_snakemake
+@needs_pygments
+def test_report_html_embeds_the_plots_with_captions(test_run):
+    workdir, first = test_run
+    assert first.returncode == 0, _output(first)[-3000:]
+    result = snakemake("--configfile", TEST_CONFIG, "--report", "report.html", cwd=workdir)
+    assert result.returncode == 0, _output(result)[-3000:]
+    html = (workdir / "report.html").read_text()
+    # The plot the workflow made, byte for byte, and every table marked for the report.
+    embedded = re.search(r"data:image/png;charset=utf8;filename=report\.png;base64,"
+                         r"([A-Za-z0-9+/=]+)", html)
+    assert embedded, "report.png is not embedded"
+    assert base64.b64decode(embedded.group(1)) == (workdir / "results/report.png").read_bytes()
+    for name in ("report.tsv", "summary.tsv", "K562_6chroms.scored.tsv"):
+        assert f"Adding {name}" in _output(result), name
+    # Captions (rendered with the wildcards and config), categories, the workflow text.
+    assert "Every sample side by side" in html
+    for sample in TEST_SAMPLES:
+        assert f"Summary of sample {sample}:" in html
+    assert "pairs of the table K562_6chroms" in html
+    assert "genoseq workflow on .test/samples.tsv" in html
+    for category in ("All samples", "Samples", "Enhancer-gene scores"):
+        assert f'"{category}"' in html or category in html, category
+
+
 # --- lint, format, schema ------------------------------------------------------------------
 
 
@@ -134,6 +169,69 @@ def test_lint_is_clean(tmp_path):
     output = _output(result)
     assert result.returncode == 0, output
     assert "Lints for" not in output and "WARNING" not in output.upper(), output
+
+
+def _rules_marked_local() -> list[str]:
+    sources = [SNAKEFILE, *sorted((WORKFLOW / "rules").glob("*.smk"))]
+    text = "\n".join(path.read_text() for path in sources)
+    assert "localrules:" not in text
+    blocks = re.split(r"^rule (\w+):\n", text, flags=re.M)[1:]
+    return [name for name, body in zip(blocks[::2], blocks[1::2], strict=True)
+            if re.search(r"^    localrule: True$", body, re.M)]
+
+
+def test_only_the_target_rule_stays_off_the_cluster():
+    # Every rule that runs a command is a cluster job under an executor such as
+    # SLURM (.ci/slurm-check runs them so); 'all' only collects the targets.
+    assert _rules_marked_local() == ["all"]
+    all_rule = SNAKEFILE.read_text().split("rule all:", 1)[1]
+    assert "shell:" not in all_rule and "run:" not in all_rule and "script:" not in all_rule
+
+
+@needs_snakemake
+def test_workflow_folder_lints_as_a_catalog_repository(tmp_path):
+    # The workflow catalog runs `snakemake --lint` in a repository's root, finding
+    # the Snakefile and config/config.yaml there: our workflows/ folder is that root.
+    root = tmp_path / "workflows"
+    shutil.copytree(WORKFLOW, root, symlinks=False)
+    (tmp_path / "data").symlink_to(DATA)  # config/samples.tsv: ../../data/...
+    result = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=root,
+                            env=_environment(), capture_output=True, text=True, timeout=300)
+    output = _output(result)
+    assert result.returncode == 0, output
+    assert "Lints for" not in output and "WARNING" not in output.upper(), output
+
+
+def test_catalog_settings_and_config_readme():
+    yaml = pytest.importorskip("yaml")
+    settings = yaml.safe_load((WORKFLOW / ".snakemake-workflow-catalog.yml").read_text())
+    usage = settings["usage"]
+    assert usage["report"] is True
+    assert set(usage["mandatory-flags"]) == {"desc", "flags"}
+    assert set(usage["software-stack-deployment"]) == {"conda", "apptainer", "apptainer+conda"}
+    # config/README.md names every key of the config schema, dotted, with its default.
+    readme = (WORKFLOW / "config" / "README.md").read_text()
+    schema = yaml.safe_load((WORKFLOW / "schemas" / "config.schema.yaml").read_text())
+
+    def keys(properties, prefix=""):
+        for name, spec in properties.items():
+            if "properties" in spec:
+                yield from keys(spec["properties"], f"{prefix}{name}.")
+            else:
+                yield f"{prefix}{name}", spec.get("default")
+
+    rows = re.findall(r"^\| `([\w.]+)` \| ([^|]+) \|", readme, re.M)
+    documented = {key: cell.strip().strip("`") for key, cell in rows}
+    for key, default in keys(schema["properties"]):
+        assert key in documented, f"config/README.md does not describe {key}"
+        if isinstance(default, bool):
+            assert documented[key] == str(default).lower(), key
+        elif default == "":
+            assert documented[key] == '""', key
+        elif default is not None and not isinstance(default, dict):
+            assert documented[key] == str(default), (key, documented[key], default)
+    for column in ("sample", "genome", "table"):
+        assert f"| `{column}` |" in readme
 
 
 @needs_snakefmt
@@ -200,13 +298,40 @@ def run_cli(*argv):
 def test_packaged_workflow_is_the_repository_one():
     assert snakefile().is_file()
     assert snakefile().resolve() == SNAKEFILE.resolve()
-    assert (workflow_dir() / ".test" / "config.yaml").is_file()
+    assert packaged_test_config() == TEST_CONFIG.resolve()
+    assert example_data_dir() == DATA.resolve()
+    assert (example_data_dir() / "ecoli_k12_500kb.fna.gz").is_file()
+
+
+@needs_snakemake
+def test_test_config_finds_its_inputs_in_the_wheel_layout(tmp_path):
+    # The wheel holds genoseq/workflows and genoseq/data as folders (copies of the
+    # linked workflows/ and data/): the .test config must find the example genome
+    # and the enhancer table there, without the checkout.
+    package = tmp_path / "site-packages" / "genoseq"
+    shutil.copytree(WORKFLOW, package / "workflows", symlinks=False)
+    shutil.copytree(DATA, package / "data", symlinks=False)
+    run = tmp_path / "run"
+    run.mkdir()
+    command = [sys.executable, "-m", "snakemake", "-s", str(package / "workflows" / "Snakefile"),
+               "--configfile", str(package / "workflows" / ".test" / "config.yaml"),
+               "--cores", "1", "-n", "-p"]
+    result = subprocess.run(command, cwd=run, env=_environment(), capture_output=True,
+                            text=True, timeout=300)
+    output = _output(result)
+    assert result.returncode == 0, output
+    assert f"input: {package}/data/ecoli_k12_500kb.fna.gz" in output
+    assert f"{package}/workflows/.test/crispri_K562_6chroms.GRCh38.tsv.gz" in output
+    for folder in ("data", "workflows", "tests"):
+        assert str(REPO / folder) not in output, folder
 
 
 def test_workflow_help_names_the_snakefile():
     code, out, _ = run_cli("workflow", "--help")
     assert code == 0
     assert f"Snakefile: {snakefile()}" in out and "--configfile" in out
+    assert f"Test config: {packaged_test_config()}" in out
+    assert str(example_data_dir() / "ecoli_k12_500kb.fna.gz") in out and "--report" in out
     code, out, _ = run_cli("--help")
     assert code == 0 and "workflow" in out
 

@@ -2,7 +2,12 @@ rule enhancer_scores:
     input:
         lambda wildcards: ENHANCER_PAIRS[wildcards.pairs],
     output:
-        "results/enhancer/{pairs}.scored.tsv",
+        report(
+            "results/enhancer/{pairs}.scored.tsv",
+            caption="../report/enhancer_scores.rst",
+            category="Enhancer-gene scores",
+            labels={"table": "{pairs}"},
+        ),
     log:
         "results/logs/enhancer_scores/{pairs}.log",
     benchmark:

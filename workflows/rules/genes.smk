@@ -35,7 +35,6 @@ rule upstream_regions:
         "results/logs/upstream_regions/{sample}.log",
     benchmark:
         "results/benchmarks/upstream_regions/{sample}.tsv"
-    localrule: True
     conda:
         "../envs/genoseq.yaml"
     resources:

@@ -6,12 +6,17 @@ rule sample_summary:
         upstream=rules.upstream_regions.output[0],
         hits=rules.scan_upstream_motifs.output[0],
     output:
-        "results/{sample}/summary.tsv",
+        report(
+            "results/{sample}/summary.tsv",
+            caption="../report/sample_summary.rst",
+            category="Samples",
+            subcategory="{sample}",
+            labels={"sample": "{sample}", "figure": "summary"},
+        ),
     log:
         "results/logs/sample_summary/{sample}.log",
     benchmark:
         "results/benchmarks/sample_summary/{sample}.tsv"
-    localrule: True
     conda:
         "../envs/genoseq.yaml"
     resources:
@@ -26,13 +31,22 @@ rule report:
     input:
         expand("results/{sample}/summary.tsv", sample=samples.index),
     output:
-        table="results/report.tsv",
-        plot="results/report.png",
+        table=report(
+            "results/report.tsv",
+            caption="../report/report_table.rst",
+            category="All samples",
+            labels={"figure": "summary table"},
+        ),
+        plot=report(
+            "results/report.png",
+            caption="../report/report_plot.rst",
+            category="All samples",
+            labels={"figure": "summary plots"},
+        ),
     log:
         "results/logs/report.log",
     benchmark:
         "results/benchmarks/report.tsv"
-    localrule: True
     conda:
         "../envs/genoseq.yaml"
     resources:
