@@ -7,18 +7,30 @@ give in-frame hexamer frequencies; all hexamers of the genome (both strands,
 every offset) give the background; the log-ratio of the two, summed over a
 candidate's codons, is a second, genome-specific coding score the decoder
 adds. The starts of the same genes against the rival starts of their ORFs
-give a start profile, a genome-specific start score (:func:`self_train`
-does both). The first pass uses the pretrained model only, so no reference
-annotation is involved.
+give a start profile, a genome-specific start score. The first pass uses
+the pretrained model only, so no reference annotation is involved.
+
+Learning and applying are separate: :func:`learn_training` turns a first
+pass into a :class:`SelfTraining` (the two statistics and what they were
+learned from), :func:`apply_training` scores candidates with one, and
+:func:`self_train` does both. A :class:`SelfTraining` is saved and read back
+as a training file (:mod:`genoseq.io.training`, ``genoseq predict -t``), so
+that one genome's statistics can serve its plasmids and drafts.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
 import numpy as np
 
+from genoseq import __version__
 from genoseq.encoding import reverse_complement_index
 from genoseq.genes.scoring import ScoredCandidates
-from genoseq.genes.starts import gene_start_positions, start_windows
+from genoseq.genes.starts import START_WINDOW, gene_start_positions, start_windows
+from genoseq.io.errors import InvalidFileError
+from genoseq.io.training import read_training_file, write_training_file
 
 N_HEXAMERS = 4 ** 6
 _WEIGHTS = 4 ** np.arange(5, -1, -1, dtype=np.int64)
@@ -186,15 +198,81 @@ def start_profile_scores(windows: np.ndarray, profile: np.ndarray) -> np.ndarray
     return profile[np.arange(windows.shape[1])[None, :], windows].sum(axis=1)
 
 
-def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],
-               first_pass: list[np.ndarray]) -> None:
-    """Learn genome-specific statistics from a first pass and score every candidate with them.
+@dataclass(eq=False)
+class SelfTraining:
+    """A genome's self-trained statistics and what they were learned from.
+
+    Attributes
+    ----------
+    hexamer_log_ratios : np.ndarray, shape (4096,), float64
+        :func:`hexamer_log_ratios` of the first pass's genes.
+    start_profile : np.ndarray, shape (START_WINDOW, 5), float64
+        :func:`start_profile` of their starts against the rival starts.
+    translation_table : int
+        NCBI table the candidates were enumerated under.
+    genome_length : int
+        Bases of the genome learned from (all its records).
+    records : int
+        Records of that genome.
+    genes : int
+        First-pass genes the hexamer statistics were learned from.
+    starts : int
+        Complete ones among them, whose starts gave the start profile.
+    genoseq_version : str
+        genoseq that learned them.
+    model : str
+        Fingerprint of the networks and decoder weights whose first pass gave
+        the genes (:func:`genoseq.genes.finder.model_fingerprint`); the
+        statistics are used only with that model.
+    model_name : str
+        How that model was named (``shipped weights``, ``weights STEM``).
+    source : str or None
+        The training file it was read from (not saved).
+    """
+
+    hexamer_log_ratios: np.ndarray
+    start_profile: np.ndarray
+    translation_table: int = 11
+    genome_length: int = 0
+    records: int = 0
+    genes: int = 0
+    starts: int = 0
+    genoseq_version: str = __version__
+    model: str = ""
+    model_name: str = ""
+    source: str | None = None
+
+    def write(self, target) -> None:
+        """Save as a training file (path, ``-`` or open text stream): :mod:`genoseq.io.training`."""
+        write_training_file(target, self)
+
+
+def read_training(path: str | os.PathLike) -> SelfTraining:
+    """A :class:`SelfTraining` from a training file written by :meth:`SelfTraining.write`.
+
+    Raises
+    ------
+    InvalidFileError
+        Naming the file and the value: not a genoseq training file, another
+        format version, or statistics of the wrong shape.
+    """
+    fields = read_training_file(path)
+    width = fields["start_profile"].shape[0]
+    if width != START_WINDOW:
+        raise InvalidFileError(path, None, f"start_profile has {width} positions: this "
+                               f"genoseq's start windows have {START_WINDOW}")
+    return SelfTraining(**fields, source=os.fspath(path))
+
+
+def learn_training(records: list[tuple[np.ndarray, ScoredCandidates]],
+                   first_pass: list[np.ndarray], *, translation_table: int = 11,
+                   model: str = "", model_name: str = "") -> SelfTraining:
+    """Learn the genome's statistics from a first pass's genes.
 
     The first pass's genes (``first_pass``: the chosen candidates of each
-    record) give the hexamer score (their in-frame hexamers against the
-    genome's background) and the start profile (their starts against the
-    rival starts of their ORFs); every candidate's ``hexamer`` and
-    ``profile`` are set in place.
+    record) give the hexamer log-ratios (their in-frame hexamers against the
+    genome's background) and the start profile (the starts of the complete
+    ones against the rival starts of their ORFs).
 
     Parameters
     ----------
@@ -203,6 +281,8 @@ def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],
         and scored candidates.
     first_pass : list of np.ndarray
         Per record, indices of the candidates the first pass chose.
+    translation_table, model, model_name
+        Recorded in the result (see :class:`SelfTraining`).
     """
     genes = []
     true_windows, other_windows = [], []
@@ -215,11 +295,48 @@ def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],
         positions = gene_start_positions(c)
         true_windows.append(start_windows(index, positions[complete], c.strand[complete]))
         other_windows.append(start_windows(index, positions[rivals], c.strand[rivals]))
-    ratios = hexamer_log_ratios([index for index, _ in records], genes)
-    profile = start_profile(np.concatenate(true_windows), np.concatenate(other_windows))
+    true_windows = np.concatenate(true_windows)
+    return SelfTraining(
+        hexamer_log_ratios=hexamer_log_ratios([index for index, _ in records], genes),
+        start_profile=start_profile(true_windows, np.concatenate(other_windows)),
+        translation_table=translation_table,
+        genome_length=sum(len(index) for index, _ in records), records=len(records),
+        genes=sum(len(chosen) for chosen in first_pass), starts=len(true_windows),
+        model=model, model_name=model_name)
+
+
+def apply_training(training: SelfTraining,
+                   records: list[tuple[np.ndarray, ScoredCandidates]]) -> None:
+    """Score every candidate with ``training``'s statistics: ``hexamer`` and ``profile``, in place.
+
+    5'-partial candidates (no start codon) get a profile score of 0.
+    """
     for index, scored in records:
         c = scored.candidates
-        scored.hexamer = hexamer_scores(index, ratios, c.start, c.end, c.strand)
+        scored.hexamer = hexamer_scores(index, training.hexamer_log_ratios, c.start, c.end,
+                                        c.strand)
         windows = start_windows(index, gene_start_positions(c), c.strand)
         scored.profile = np.where(c.partial_5prime, 0.0,
-                                  start_profile_scores(windows, profile))
+                                  start_profile_scores(windows, training.start_profile))
+
+
+def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],
+               first_pass: list[np.ndarray], **provenance) -> SelfTraining:
+    """Learn genome-specific statistics from a first pass and score every candidate with them.
+
+    :func:`learn_training` then :func:`apply_training`: every candidate's
+    ``hexamer`` and ``profile`` are set in place; the statistics are
+    returned. ``provenance`` (``translation_table``, ``model``,
+    ``model_name``) is recorded in them.
+
+    Parameters
+    ----------
+    records : list of (np.ndarray, ScoredCandidates)
+        Per record of the genome: its bases (A=0, C=1, G=2, T=3, other=4)
+        and scored candidates.
+    first_pass : list of np.ndarray
+        Per record, indices of the candidates the first pass chose.
+    """
+    training = learn_training(records, first_pass, **provenance)
+    apply_training(training, records)
+    return training

@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import warnings
 from typing import TextIO
 
 from genoseq._cli import add_compute_arguments, compute_options, positive_int, warnings_to
 from genoseq.genes import CODING_LEARNING_RATE, DEFAULT_HOLDOUT
-from genoseq.io.errors import InvalidFileError
+from genoseq.io.errors import GenoseqWarning, InvalidFileError
 
 
 def fold_count(text: str) -> int:
@@ -64,11 +65,55 @@ def _threads(args) -> int | None:
     return jobs
 
 
+def _training_file(args):
+    """Prodigal's -t: (path, statistics read from it) or (path, None) when it is to be written.
+
+    As Prodigal 2.6.3: -t with -p meta is refused; an existing file is read
+    (and -n then refused, as Prodigal refuses to force its non-SD trainer on
+    a finished training file); a file that does not exist is written. Without
+    -g the file's translation table is used (Prodigal takes the file's
+    table); a -g that disagrees with the file is refused.
+    """
+    from genoseq.genes.adapt import read_training
+
+    path = args.training_file
+    if path is None:
+        return None, None
+    if path == "-":
+        raise InvalidFileError("-t", None, "'-': expected a file name (the training file "
+                               "is read when it exists, else written)")
+    if args.procedure == "meta":
+        raise InvalidFileError(path, None, "-t cannot be used with -p meta (Prodigal refuses "
+                               "a training file in metagenomic mode too)")
+    if not os.path.exists(path):
+        return path, None
+    if args.force_nonsd:
+        raise InvalidFileError(path, None, "exists, so it is read, and -n cannot be used with "
+                               "a training file already created (as in Prodigal): -n applies "
+                               "when -t writes one")
+    training = read_training(path)
+    if args.translation_table is None:
+        args.translation_table = training.translation_table
+    elif args.translation_table != training.translation_table:
+        raise InvalidFileError(path, None, f"learned under translation_table "
+                               f"{training.translation_table}, not -g {args.translation_table}")
+    return path, training
+
+
 def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
     began = time.perf_counter()
     from genoseq.genes.finder import GeneFinder, check_min_len, check_translation_table
-    from genoseq.genes.predict import model_label, predict_to_files, run_summary
+    from genoseq.genes.predict import (
+        model_label,
+        predict_to_files,
+        run_summary,
+        train_to_file,
+        training_summary,
+    )
 
+    training_file, training = _training_file(args)
+    if args.translation_table is None:
+        args.translation_table = 11
     for flag, check, value in (("-g", check_translation_table, args.translation_table),
                                ("--min-len", check_min_len, args.min_len)):
         try:
@@ -80,8 +125,33 @@ def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
                         procedure=args.procedure, min_len=args.min_len, closed=args.closed,
                         mask_n=args.mask, recheck=args.recheck,
                         compute=compute_options(args, stderr))
+    if training is not None:
+        try:
+            finder.use_training(training)
+        except InvalidFileError:
+            raise
+        except ValueError as error:  # e.g. a --model without a self-trained pass
+            raise InvalidFileError(training_file, None, str(error)) from None
     output = stdout if args.output == "-" else args.output
     label = model_label(args.model)
+    if training_file is not None and training is None:
+        # Prodigal: no training file yet -> train on the input, write it, predict nothing.
+        named = {"-o": args.output, "-a": args.proteins, "-d": args.nucleotides,
+                 "-s": args.starts, "--starts-tsv": args.starts_tsv,
+                 "--coding-track": args.coding_track}
+        empty = {flag: path for flag, path in named.items() if path not in (None, "-")}
+        with warnings_to(stderr, args.quiet):
+            run, learned = train_to_file(args.input, finder, training_file, empty=empty)
+            if empty:
+                warnings.warn(
+                    f"{', '.join(empty.values())}: written empty, as Prodigal does: -t "
+                    f"{training_file} did not exist, so it was trained and written and no "
+                    "genes were predicted", GenoseqWarning, stacklevel=1)
+        if not args.quiet:
+            seconds = time.perf_counter() - began
+            summary = training_summary(run, learned, finder, training_file, label, seconds)
+            stderr.write(f"genoseq: {summary}\n")
+        return 0
     with warnings_to(stderr, args.quiet):
         run = predict_to_files(args.input, finder, output=output, format=args.format,
                                proteins=args.proteins, nucleotides=args.nucleotides,
@@ -143,13 +213,26 @@ def register(commands, parser_class) -> None:
                               "total score")
     predict.add_argument("-p", "--procedure", default="single", choices=("single", "meta"),
                          help="single genome or metagenome (default: single)")
-    predict.add_argument("-g", "--translation-table", type=int, default=11, metavar="N",
-                         help="NCBI translation table (default: 11; 4 for Mycoplasma)")
+    predict.add_argument("-g", "--translation-table", type=int, default=None, metavar="N",
+                         help="NCBI translation table (default: 11, or the -t file's; 4 for "
+                              "Mycoplasma)")
     predict.add_argument("-c", "--closed", action="store_true",
                          help="closed ends: no genes running off sequence edges")
     predict.add_argument("-m", "--mask", action="store_true",
                          help="Prodigal's -m: no genes across runs of >= 50 N (genoseq "
                               "never builds genes across them, so calls are the same without)")
+    predict.add_argument("-n", "--force-nonsd", action="store_true",
+                         help="Prodigal's -n (bypass the Shine-Dalgarno trainer, force a full "
+                              "motif scan): accepted and changes nothing, since genoseq has no "
+                              "Shine-Dalgarno trainer: its start profile is always learned "
+                              "position by position without assuming an SD motif (uses_sd=0)")
+    predict.add_argument("-t", "--training-file", metavar="FILE",
+                         help="Prodigal's -t: if FILE does not exist, train on the input (a "
+                              "whole genome), write FILE and predict nothing; if it exists, "
+                              "read it and predict with its statistics instead of "
+                              "self-training, on any input however short (a genome's "
+                              "plasmids, its drafts). genoseq's own JSON format; not with "
+                              "-p meta")
     predict.add_argument("--min-len", type=int, default=90, metavar="BP",
                          help="shortest gene, bp including the stop codon (default: 90)")
     predict.add_argument("--coding-track", metavar="FILE",

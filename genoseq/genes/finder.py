@@ -19,18 +19,33 @@ of at least ``adapt_min_length`` bp is then decoded a second time with
 genome-specific hexamer and start statistics learned from the first pass's
 genes (:mod:`genoseq.genes.adapt`), under decoder weights calibrated for
 that. Metagenome mode (``"meta"``) decodes each record once, independently.
+
+Those statistics can also be learned once (:meth:`GeneFinder.train`), saved
+as a training file and given to another finder (``training=``, Prodigal's
+``-t``): every input is then decoded with them in the second pass, however
+short (a genome's plasmids, its drafts).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from genoseq.device import ComputeOptions, resolve_precision
 from genoseq.encoding import dna_to_index, genetic_code_ids
-from genoseq.genes.adapt import self_train
+from genoseq.genes.adapt import (
+    SelfTraining,
+    apply_training,
+    learn_training,
+    read_training,
+    self_train,
+)
 from genoseq.genes.decode import decode
 from genoseq.genes.gene import Gene, build_genes
 from genoseq.genes.networks import GeneModels, NetworkEvidence, load_gene_models, log_softmax
@@ -47,6 +62,7 @@ from genoseq.genes.scoring import (
     total_scores,
 )
 from genoseq.grouping import groups_by_size
+from genoseq.io.errors import InvalidFileError
 
 #: Bases per group in :meth:`GeneFinder.score_records`: the per-base coding
 #: log-probabilities (28 bytes per base) of one group are in memory at a time.
@@ -67,6 +83,25 @@ def check_min_len(min_len: int) -> None:
     """Raise ValueError unless ``min_len`` is a usable shortest gene length."""
     if min_len < MIN_GENE_LENGTH:
         raise ValueError(f"{min_len} is too short: expected >= {MIN_GENE_LENGTH}")
+
+
+def model_fingerprint(models: GeneModels, params: DecoderParams,
+                      adapted_params: DecoderParams | None) -> str:
+    """``sha256:<hex>`` of the networks' weights and both passes' decoder weights.
+
+    Identifies the model a training file was learned with: the same weights
+    give the same fingerprint wherever they are loaded from and on any
+    device; any change to a weight or a decoder parameter changes it.
+    """
+    digest = hashlib.sha256()
+    for name, tensor in sorted(models.state_dict().items()):
+        value = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}:{value.dtype}:{tuple(tensor.shape)}\n".encode())
+        digest.update(value.view(torch.uint8).numpy().tobytes())
+    decoders = {"decoder": params.to_dict(),
+                "decoder_adapted": None if adapted_params is None else adapted_params.to_dict()}
+    digest.update(json.dumps(decoders, sort_keys=True).encode())
+    return f"sha256:{digest.hexdigest()}"
 
 
 @dataclass
@@ -115,7 +150,11 @@ class GeneFinder:
     closed : bool
         No genes running off sequence edges (Prodigal ``-c``).
     mask_n : bool
-        No genes across unknown bases (Prodigal ``-m``).
+        Prodigal's ``-m``: no genes across runs of 50 or more unknown bases
+        (:data:`~genoseq.genes.orfs.MASK_RUN`). genoseq never builds genes
+        across such runs anyway (``find_orfs``'s ``n_run``), so calls are the
+        same without; genes across shorter runs are kept, as in Prodigal
+        (:mod:`genoseq.genes.orfs`).
     recheck : bool
         In reduced precision, find the decisions that the arithmetic could
         tip and re-score their ORFs in fp32 before deciding, so that calls
@@ -131,12 +170,24 @@ class GeneFinder:
         each side only give context (both multiples of 3).
     adapt_min_length : int
         Self-train only on inputs of at least this many bp (total).
+    training : SelfTraining, path or None
+        Statistics learned before (:meth:`train`, or a training file written
+        by :meth:`SelfTraining.write <genoseq.genes.adapt.SelfTraining.write>`,
+        Prodigal's ``-t``): every input is decoded in the self-trained pass
+        with them, whatever its length, instead of learning its own. Single
+        mode only (as Prodigal, which refuses ``-t`` with ``-p meta``); they
+        must come from this model under this translation table.
 
     Raises
     ------
     ValueError
         An option out of range: unknown translation table, procedure or
-        precision, ``min_len`` below 60, windows not in codons.
+        precision, ``min_len`` below 60, windows not in codons; ``training``
+        with ``procedure="meta"`` or a model without a self-trained pass.
+    InvalidFileError
+        ``training`` (a file, or statistics read from one) is not a genoseq
+        training file, or was learned with another model or translation
+        table; the message names the file and the value.
     """
 
     #: Coding-model windows per forward pass when ``compute`` names none.
@@ -146,12 +197,16 @@ class GeneFinder:
                  procedure: str = "single", min_len: int = 90, closed: bool = False,
                  mask_n: bool = False, recheck: bool = True,
                  compute: ComputeOptions | None = None, window: int = 6000, context: int = 600,
-                 adapt_min_length: int = 100_000):
+                 adapt_min_length: int = 100_000,
+                 training: SelfTraining | str | os.PathLike | None = None):
         self._setup(translation_table=translation_table, procedure=procedure, min_len=min_len,
                     closed=closed, mask_n=mask_n, recheck=recheck, compute=compute,
                     window=window, context=context, adapt_min_length=adapt_min_length)
         models, self.params, self.adapted_params, _ = load_gene_models(model)
+        self.model_name = ("shipped weights" if model is None
+                           else f"weights {os.path.basename(os.fspath(model))}")
         self._place(models)
+        self.use_training(training)
 
     @classmethod
     def from_models(cls, models: GeneModels, params: DecoderParams | None = None,
@@ -163,10 +218,13 @@ class GeneFinder:
         constructor.
         """
         finder = cls.__new__(cls)
+        training = options.pop("training", None)
         finder._setup(**options)
         finder.params = DecoderParams() if params is None else params
         finder.adapted_params = adapted_params
+        finder.model_name = "models in memory"
         finder._place(models)
+        finder.use_training(training)
         return finder
 
     def _setup(self, *, translation_table: int = 11, procedure: str = "single",
@@ -198,6 +256,45 @@ class GeneFinder:
                                         precision=self.network_precision,
                                         batch_size=self.compute.batch(self.BATCH_SIZE),
                                         window=self.window, context=self.context)
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """:func:`model_fingerprint` of this finder's networks and decoder weights."""
+        if self._fingerprint is None:
+            self._fingerprint = model_fingerprint(self.models, self.params, self.adapted_params)
+        return self._fingerprint
+
+    def use_training(self, training: SelfTraining | str | os.PathLike | None) -> None:
+        """Use ``training`` (statistics, a training file or None) from now on.
+
+        Checked against this finder as the constructor's ``training`` is
+        (same errors); None goes back to self-training on each input.
+        """
+        self.training: SelfTraining | None = None
+        if training is None:
+            return
+        if self.procedure != "single":
+            raise ValueError("a training file is for single mode: Prodigal refuses -t with "
+                             "-p meta, and so does genoseq")
+        if self.adapted_params is None:
+            raise ValueError(f"the model ({self.model_name}) has no self-trained pass, so it "
+                             "cannot use a training file")
+        if not isinstance(training, SelfTraining):
+            training = read_training(training)
+
+        def refuse(message: str):
+            if training.source is None:
+                raise ValueError(f"training statistics {message}")
+            raise InvalidFileError(training.source, None, message)
+
+        if training.translation_table != self.translation_table:
+            refuse(f"learned under translation_table {training.translation_table}, not the "
+                   f"{self.translation_table} in use (-g)")
+        if training.model != self.fingerprint:
+            refuse(f"learned with model {training.model_name or '?'} ({training.model}), "
+                   f"not the one in use: {self.model_name} ({self.fingerprint})")
+        self.training = training
 
     @property
     def models(self) -> GeneModels:
@@ -219,21 +316,23 @@ class GeneFinder:
         return self.score_records([seq], all_starts, keep_log_probs)[0]
 
     def score_records(self, seqs: list[bytes], all_starts: bool = False,
-                      keep_log_probs: bool = False
+                      keep_log_probs: bool = False,
+                      progress: Callable[[int], None] | None = None
                       ) -> list[tuple[np.ndarray, ScoredCandidates]]:
         """:meth:`score_candidates` of several sequences, the coding model batched over them.
 
         Sequences go through the coding model in groups of about
         ``SCORE_GROUP_BASES`` bases, so per-base log-probabilities are held
-        for one group at a time unless ``keep_log_probs``.
+        for one group at a time unless ``keep_log_probs``. ``progress`` is
+        called with the bases each forward pass of the coding model scored:
+        the calls add up to the sequences' total length.
         """
         exact = self.network_precision == "fp32"
         results = []
         for group in groups_by_size(seqs, len, SCORE_GROUP_BASES):
             indices = [dna_to_index(member) for member in group]
-            for member, index, logits in zip(group, indices,
-                                             self.networks.coding_logits_many(indices),
-                                             strict=True):
+            logits_of_group = self.networks.coding_logits_many(indices, on_batch=progress)
+            for member, index, logits in zip(group, indices, logits_of_group, strict=True):
                 candidates = find_orfs(member, self.translation_table, min_len=self.min_len,
                                        closed=self.closed, mask_n=self.mask_n)
                 cumulative = coding_evidence(logits, clip=self.params.llr_clip)
@@ -279,19 +378,84 @@ class GeneFinder:
         return choose(self.networks, records, params, llr_clip=self.params.llr_clip,
                       recheck=self.recheck)
 
-    def self_train(self, records: list[tuple[np.ndarray, ScoredCandidates]]) -> None:
+    def self_train(self, records: list[tuple[np.ndarray, ScoredCandidates]]) -> SelfTraining:
         """Learn genome-specific statistics from a first pass and score every candidate.
 
         The first pass (first-pass weights, no self-trained terms) gives genes;
         :func:`~genoseq.genes.adapt.self_train` learns the genome's hexamer
-        score and start profile from them.
+        score and start profile from them and scores the candidates; the
+        statistics are returned.
         """
         for _, scored in records:
             scored.hexamer = scored.profile = None
-        self_train(records, self.choose(records, self.params))
+        return self_train(records, self.choose(records, self.params),
+                          translation_table=self.translation_table, model=self.fingerprint,
+                          model_name=self.model_name)
+
+    def _apply_training(self, records: list[tuple[np.ndarray, ScoredCandidates]]) -> None:
+        """Score every candidate with :attr:`training` instead of learning from this input."""
+        for _, scored in records:
+            scored.hexamer = scored.profile = None
+        if self.recheck and self.network_precision != "fp32":
+            # The first pass of a self-training run re-scores its near ties in fp32, in place;
+            # doing the same here gives the second pass the very scores it has there, so an
+            # input predicted with the statistics learned from itself gets identical genes.
+            self.choose(records, self.params)
+        apply_training(self.training, records)
+
+    @staticmethod
+    def _sequences(records) -> list[tuple[str, bytes]]:
+        seqs = []
+        for seqid, sequence in records:
+            seq = sequence.encode("ascii") if isinstance(sequence, str) else bytes(sequence)
+            seqs.append((seqid, seq.upper()))
+        return seqs
+
+    def train(self, records, *, progress: Callable[[int], None] | None = None
+              ) -> SelfTraining:
+        """Learn a genome's self-trained statistics without predicting (Prodigal's ``-t``).
+
+        Runs the first pass over all records of the genome and learns from
+        its genes exactly what :meth:`predict_genome` learns from them; save
+        the result with :meth:`SelfTraining.write
+        <genoseq.genes.adapt.SelfTraining.write>` and give it (or the file)
+        to a finder's ``training``.
+
+        Parameters
+        ----------
+        records : iterable of (seqid, sequence)
+            The genome's sequences as bytes or str, either case.
+        progress : callable, optional
+            As in :meth:`predict_genome`.
+
+        Raises
+        ------
+        ValueError
+            Metagenome mode, a model without a self-trained pass, or a
+            genome shorter than ``adapt_min_length`` (self-training never
+            runs on less).
+        """
+        if self.procedure != "single":
+            raise ValueError("training is for single mode: Prodigal refuses -t with -p meta, "
+                             "and so does genoseq")
+        if self.adapted_params is None:
+            raise ValueError(f"the model ({self.model_name}) has no self-trained pass to "
+                             "train for")
+        seqs = self._sequences(records)
+        total_length = sum(len(seq) for _, seq in seqs)
+        if total_length < self.adapt_min_length:
+            raise ValueError(f"{total_length:,} bp in all, under the {self.adapt_min_length:,} "
+                             "bp that self-training needs")
+        scored_records = self.score_records([seq for _, seq in seqs], progress=progress)
+        for _, scored in scored_records:
+            scored.hexamer = scored.profile = None
+        return learn_training(scored_records, self.choose(scored_records, self.params),
+                              translation_table=self.translation_table,
+                              model=self.fingerprint, model_name=self.model_name)
 
     def predict_genome(self, records, *, keep_log_probs: bool = False,
-                       all_starts: bool = False) -> list[Prediction]:
+                       all_starts: bool = False,
+                       progress: Callable[[int], None] | None = None) -> list[Prediction]:
         """Predict genes on all records of one genome (or, in meta mode, of a metagenome).
 
         Parameters
@@ -303,18 +467,27 @@ class GeneFinder:
         all_starts : bool
             Score every candidate start with the start detector, not only
             those that could be chosen (for listing all candidates).
+        progress : callable, optional
+            Called with the number of bases each forward pass of the coding
+            model has just scored (the calls add up to the records' total
+            length), e.g. a tqdm bar's ``update``.
+
+        With :attr:`training` set (a training file), the second pass runs
+        with those statistics on any input, however short; otherwise single
+        mode self-trains on inputs of at least ``adapt_min_length`` bp.
         """
-        seqs = []
-        for seqid, sequence in records:
-            seq = sequence.encode("ascii") if isinstance(sequence, str) else bytes(sequence)
-            seqs.append((seqid, seq.upper()))
+        seqs = self._sequences(records)
         scored_records = self.score_records([seq for _, seq in seqs],
                                             all_starts=all_starts,
-                                            keep_log_probs=keep_log_probs)
+                                            keep_log_probs=keep_log_probs, progress=progress)
         total_length = sum(len(seq) for _, seq in seqs)
-        adapted = self.adapts and total_length >= self.adapt_min_length
+        adapted = self.adapts and (self.training is not None
+                                   or total_length >= self.adapt_min_length)
         if adapted:
-            self.self_train(scored_records)
+            if self.training is not None:
+                self._apply_training(scored_records)
+            else:
+                self.self_train(scored_records)
             for index, scored in scored_records:
                 self.fill_start_logits(index, scored, self.adapted_params)
         params = self.adapted_params if adapted else self.params

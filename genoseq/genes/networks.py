@@ -12,6 +12,7 @@ candidate starts.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -124,7 +125,8 @@ class NetworkEvidence:
         return [log_softmax(logits) for logits in self.coding_logits_many(indices)]
 
     def coding_logits_many(self, indices: list[np.ndarray], precision: str | None = None,
-                           spans: list[np.ndarray | None] | None = None) -> list[np.ndarray]:
+                           spans: list[np.ndarray | None] | None = None,
+                           on_batch: Callable[[int], None] | None = None) -> list[np.ndarray]:
         """Per-base logits of the frame classes of several sequences, batched together.
 
         The decoder needs only each class's log-probability minus that of the
@@ -160,7 +162,7 @@ class NetworkEvidence:
                                  budget=self.batch_size * self.window, window=self.window,
                                  context=self.context, multiple=3, pad_value=4,
                                  autocast=inference_autocast(self.device, precision),
-                                 spans=spans)
+                                 spans=spans, on_batch=on_batch)
 
     def start_logits(self, index: np.ndarray, candidates: OrfCandidates,
                      which: np.ndarray, precision: str | None = None) -> np.ndarray:

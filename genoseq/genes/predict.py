@@ -10,6 +10,9 @@ records were read: an error leaves none.
 GFF3, ``sco`` and the start file carry Prodigal's per-sequence header lines;
 their ``# Model Data:`` (start file: ``# Run Data:``) value is
 :func:`model_data`'s.
+
+:func:`train_to_file` is Prodigal's ``-t`` on a file that does not exist yet:
+learn the genome's self-trained statistics, write them, predict nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from tqdm.auto import tqdm
 
 from genoseq import __version__
 from genoseq.encoding import dna_to_index, reverse_complement
+from genoseq.genes.adapt import SelfTraining
 from genoseq.genes.finder import GeneFinder, Prediction
 from genoseq.genes.gene import Gene
 from genoseq.genes.rbs import UPSTREAM as RBS_UPSTREAM
@@ -35,7 +39,7 @@ from genoseq.grouping import groups_by_size
 from genoseq.io.atomic import OutputSet
 from genoseq.io.bedgraph import bedgraph_lines, write_bedgraph
 from genoseq.io.compression import detect_compression
-from genoseq.io.errors import GenoseqWarning
+from genoseq.io.errors import GenoseqWarning, InvalidFileError
 from genoseq.io.fasta import read_fasta
 from genoseq.io.genbank import write_genbank
 from genoseq.io.genes import (
@@ -153,7 +157,7 @@ def _size_hint(source) -> int | None:
 
 def _warn_short_genome(source, finder: GeneFinder, bases: int) -> None:
     """Single mode on an input too short to self-train on: say what happens instead."""
-    if finder.adapts and 0 < bases < finder.adapt_min_length:
+    if finder.adapts and finder.training is None and 0 < bases < finder.adapt_min_length:
         warnings.warn(
             f"{source}: {bases:,} bp in all, under the {finder.adapt_min_length:,} bp that "
             "self-training needs: genes predicted with the model's general weights, without "
@@ -170,18 +174,21 @@ def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
 
     In single mode the records are one genome, read first and self-trained on
     together; an input shorter than ``finder.adapt_min_length`` is predicted
-    without self-training, with a GenoseqWarning saying so. In meta mode each
+    without self-training, with a GenoseqWarning saying so, unless the finder
+    has statistics from a training file (``finder.training``), which serve any
+    input. In meta mode each
     record is predicted on its own, and records are read and predicted in
     groups of about ``META_GROUP_BASES`` bases (small contigs share the
     coding model's batches), so memory stays bounded however large the
     input. Records without a single A, C, G or T are skipped with a
     GenoseqWarning.
 
-    When ``finder.compute.progress``, a progress bar counts the bases
-    predicted. Its total is the genome's length in single mode (the bar
-    fills when the genome is done: all records are predicted together); in
-    meta mode the size in bytes of an uncompressed input file, a bound on its
-    bases (no total for compressed input or a stream).
+    When ``finder.compute.progress``, a progress bar counts the bases as the
+    coding model scores them (:meth:`GeneFinder.predict_genome`'s
+    ``progress``, one step per forward pass). Its total is the genome's
+    length in single mode; in meta mode the size in bytes of an
+    uncompressed input file, a bound on its bases (no total for compressed
+    input or a stream).
     """
     began = time.perf_counter()
     run = PredictionRun() if run is None else run
@@ -199,12 +206,11 @@ def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
               disable=not finder.compute.progress) as bar:
         for group in groups:
             for prediction in finder.predict_genome(group, keep_log_probs=keep_log_probs,
-                                                    all_starts=all_starts):
+                                                    all_starts=all_starts, progress=bar.update):
                 run.genes.extend(prediction.genes)
                 run.adapted = run.adapted or prediction.adapted
                 if on_record is not None:
                     on_record(prediction.seqid, prediction)
-                bar.update(run.lengths[prediction.seqid])
         if bar.total is not None and bar.n != bar.total:
             bar.total = bar.n  # the bound was bytes, or all-N records were skipped
             bar.refresh()
@@ -252,7 +258,9 @@ def run_summary(run: PredictionRun, finder: GeneFinder, label: str = "shipped we
     loading the model or writing the files).
     """
     records, bases = len(run.lengths), sum(run.lengths.values())
-    if run.adapted:
+    if run.adapted and finder.training is not None:
+        trained = f"read from {finder.training.source or 'the statistics given'}"
+    elif run.adapted:
         trained = "yes"
     elif finder.procedure != "single":
         trained = "no (-p meta)"
@@ -328,6 +336,65 @@ def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "g
                 (f"genoseq coding {name}", f"P(coding) on the {name} strand",
                  track_lines[strand]) for strand, name in ((1, "+"), (-1, "-"))])
     return run
+
+
+def train_to_file(source, finder: GeneFinder, training_file, *, empty=None
+                  ) -> tuple[PredictionRun, SelfTraining]:
+    """Prodigal's ``-t FILE`` when FILE does not exist: learn, write the training file, stop.
+
+    As Prodigal 2.6.3 does, the genome (every record of ``source``) is
+    trained on, the statistics are written to ``training_file``
+    (:meth:`GeneFinder.train`, :mod:`genoseq.io.training`) and no genes are
+    predicted. ``empty`` maps names to further output paths, which are
+    written empty, as Prodigal leaves the output files it opened (``-``
+    writes nothing). All files are checked before the input is read and
+    committed together (:class:`~genoseq.io.atomic.OutputSet`).
+
+    Raises
+    ------
+    InvalidFileError
+        The input is shorter than ``finder.adapt_min_length`` (nothing is
+        written; Prodigal too refuses to train on a short input), or the
+        model has no self-trained pass (naming ``training_file``).
+    """
+    began = time.perf_counter()
+    outputs = OutputSet({"training": training_file, **(empty or {})}, inputs=[source])
+    if not finder.adapts:
+        reason = ("-p meta" if finder.procedure != "single"
+                  else f"the model ({finder.model_name}) has no self-trained pass")
+        raise InvalidFileError(training_file, None, f"nothing to train with {reason}")
+    run = PredictionRun(procedure=finder.procedure)
+    genome = list(_usable_records(source, run, keep_sequences=False))
+    total = sum(len(seq) for _, seq in genome)
+    if total < finder.adapt_min_length:
+        raise InvalidFileError(source, None, (
+            f"{total:,} bp in all, under the {finder.adapt_min_length:,} bp that self-training "
+            f"needs: no training file written (Prodigal refuses to train below "
+            f"{PRODIGAL_MIN_SINGLE_GENOME:,} bp); train on the whole genome, then give its "
+            "training file to its plasmids and drafts"))
+    with tqdm(total=total, desc="bases", unit="bp", unit_scale=True,
+              disable=not finder.compute.progress) as bar:
+        training = finder.train(genome, progress=bar.update)
+    with outputs.writing():
+        training.write(outputs.open("training"))
+        for name in outputs.outputs:
+            if name != "training":
+                outputs.open(name)
+    run.adapted = True
+    run.seconds = time.perf_counter() - began
+    return run, training
+
+
+def training_summary(run: PredictionRun, training: SelfTraining, finder: GeneFinder,
+                     training_file, label: str = "shipped weights",
+                     seconds: float | None = None) -> str:
+    """One line on what writing a training file did (the run summary of ``-t`` training)."""
+    records = training.records
+    return (f"wrote training file {os.fspath(training_file)}, learned from {training.genes:,} "
+            f"first-pass genes on {records:,} record{'s' if records != 1 else ''} "
+            f"({training.genome_length:,} bp); no genes predicted (run again with the same -t "
+            f"to predict); model: {label}; device: {finder.device}; precision: "
+            f"{finder.network_precision}; {run.seconds if seconds is None else seconds:.1f} s")
 
 
 def genes_to_frame(genes: list[Gene]) -> pd.DataFrame:

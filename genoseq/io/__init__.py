@@ -16,6 +16,7 @@ from genoseq.io.genes import (
     write_start_file,
 )
 from genoseq.io.gff import read_gff3_cds, write_gff3
+from genoseq.io.training import read_training_file, write_training_file
 
 __all__ = [
     "CDS",
@@ -31,6 +32,7 @@ __all__ = [
     "read_genbank_cds",
     "read_gff3_cds",
     "read_sequences",
+    "read_training_file",
     "write_bedgraph",
     "write_candidates",
     "write_gene_sequences",
@@ -39,4 +41,5 @@ __all__ = [
     "write_proteins",
     "write_sco",
     "write_start_file",
+    "write_training_file",
 ]

@@ -155,6 +155,7 @@ def predict_positions(
     progress: bool = False,
     desc: str = "batches",
     spans: Sequence[np.ndarray | None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> list[np.ndarray]:
     """Per-position outputs of a model over sequences of any length, in input order.
 
@@ -190,6 +191,10 @@ def predict_positions(
         (see :func:`window_rows`), each exactly as in a full run, so the
         wanted positions get the values a full run gives them; other
         positions are left unset. None (default) runs everything.
+    on_batch : callable, optional
+        Called after each batch with the number of positions it gave
+        (the kept middles of its windows): over a full run the calls add up
+        to the sequences' total length. For progress displays.
 
     Returns
     -------
@@ -226,4 +231,6 @@ def predict_positions(
             kept = output[:, context:longest - context].float().cpu().numpy()
             for r, row in enumerate(chunk):
                 outs[row.item][row.first:row.stop] = kept[r, :row.stop - row.first]
+            if on_batch is not None:
+                on_batch(sum(row.stop - row.first for row in chunk))
     return outs

@@ -1,7 +1,8 @@
 """``genoseq predict`` as a drop-in for Prodigal and pyrodigal: flags, files and -m.
 
 Each test pins one thing a Prodigal or pyrodigal user relies on: ``-v``/``-V``,
-pyrodigal's ``-j``, the ``-s`` start file (read here by a reader written from
+pyrodigal's ``-j``, ``-n``, the ``-t`` training file (written when absent,
+read when present, as Prodigal 2.6.3), the ``-s`` start file (read here by a reader written from
 Prodigal's documentation, not from genoseq's writer), the ``# Sequence Data`` /
 ``# Model Data`` lines of GFF3 and sco, the ``-m`` semantics (checked against
 pyrodigal itself on a real genome with runs of N inserted), the warning on
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pytest
 import torch
 from conftest import DATA
@@ -431,3 +434,202 @@ def test_progress_bar_counts_bases(two_records, tiny_gene_model, capsys):
         err = capsys.readouterr().err
         # 35,000 bases in all: the bar ends full, at the input's bases.
         assert "100%" in err and "35.0k/35.0k" in err, err
+
+
+def test_progress_callback_counts_every_base_as_the_coding_model_runs(two_records,
+                                                                        tiny_gene_model):
+    from genoseq.device import ComputeOptions
+    from genoseq.genes.finder import GeneFinder
+    from genoseq.io import read_fasta
+
+    records = [(r.id, r.seq) for r in read_fasta(two_records)]
+    # One 6 kb window per forward pass: the bar moves several times, not once at the end.
+    finder = GeneFinder(tiny_gene_model, compute=ComputeOptions(batch_size=1))
+    steps = []
+    finder.predict_genome(records, progress=steps.append)
+    assert len(steps) > 3 and sum(steps) == 35_000 and min(steps) > 0
+
+
+# --- -n --------------------------------------------------------------------------------------
+
+
+def test_force_nonsd_is_accepted_and_changes_nothing(short_genome, tmp_path):
+    # genoseq has no Shine-Dalgarno trainer to bypass: its start profile is learned position
+    # by position without assuming an SD motif, which is what -n asks Prodigal for.
+    predict("-i", short_genome, "-o", tmp_path / "plain.gff", "-q", "--threads", "1")
+    predict("-i", short_genome, "-n", "-o", tmp_path / "n.gff", "-q", "--threads", "1")
+    assert (tmp_path / "n.gff").read_bytes() == (tmp_path / "plain.gff").read_bytes()
+    model = name_values(header_lines(tmp_path / "n.gff")[1].split(": ", 1)[1])
+    assert model["uses_sd"] == "0"
+
+
+def test_help_explains_n_and_t():
+    out = io.StringIO()
+    assert main(["predict", "--help"], stdout=out, stderr=out) == 0
+    text = " ".join(out.getvalue().split())
+    assert "-n, --force-nonsd" in text and "changes nothing" in text
+    assert "-t FILE, --training-file FILE" in text and "does not exist" in text
+
+
+# --- -t: Prodigal's training file ----------------------------------------------------------
+#
+# Prodigal 2.6.3 (main.c): with -t FILE and no FILE, it trains on the input, writes FILE and
+# exits 0 without predicting (the output files it opened stay empty); with FILE present it
+# reads FILE and predicts with it, on input of any length; -t with -p meta is an error, and
+# so is -n with a FILE already present.
+
+
+@pytest.fixture(scope="module")
+def genome_110k(ecoli, tmp_path_factory):
+    path = tmp_path_factory.mktemp("genome") / "genome.fa"
+    path.write_text(f">a\n{ecoli[:60000]}\n>b\n{ecoli[60000:110000]}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def plasmid(ecoli, tmp_path_factory):
+    """A short record (30 kb): too short to self-train on; a training file serves it."""
+    path = tmp_path_factory.mktemp("plasmid") / "plasmid.fa"
+    path.write_text(f">p\n{ecoli[300000:330000]}\n")
+    return path
+
+
+@pytest.mark.parametrize("precision", ["fp32", "auto"])
+def test_training_file_round_trip_gives_identical_calls(genome_110k, precision, tmp_path):
+    common = ["--threads", "1", "--precision", precision]
+    training = tmp_path / "genome.trn"
+    out, err = predict("-i", genome_110k, "-t", training, "-o", tmp_path / "empty.gff",
+                       *common)
+    # Absent: trained on, written, no genes predicted; the named output left empty.
+    assert out == "" and (tmp_path / "empty.gff").read_bytes() == b""
+    assert "written empty" in err and "no genes predicted" in err.splitlines()[-1]
+    header = json.loads(training.read_text())
+    assert header["format"] == "genoseq training file" and header["format_version"] == 1
+    assert header["translation_table"] == 11 and header["genome_length"] == 110_000
+    assert header["records"] == 2 and header["genes"] > 50
+    # Present: read and used instead of self-training -> the very genes and files.
+    predict("-i", genome_110k, "-o", tmp_path / "plain.gff", "-a", tmp_path / "plain.faa",
+            "-q", *common)
+    _, err = predict("-i", genome_110k, "-t", training, "-o", tmp_path / "read.gff",
+                     "-a", tmp_path / "read.faa", *common)
+    assert "self-training: read from " + str(training) in err.splitlines()[-1]
+    assert json.loads(training.read_text()) == header  # read, not rewritten
+    for suffix in ("gff", "faa"):
+        assert (tmp_path / f"read.{suffix}").read_bytes() == \
+            (tmp_path / f"plain.{suffix}").read_bytes()
+
+
+def test_training_file_serves_a_short_record(genome_110k, plasmid, tmp_path):
+    from genoseq.device import ComputeOptions
+    from genoseq.genes.adapt import read_training
+    from genoseq.genes.finder import GeneFinder
+    from genoseq.io import read_fasta
+
+    training = tmp_path / "genome.trn"
+    predict("-i", genome_110k, "-t", training, "-q", "--threads", "1", "--precision", "fp32")
+    written = training.read_bytes()
+    _, err = predict("-i", plasmid, "-t", training, "-o", tmp_path / "p.gff", "--threads", "1",
+                     "--precision", "fp32")
+    assert training.read_bytes() == written
+    assert "warning" not in err and "self-training: read from" in err
+    model = name_values(header_lines(tmp_path / "p.gff")[1].split(": ", 1)[1])
+    assert model["model"] == "shipped weights, self-trained"
+    ours = (tmp_path / "p.gff").read_text()
+    predict("-i", plasmid, "-o", tmp_path / "plain.gff", "-q", "--threads", "1",
+            "--precision", "fp32")
+    assert [line for line in ours.splitlines() if not line.startswith("#")] != [
+        line for line in (tmp_path / "plain.gff").read_text().splitlines()
+        if not line.startswith("#")], "the genome's statistics change the short record's calls"
+    # The API does the same: GeneFinder(training=...) from the file or from GeneFinder.train.
+    compute = ComputeOptions(threads=1, precision="fp32")
+    learner = GeneFinder(compute=compute)
+    learned = learner.train([(r.id, r.seq) for r in read_fasta(genome_110k)])
+    from_file = read_training(training)
+    np.testing.assert_array_equal(learned.hexamer_log_ratios, from_file.hexamer_log_ratios)
+    np.testing.assert_array_equal(learned.start_profile, from_file.start_profile)
+    record = next(iter(read_fasta(plasmid)))
+    for given in (learned, training):
+        prediction = GeneFinder(compute=compute, training=given).predict(record.seq, "p")
+        assert prediction.adapted
+        gff_genes = [line.split("\t")[3:5] for line in ours.splitlines()
+                     if not line.startswith("#")]
+        assert [[str(g.start + 1), str(g.end)] for g in prediction.genes] == gff_genes
+
+
+@pytest.fixture(scope="module")
+def tiny_trained(tiny_gene_model, genome_110k, tmp_path_factory):
+    """A tiny model with a self-trained pass, and a training file it wrote on genome_110k."""
+    from genoseq.genes.networks import load_gene_models, save_gene_models
+
+    models, params, _, metadata = load_gene_models(tiny_gene_model)
+    folder = tmp_path_factory.mktemp("tiny_trained")
+    stem = folder / "tiny_adapted"
+    save_gene_models(models, params, stem, metadata,
+                     adapted=replace(params, hexamer_weight=0.5, profile_weight=0.5))
+    training = folder / "tiny.trn"
+    predict("-i", genome_110k, "-t", training, "--model", stem, "-q", "--threads", "1")
+    return stem, training
+
+
+def edited(training, tmp_path, **changes):
+    document = json.loads(training.read_text())
+    document.update(changes)
+    path = tmp_path / f"edited_{'_'.join(changes)}.trn"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def bad_training_cases(tiny_trained, tmp_path):
+    stem, training = tiny_trained
+    prodigal_like = tmp_path / "prodigal.trn"
+    prodigal_like.write_bytes(bytes(range(256)) * 100)  # Prodigal's is a binary struct dump
+    return {
+        "meta": (["-t", training, "-p", "meta"], str(training), "-p meta"),
+        "nonsd": (["-t", training, "-n"], str(training), "-n"),
+        "table": (["-t", training, "-g", "4"], str(training), "translation_table 11"),
+        "binary": (["-t", prodigal_like], str(prodigal_like), "not a genoseq training file"),
+        "format": (["-t", edited(training, tmp_path, format="prodigal")], "edited_format",
+                   "'prodigal'"),
+        "version": (["-t", edited(training, tmp_path, format_version=2)], "edited_format_version",
+                    "format_version 2"),
+        "ratios": (["-t", edited(training, tmp_path, hexamer_log_ratios=[0.0] * 10)],
+                   "edited_hexamer", "hexamer_log_ratios"),
+        # learned with the tiny model, read with the shipped one
+        "model": (["-t", training], str(training), "not the one in use")}
+
+
+@pytest.mark.parametrize("case", ["meta", "nonsd", "table", "binary", "format", "version",
+                                  "ratios", "model"])
+def test_unusable_training_file_is_one_error_line_exit_2(case, tiny_trained, two_records,
+                                                         tmp_path):
+    stem, training = tiny_trained
+    argv, where, value = bad_training_cases(tiny_trained, tmp_path)[case]
+    model = [] if case == "model" else ["--model", stem]
+    before = training.read_bytes()
+    code, out, err = run("-i", two_records, *argv, *model, "-o", tmp_path / "x.gff",
+                         "--threads", "1")
+    assert code == 2 and out == ""
+    error_lines = [line for line in err.splitlines() if line.startswith("genoseq: error:")]
+    assert len(error_lines) == 1 and where in error_lines[0] and value in error_lines[0], err
+    assert not (tmp_path / "x.gff").exists() and training.read_bytes() == before
+
+
+def test_training_on_a_short_input_writes_nothing(short_genome, tmp_path):
+    code, _, err = run("-i", short_genome, "-t", tmp_path / "s.trn", "-o", tmp_path / "x.gff",
+                       "--threads", "1")
+    assert code == 2
+    error_lines = [line for line in err.splitlines() if line.startswith("genoseq: error:")]
+    assert len(error_lines) == 1 and str(short_genome) in error_lines[0]
+    assert "6,000 bp" in error_lines[0] and "no training file written" in error_lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_training_file_sets_the_table_when_g_is_absent(tiny_trained, two_records, tmp_path):
+    stem, training = tiny_trained
+    table4 = edited(training, tmp_path, translation_table=4)
+    code, _, err = run("-i", two_records, "-t", table4, "--model", stem, "-o", tmp_path / "x.gff",
+                       "--threads", "1")
+    # Without -g the file's table is used, as Prodigal uses its training file's.
+    assert code == 0, err
+    model = name_values(header_lines(tmp_path / "x.gff")[1].split(": ", 1)[1])
+    assert model["transl_table"] == "4"

@@ -84,8 +84,9 @@ class PerturbedNetworks(NetworkEvidence):
     every 2,000 bases: far more than bf16 does, so that calls move.
     """
 
-    def coding_logits_many(self, indices, precision=None, spans=None):
-        out = super().coding_logits_many(indices, precision="fp32", spans=spans)
+    def coding_logits_many(self, indices, precision=None, spans=None, on_batch=None):
+        out = super().coding_logits_many(indices, precision="fp32", spans=spans,
+                                         on_batch=on_batch)
         if (precision or self.precision) != "fp32":
             for logits in out:
                 sign = np.where((np.arange(len(logits)) // 2000) % 2, 1.0, -1.0) * ERROR_PER_BASE
