@@ -74,8 +74,12 @@ VARIANTS = (
      "no second pass: the first-pass decoder weights decide, without the genome's own hexamer "
      "and start statistics (in meta mode this is the shipped finder, which never self-trains "
      "there: its row repeats the shipped figures)"),
+    ("orf_prior_off", "ORF-length prior off",
+     "`orf_length_bias` 0 in both passes: the prior loses its term in the ORF's length (the "
+     "same for every start of an ORF) and keeps its term in the gene's length, which favours "
+     "upstream starts"),
     ("networks_only", "networks only",
-     "no second pass and `length_bias` 0: coding log-ratio + start logit + gene bias only"),
+     "no second pass and both length terms 0: coding log-ratio + start logit + gene bias only"),
     ("pyrodigal", "pyrodigal",
      "single mode: trained on each genome, closed ends off; meta mode: "
      "`pyrodigal.GeneFinder(meta=True)` (its 50 built-in models) on each contig"),
@@ -138,7 +142,9 @@ def variant_settings(models: GeneModels, params: DecoderParams, adapted: Decoder
         "phase_zeroed": (phase_zeroed(models), params, adapted),
         "phase_constant": (phase_zeroed(models, fold=True), params, adapted),
         "self_trained_off": (models, params, None),
-        "networks_only": (models, change(params, length_bias=0.0), None),
+        "orf_prior_off": (models, change(params, orf_length_bias=0.0),
+                          change(adapted, orf_length_bias=0.0)),
+        "networks_only": (models, change(params, length_bias=0.0, orf_length_bias=0.0), None),
     }
 
 
