@@ -130,3 +130,23 @@ def test_counts_below_one_are_usage_errors(argv):
     assert code == 2 and out == ""
     assert err.splitlines()[-1].startswith("genoseq: error: argument ")
     assert "expected an integer >= 1" in err and "Traceback" not in err
+
+
+def test_openmp_threads_wait_passively_unless_the_user_chose(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys as _sys
+
+    # The policy only works if torch is not loaded yet when main() sets it.
+    loaded = subprocess.run([_sys.executable, "-c",
+                             "import sys, genoseq.cli; print('torch' in sys.modules)"],
+                            capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False"
+    fasta = tmp_path / "x.fa"
+    fasta.write_text(">x\nACGT\n")
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert main(["info", str(fasta)]) == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert main(["info", str(fasta)]) == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
