@@ -69,6 +69,10 @@ def benchmarks(quick: bool, out: Path, device: str, threads: int | None) -> list
          out / "scale.md", genomes),
         ("ss", "secondary structure Q3/Q8 and proteins/s", ss, out / "ss.md",
          SHARED_DATA / "ss"),
+        ("shared", "gene prediction beside CPU-bound neighbours: slowdown vs idle",
+         [py, str(HERE / "bench_shared_cpu.py"), "--out", str(out / "shared_cpu.md")]
+         + (["--size-mb", "0.3", "--repeats", "1"] if quick else []),
+         out / "shared_cpu.md", genomes),
         ("motifs", "motif scanning Mbp/s vs Biopython",
          [py, str(HERE / "bench_motifs.py"), "--out", str(out / "motifs_scan.md"),
           "--device", device]
@@ -92,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="small inputs (< 5 min in all); results go to results/quick/")
     parser.add_argument("--only", metavar="NAMES",
                         help="comma-separated benchmarks: fasta, genes, precision, ablation, "
-                             "scale, ss, motifs")
+                             "scale, shared, ss, motifs")
     parser.add_argument("--device", default="cpu", help="device of genoseq's models (default cpu)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=None,

@@ -85,7 +85,8 @@ def add_compute_arguments(parser: argparse.ArgumentParser, *, batch_size: int | 
         parser.add_argument("--batch-size", type=positive_int, default=batch_size, metavar="N",
                             help=batch_help + default)
     parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                        help="CPU threads for torch (default: torch's choice)")
+                        help="CPU threads for torch (default: the CPUs allotted to this "
+                             "process that other processes are not keeping busy)")
     if quiet is not None:
         parser.add_argument("-q", "--quiet", action="store_true", help=quiet)
 
@@ -93,17 +94,22 @@ def add_compute_arguments(parser: argparse.ArgumentParser, *, batch_size: int | 
 def compute_options(args: argparse.Namespace, stderr: TextIO):
     """The :class:`~genoseq.device.ComputeOptions` of flags added by :func:`add_compute_arguments`.
 
+    Without ``--threads``, CPU work gets :func:`genoseq.device.free_cpus` threads.
+
     Progress bars go to ``stderr`` when it is a terminal and ``-q`` was not given. A
     device that does not exist or is not available is a usage error naming ``--device``.
     """
-    from genoseq.device import ComputeOptions, resolve_device
+    from genoseq.device import ComputeOptions, free_cpus, resolve_device
 
     try:
-        resolve_device(args.device)
+        device = resolve_device(args.device)
     except (ValueError, RuntimeError) as error:
         raise InvalidFileError("--device", None, str(error)) from None
+    threads = args.threads
+    if threads is None and device.type == "cpu":
+        threads = free_cpus()
     return ComputeOptions(device=args.device, precision=getattr(args, "precision", "auto"),
-                          batch_size=getattr(args, "batch_size", None), threads=args.threads,
+                          batch_size=getattr(args, "batch_size", None), threads=threads,
                           progress=progress_enabled(getattr(args, "quiet", False), stderr))
 
 

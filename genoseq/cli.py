@@ -90,12 +90,6 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None,
     # Read when torch first builds a kernel, so set before any model runs; a value the
     # user exported wins.
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
-    # OpenMP threads between two parallel regions wait by spinning (the runtime's default,
-    # "active"). On cores shared with other jobs (clusters, parallel Snakemake jobs) the
-    # spinning takes the CPU the others need: 1.5 Mbp beside two busy processes took
-    # 13-23 s instead of 8-9 s passive, same genes. Read when torch loads its OpenMP
-    # runtime, which the command does after this line; a value the user exported wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
     parser = build_parser(stdout, stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ import torch
 __all__ = [
     "PRECISIONS", "ComputeOptions", "autocast_context", "cpu_has_native_bf16", "inference_autocast",
     "resolve_precision",
-    "resolve_device", "set_threads",
+    "free_cpus", "resolve_device", "set_threads",
 ]
 
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(?::\d+)?")
@@ -193,6 +194,46 @@ def inference_autocast(
     device = torch.device(device)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def _running_elsewhere() -> float:
+    """Processes running or waiting for a CPU now, this one excluded.
+
+    Linux's instantaneous count (``/proc/loadavg``'s fourth field), not the
+    1-minute load average, which still holds the load of a genoseq run that
+    just ended and would cut the threads of every run in a sequential loop.
+    Elsewhere, the load average.
+    """
+    try:
+        with open("/proc/loadavg", encoding="ascii") as handle:
+            return float(int(handle.read().split()[3].split("/")[0]) - 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def free_cpus() -> int:
+    """CPUs this process may use that other processes do not already keep busy (at least 1).
+
+    The CPUs of the process's affinity mask (what ``taskset``, a cgroup cpuset
+    or a batch scheduler allots). Where that mask is the whole machine, the
+    processes running elsewhere are taken off: OpenMP threads that find their
+    cores busy wait for one another, and beside two CPU-bound processes on two
+    cores a run with two threads took 2-6 times as long as idle, with one
+    thread 1.4 times (``benchmarks/results/shared_cpu.md``). Where the mask is
+    a subset, the load on the other CPUs is someone else's and the allotment
+    is used whole.
+    """
+    try:
+        allowed = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        allowed = os.cpu_count() or 1
+    if allowed < (os.cpu_count() or allowed):
+        return max(1, allowed)
+    return max(1, min(allowed, int(allowed - _running_elsewhere() + 0.5)))
 
 
 def set_threads(n: int | None) -> int:

@@ -132,21 +132,59 @@ def test_counts_below_one_are_usage_errors(argv):
     assert "expected an integer >= 1" in err and "Traceback" not in err
 
 
-def test_openmp_threads_wait_passively_unless_the_user_chose(tmp_path, monkeypatch):
-    import os
+def test_command_sets_its_environment_before_torch_loads():
     import subprocess
     import sys as _sys
 
-    # The policy only works if torch is not loaded yet when main() sets it.
+    # main() sets ONEDNN_PRIMITIVE_CACHE_CAPACITY for torch to read when it loads, so
+    # loading the command must not load torch.
     loaded = subprocess.run([_sys.executable, "-c",
                              "import sys, genoseq.cli; print('torch' in sys.modules)"],
                             capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "False"
-    fasta = tmp_path / "x.fa"
-    fasta.write_text(">x\nACGT\n")
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    assert main(["info", str(fasta)]) == 0
-    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
-    assert main(["info", str(fasta)]) == 0
-    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+@pytest.mark.parametrize(("allowed", "cpus", "load", "free"), [
+    (2, 2, 0.0, 2),    # idle machine: every CPU
+    (2, 2, 2.0, 1),    # two busy neighbours on two cores: one thread, never zero
+    (8, 8, 3.0, 5),    # the others' processes off the CPUs
+    (4, 64, 60.0, 4),  # a cpuset of 4 on a busy 64-CPU node: the load is on other CPUs
+])
+def test_default_threads_are_the_free_cpus(monkeypatch, allowed, cpus, load, free):
+    import argparse
+    import os
+
+    from genoseq import device
+    from genoseq._cli import compute_options
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(allowed)),
+                        raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    monkeypatch.setattr(device, "_running_elsewhere", lambda: load)
+    assert device.free_cpus() == free
+    args = argparse.Namespace(device="cpu", threads=None, quiet=True)
+    assert compute_options(args, io.StringIO()).threads == free
+    # --threads wins.
+    args.threads = 3
+    assert compute_options(args, io.StringIO()).threads == 3
+
+
+def test_running_elsewhere_counts_a_busy_neighbour():
+    import os
+    import subprocess
+    import sys as _sys
+    import time
+
+    from genoseq.device import _running_elsewhere
+
+    if not os.path.exists("/proc/loadavg"):
+        pytest.skip("no /proc/loadavg")
+    before = min(_running_elsewhere() for _ in range(5))
+    busy = subprocess.Popen([_sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        during = min(_running_elsewhere() for _ in range(5))
+    finally:
+        busy.kill()
+        busy.wait()
+    assert during >= before + 1
