@@ -179,12 +179,13 @@ def test_running_elsewhere_counts_a_busy_neighbour():
 
     if not os.path.exists("/proc/loadavg"):
         pytest.skip("no /proc/loadavg")
-    before = min(_running_elsewhere() for _ in range(5))
     busy = subprocess.Popen([_sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.3)
+        # A CPU-bound process is running or waiting for a CPU at every instant (other
+        # test workers may add to the count, never take from it).
         during = min(_running_elsewhere() for _ in range(5))
     finally:
         busy.kill()
         busy.wait()
-    assert during >= before + 1
+    assert during >= 1
