@@ -326,16 +326,9 @@ def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],
 
     :func:`learn_training` then :func:`apply_training`: every candidate's
     ``hexamer`` and ``profile`` are set in place; the statistics are
-    returned. ``provenance`` (``translation_table``, ``model``,
-    ``model_name``) is recorded in them.
-
-    Parameters
-    ----------
-    records : list of (np.ndarray, ScoredCandidates)
-        Per record of the genome: its bases (A=0, C=1, G=2, T=3, other=4)
-        and scored candidates.
-    first_pass : list of np.ndarray
-        Per record, indices of the candidates the first pass chose.
+    returned. ``records``, ``first_pass`` and ``provenance``
+    (``translation_table``, ``model``, ``model_name``) are as for
+    :func:`learn_training`.
     """
     training = learn_training(records, first_pass, **provenance)
     apply_training(training, records)

@@ -265,6 +265,14 @@ class GeneFinder:
             self._fingerprint = model_fingerprint(self.models, self.params, self.adapted_params)
         return self._fingerprint
 
+    def _check_self_trains(self, what: str, purpose: str) -> None:
+        """ValueError unless this finder has a self-trained pass for ``what`` to serve."""
+        if self.procedure != "single":
+            raise ValueError(f"{what} is for single mode: Prodigal refuses -t with -p meta, "
+                             "and so does genoseq")
+        if self.adapted_params is None:
+            raise ValueError(f"the model ({self.model_name}) has no self-trained pass{purpose}")
+
     def use_training(self, training: SelfTraining | str | os.PathLike | None) -> None:
         """Use ``training`` (statistics, a training file or None) from now on.
 
@@ -274,12 +282,7 @@ class GeneFinder:
         self.training: SelfTraining | None = None
         if training is None:
             return
-        if self.procedure != "single":
-            raise ValueError("a training file is for single mode: Prodigal refuses -t with "
-                             "-p meta, and so does genoseq")
-        if self.adapted_params is None:
-            raise ValueError(f"the model ({self.model_name}) has no self-trained pass, so it "
-                             "cannot use a training file")
+        self._check_self_trains("a training file", ", so it cannot use a training file")
         if not isinstance(training, SelfTraining):
             training = read_training(training)
 
@@ -435,12 +438,7 @@ class GeneFinder:
             genome shorter than ``adapt_min_length`` (self-training never
             runs on less).
         """
-        if self.procedure != "single":
-            raise ValueError("training is for single mode: Prodigal refuses -t with -p meta, "
-                             "and so does genoseq")
-        if self.adapted_params is None:
-            raise ValueError(f"the model ({self.model_name}) has no self-trained pass to "
-                             "train for")
+        self._check_self_trains("training", " to train for")
         seqs = self._sequences(records)
         total_length = sum(len(seq) for _, seq in seqs)
         if total_length < self.adapt_min_length:
