@@ -1,10 +1,10 @@
 """Leaky-integrator enhancer–gene model, scored on CRISPRi screens.
 
-A locus (the tested elements of one gene, in genomic order) is walked by a
-leaky integrator: each element kicks the state, the state decays with
-genomic distance, and the promoter reads the state reaching it through a
-sweet-spot window. An element's score is the change in the promoter's
-response when its kick is removed, which is what a CRISPRi screen measures::
+A locus (every element of the table near one gene's TSS, in genomic order) is
+walked by a leaky integrator: each element kicks the state, the state decays
+with genomic distance, and the promoter reads the log of the state reaching
+it. An element's score is the change in the promoter's response when its kick
+is removed, which is what a CRISPRi screen measures::
 
     from genoseq.enhancers import read_pairs, score_enhancer_pairs, plot_locus
     table = read_pairs("pairs.tsv.gz")
@@ -29,10 +29,6 @@ _EXPORTS = {
     "EnhancerTrainConfig": "genoseq.enhancers.train",
     "train_enhancer_model": "genoseq.enhancers.train",
     "plot_locus": "genoseq.enhancers.plot",
-    "SequenceEnhancerModel": "genoseq.enhancers.sequence",
-    "SequenceEnhancerConfig": "genoseq.enhancers.sequence",
-    "SyntheticLocusRule": "genoseq.enhancers.sequence",
-    "synthetic_loci": "genoseq.enhancers.sequence",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -53,7 +53,7 @@ def _run_train_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
     defaults = EnhancerModelConfig()
     readout = SweetSpotConfig(**{**defaults.readout.to_dict(),
                                  "monotone": args.readout == "monotone"})
-    config = EnhancerModelConfig(readout=readout)
+    config = EnhancerModelConfig(readout=readout, saturation=args.readout != "log")
     steps = {} if args.max_steps is None else {"max_steps": args.max_steps}
     settings = EnhancerTrainConfig(seed=args.seed, **steps)
     with warnings_to(stderr):
@@ -75,7 +75,9 @@ def register(commands, parser_class) -> None:
         "enhancer", help="score enhancer-gene pairs with the leaky-integrator model",
         description="Score element-gene pairs (the CRISPRi benchmark's table format: "
         "chrom, chromStart, chromEnd, startTSS, measuredGeneSymbol, CellType, chromatin "
-        "signals; plain/gzip/bz2/xz). Pairs are grouped into loci by gene and cell type. "
+        "signals; plain/gzip/bz2/xz). Pairs are grouped into loci by gene and cell type; "
+        "every element of the table within 2.5 Mb of a gene's TSS kicks its locus, so a "
+        "pair's score depends on the other rows of the table. "
         "Writes the input rows plus genoseq_score = |effect of removing the element on "
         "its gene's response| (higher = more likely regulated). Label columns "
         "(EffectSize, Significant, pValueAdjusted, PowerAtEffectSize25, Regulated) are "
@@ -102,13 +104,16 @@ def register_training(train_tasks, parser_class) -> None:
     train = train_tasks.add_parser(
         "enhancer", help="train the enhancer model on a CRISPRi screen",
         description="Train the element-mode leaky-integrator model on a screen table with a "
-        "Regulated column: full-batch AdamW on four fifths of the chromosomes, early "
-        "stopping on the rest (chromosome groups balanced by pair count).")
+        "Regulated column: full-batch L-BFGS on four fifths of the chromosomes, early "
+        "stopping on the rest (chromosome groups balanced by pair count). Every element "
+        "of the table within 2.5 Mb of a gene's TSS kicks its locus.")
     train.add_argument("--pairs", required=True, metavar="FILE", help="screen table, TSV")
     train.add_argument("-o", "--out", required=True, metavar="STEM",
                        help="write STEM.pt (weights) and STEM.json (config, metrics)")
-    train.add_argument("--readout", choices=("sweet-spot", "monotone"), default="sweet-spot",
-                       help="promoter readout (default: sweet-spot)")
+    train.add_argument("--readout", choices=("log", "sweet-spot", "monotone"), default="log",
+                       help="promoter readout: log of the input (default; an effect is the "
+                       "log-fold drop of the input), a sweet-spot window or a monotone "
+                       "threshold on it")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--max-steps", type=int, metavar="N",
                        help="most training steps (default: 1000)")

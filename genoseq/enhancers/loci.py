@@ -1,6 +1,7 @@
 """Element–gene pairs grouped into loci: one locus per gene and cell type, in genomic order.
 
-The tested elements of one gene form its locus. Each element sits at its
+The tested elements of one gene form its locus (with ``neighbourhood_kb``,
+joined by the table's other elements near its TSS). Each element sits at its
 signed offset from the gene's TSS (``distanceToTSS`` with the sign of the
 element centre minus the TSS; the centre distance when the column is
 absent), and the TSS itself is one more position in the walk, where the
@@ -57,7 +58,9 @@ class LocusBucket:
     tss_index : torch.Tensor, shape (n,), int64
         Slot of the TSS in each row.
     rows : torch.Tensor, shape (n, length), int64
-        Row position in the table of each element slot, -1 elsewhere.
+        Row position in the table of each tested pair's slot; -1 at the TSS,
+        at padding and at untested neighbours (elements that kick but are
+        no pair of this gene).
     """
 
     element_features: torch.Tensor
@@ -151,9 +154,45 @@ def element_feature_matrix(table: pd.DataFrame, columns: Sequence[str],
     return np.stack(features, axis=1) if features else np.zeros((len(table), 0))
 
 
+def _neighbours(view: pd.DataFrame, element_features: np.ndarray,
+                groups: dict[tuple[str, str], list[int]], window_kb: float
+                ) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Untested elements near each locus's TSS: (offsets in kb, feature rows) per locus.
+
+    The elements are the distinct ``(chrom, chromStart, chromEnd)`` of the
+    table in the locus's cell type; an element tested for the locus's gene
+    is not repeated. Offsets are element centre minus the gene's TSS
+    (``startTSS``), taken from the coordinates.
+    """
+    chrom = view["chrom"].astype(str).to_numpy()
+    cell = view["CellType"].astype(str).to_numpy()
+    start = view["chromStart"].to_numpy(dtype=np.int64)
+    end = view["chromEnd"].to_numpy(dtype=np.int64)
+    centre = (start + end) / 2.0
+    tss = tss_positions(view)
+    # One row per element (its first); the frame's index is the row position in ``view``.
+    first = pd.DataFrame({"c": cell, "h": chrom, "s": start, "e": end}).drop_duplicates()
+    positions = first.index.to_numpy()
+    universe: dict[tuple[str, str], np.ndarray] = {}
+    for key, found in first.groupby(["c", "h"]).indices.items():
+        rows = positions[found]
+        universe[key] = rows[np.argsort(centre[rows], kind="stable")]
+    out = {}
+    for key, rows in groups.items():
+        row = rows[0]
+        candidates = universe[(cell[row], chrom[row])]
+        offsets = (centre[candidates] - tss[row]) / 1000.0
+        near = np.abs(offsets) <= window_kb
+        tested = set(zip(start[rows], end[rows], strict=True))
+        untested = np.asarray([(start[c], end[c]) not in tested for c in candidates], dtype=bool)
+        keep = candidates[near & untested]
+        out[key] = (offsets[near & untested], element_features[keep])
+    return out
+
+
 def build_loci(table: pd.DataFrame, element_columns: Sequence[str] = SIGNAL_COLUMNS + PLAIN_COLUMNS,
                gene_columns: Sequence[str] = GENE_COLUMNS, *, source: str = "<table>",
-               max_slots: int = 8192) -> Loci:
+               max_slots: int = 8192, neighbourhood_kb: float = 0.0) -> Loci:
     """Group pairs into loci (gene × cell type), sorted by offset, in size buckets.
 
     Parameters
@@ -168,6 +207,12 @@ def build_loci(table: pd.DataFrame, element_columns: Sequence[str] = SIGNAL_COLU
     max_slots : int
         Loci are ordered by size and cut into buckets of at most this many
         padded slots (a locus larger than that gets a bucket of its own).
+    neighbourhood_kb : float
+        If positive, every other element of the table (distinct
+        coordinates, same chromosome and cell type) whose centre lies within
+        this many kb of the gene's TSS joins the locus as an untested
+        element: it kicks, but it is no pair (``rows`` is -1 there).
+        0: a locus holds only the gene's tested elements.
 
     Returns
     -------
@@ -192,16 +237,20 @@ def build_loci(table: pd.DataFrame, element_columns: Sequence[str] = SIGNAL_COLU
     groups: dict[tuple[str, str], list[int]] = {}
     for row, key in enumerate(keys):
         groups.setdefault(key, []).append(row)
-    loci = sorted(groups.items(), key=lambda item: (len(item[1]), item[0]))
+    empty = (np.zeros(0), np.zeros((0, element_features.shape[1])))
+    extra = (_neighbours(view, element_features, groups, neighbourhood_kb)
+             if neighbourhood_kb > 0 else {})
+    sizes = {key: len(rows) + len(extra.get(key, empty)[0]) for key, rows in groups.items()}
+    loci = sorted(groups.items(), key=lambda item: (sizes[item[0]], item[0]))
     chunks: list[list] = []
     for locus in loci:
         # Sorted by size, so this locus sets the padded length of its bucket.
-        if not chunks or (len(chunks[-1]) + 1) * (len(locus[1]) + 1) > max_slots:
+        if not chunks or (len(chunks[-1]) + 1) * (sizes[locus[0]] + 1) > max_slots:
             chunks.append([])
         chunks[-1].append(locus)
     buckets, names = [], []
     for chunk in chunks:
-        length = len(chunk[-1][1]) + 1
+        length = sizes[chunk[-1][0]] + 1
         n = len(chunk)
         feats = np.zeros((n, length, element_features.shape[1]), dtype=np.float32)
         genes = np.zeros((n, gene_features.shape[1]), dtype=np.float32)
@@ -209,17 +258,23 @@ def build_loci(table: pd.DataFrame, element_columns: Sequence[str] = SIGNAL_COLU
         is_element = np.zeros((n, length), dtype=bool)
         tss_index = np.zeros(n, dtype=np.int64)
         rows_out = np.full((n, length), -1, dtype=np.int64)
-        for i, (_, rows) in enumerate(chunk):
+        for i, (key, rows) in enumerate(chunk):
             rows = np.asarray(rows)
-            rows = rows[np.argsort(offsets_kb[rows], kind="stable")]
-            tss = int(np.searchsorted(offsets_kb[rows], 0.0, side="left"))
-            slots = np.concatenate([np.arange(tss), np.arange(tss + 1, len(rows) + 1)])
-            feats[i, slots] = element_features[rows]
-            positions[i, slots] = offsets_kb[rows]
-            positions[i, len(rows) + 1:] = positions[i, len(rows)]
+            other_offsets, other_features = extra.get(key, empty)
+            offsets = np.concatenate([offsets_kb[rows], other_offsets])
+            features = np.concatenate([element_features[rows], other_features])
+            row_ids = np.concatenate([placed[rows], np.full(len(other_offsets), -1)])
+            order = np.argsort(offsets, kind="stable")
+            offsets, features, row_ids = offsets[order], features[order], row_ids[order]
+            count = len(offsets)
+            tss = int(np.searchsorted(offsets, 0.0, side="left"))
+            slots = np.concatenate([np.arange(tss), np.arange(tss + 1, count + 1)])
+            feats[i, slots] = features
+            positions[i, slots] = offsets
+            positions[i, count + 1:] = positions[i, count]
             is_element[i, slots] = True
             tss_index[i] = tss
-            rows_out[i, slots] = placed[rows]
+            rows_out[i, slots] = row_ids
             # A gene may list its annotation on every row; the first one is used.
             genes[i] = gene_features[rows[0]]
         buckets.append(LocusBucket(

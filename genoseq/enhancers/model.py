@@ -1,13 +1,19 @@
 """Element mode: kicks from measured element activity, one leaky integrator per locus.
 
-Each tested element kicks the locus state by ``exp(f(features))`` (``f`` a
+Every element of a gene's neighbourhood (its tested elements and, when
+``neighbourhood_kb`` > 0, every other element of the table within that
+distance of the TSS) kicks the locus state by ``exp(f(features))`` (``f`` a
 learnt linear map or small MLP of its standardised chromatin signals); the
-promoter adds its own kick, from the gene's annotation. The state reaching
-the TSS from both sides is read through a sweet-spot window. The effect of an
-element is the promoter's response with every kick minus its response with
-that element's kick removed — what a CRISPRi screen measures. By linearity
-the state without element ``i`` is ``H − kick_i · impulse(offset_i)``, which
-equals running the integrator again without it (tested).
+promoter adds its own kick, from the gene's annotation. On its way to the
+TSS the state decays with distance and, with ``barriers``, loses a further
+element-specific share at every element it passes (``exp(−softplus(g(features)))``,
+``g`` linear: a CTCF site can act as a boundary). The state reaching the TSS
+from both sides is read through a sweet-spot window (or, as an ablation, a
+monotone threshold). The effect of an element is the promoter's response with
+every kick minus its response with that element's kick removed — what a
+CRISPRi screen measures — so an element's effect depends on its neighbours'
+kicks. By linearity the state without element ``i`` is ``H − kick_i ·
+transfer_i``, which equals running the integrator again without it (tested).
 """
 
 from __future__ import annotations
@@ -34,6 +40,11 @@ SHIPPED_MODEL = "enhancer"
 DEFAULT_LEAKS_PER_KB = (0.001, 0.00316, 0.01, 0.0316, 0.1, 0.316, 1.0)
 #: Effects below this magnitude are treated as this magnitude in the log link.
 EFFECT_FLOOR = 1e-30
+#: Untested elements this close to a TSS kick too: every tested pair of the K562
+#: screens lies within it (largest distance 2.38 Mb); fixed before any evaluation.
+NEIGHBOURHOOD_KB = 2500.0
+#: Starting bias of the barrier network: softplus(-6) ≈ 0.0025, nearly no loss per element.
+BARRIER_START = -6.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,21 @@ class EnhancerModelConfig(DictConfig):
         Hidden units of the kick network; 0 for log-linear kicks.
     integrator : LeakyIntegratorConfig
     readout : SweetSpotConfig
+    neighbourhood_kb : float
+        Untested elements of the table within this distance of a TSS kick
+        too (see :func:`~genoseq.enhancers.loci.build_loci`); 0: only the
+        gene's tested elements.
+    barriers : bool
+        Element-specific leaks: each element passed on the way to the TSS
+        takes its own, learnt share of the state. False: the distance leak only.
+    competition : bool
+        The promoter reads the summed input of all the locus's elements, so
+        an element's effect depends on its neighbours' kicks. False
+        (ablation): each element is read alone with the promoter.
+    saturation : bool
+        The response is the readout (sweet spot or monotone sigmoid) of the
+        log input. False: the response is the log input itself, so an
+        effect is the log-fold drop of the input, ``−log(1 − share)``.
     """
 
     element_columns: tuple[str, ...] = SIGNAL_COLUMNS + PLAIN_COLUMNS
@@ -60,6 +86,10 @@ class EnhancerModelConfig(DictConfig):
         initial_leaks_per_kb=DEFAULT_LEAKS_PER_KB))
     readout: SweetSpotConfig = field(default_factory=lambda: SweetSpotConfig(
         low=0.0, high=3.0, slope=1.0))
+    neighbourhood_kb: float = NEIGHBOURHOOD_KB
+    barriers: bool = False
+    competition: bool = True
+    saturation: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "element_columns", tuple(self.element_columns))
@@ -75,6 +105,9 @@ class LocusResponse:
     ----------
     kicks : torch.Tensor, shape (n, length)
         Every slot's kick (the promoter's at the TSS slot, 0 at padding).
+    log_pass : torch.Tensor, shape (n, length)
+        Log of the share of a passing state each slot lets through (0 at the
+        TSS, at padding and without barriers).
     log_input : torch.Tensor, shape (n,)
         Log of the integrated state at each TSS.
     contributions : torch.Tensor, shape (n, length)
@@ -86,6 +119,7 @@ class LocusResponse:
     """
 
     kicks: torch.Tensor
+    log_pass: torch.Tensor
     log_input: torch.Tensor
     contributions: torch.Tensor
     effects: torch.Tensor
@@ -113,6 +147,11 @@ class EnhancerModel(nn.Module):
         self.register_buffer("feature_scale", torch.ones(n_features))
         self.kick_net = _kick_network(n_features, config.hidden)
         self.promoter_net = nn.Linear(len(config.gene_columns), 1)
+        if config.barriers:
+            self.barrier_net = nn.Linear(n_features, 1)
+            with torch.no_grad():
+                self.barrier_net.weight.mul_(0.1)
+                self.barrier_net.bias.fill_(BARRIER_START)
         self.integrator = LeakyIntegrator(config.integrator)
         self.readout = SweetSpotReadout(config.readout)
         # The link from |effect| to P(regulated): logit = slope · log|effect| + bias.
@@ -132,18 +171,34 @@ class EnhancerModel(nn.Module):
         promoter = torch.exp(self.promoter_net(bucket.gene_features).squeeze(-1))
         tss = nn.functional.one_hot(bucket.tss_index, bucket.positions.shape[1])
         kicks = element_kicks + tss * promoter.unsqueeze(-1)
-        state = self.integrator(kicks, bucket.positions)
-        at_tss = state.gather(1, bucket.tss_index.unsqueeze(1)).squeeze(1)
-        tss_position = bucket.positions.gather(1, bucket.tss_index.unsqueeze(1))
-        contributions = element_kicks * self.integrator.impulse_response(
-            bucket.positions - tss_position)
-        log_input = torch.log(at_tss)
+        if self.config.barriers:
+            log_pass = -nn.functional.softplus(self.barrier_net(scaled).squeeze(-1))
+            log_pass = log_pass * bucket.is_element
+        else:
+            log_pass = torch.zeros_like(kicks)
+        transfer = self.integrator.transfer_to(bucket.positions, bucket.tss_index,
+                                               log_pass if self.config.barriers else None)
+        contributions = element_kicks * transfer
+        if self.config.competition:
+            at_tss = promoter + contributions.sum(1)
+            log_input = torch.log(at_tss)
+            # Each element's input: the whole locus's, shared by all its elements.
+            slot_input, slot_log = at_tss.unsqueeze(1), log_input.unsqueeze(1)
+        else:
+            # Ablation: each element alone with the promoter; no element sees another.
+            log_input = torch.log(promoter)
+            slot_input = promoter.unsqueeze(1) + contributions
+            slot_log = torch.log(slot_input)
         # The promoter's own kick keeps the state positive when one element is removed.
-        share = (contributions / at_tss.unsqueeze(1)).clamp(max=1 - 1e-6)
-        effects = self.readout.difference(log_input.unsqueeze(1), -torch.log1p(-share))
+        share = (contributions / slot_input).clamp(max=1 - 1e-6)
+        drop = -torch.log1p(-share)
+        if self.config.saturation:
+            effects = self.readout.difference(slot_log, drop)
+        else:
+            effects = drop
         effects = effects * bucket.is_element
-        return LocusResponse(kicks=kicks, log_input=log_input, contributions=contributions,
-                             effects=effects)
+        return LocusResponse(kicks=kicks, log_pass=log_pass, log_input=log_input,
+                             contributions=contributions, effects=effects)
 
     def regulated_logit(self, effects: torch.Tensor) -> torch.Tensor:
         """Logit of P(regulated) from effects, any shape: monotone in ``|effect|``."""

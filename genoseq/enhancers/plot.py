@@ -25,7 +25,11 @@ def _locus_table(table: pd.DataFrame, gene: str, cell_type: str | None) -> pd.Da
     if not placed.any():
         raise KeyError(f"gene {gene!r}{where} has no TSS (empty startTSS): its locus "
                        "cannot be drawn")
-    return subset[placed]
+    # The other pairs of the chromosome bring the neighbourhood's untested elements.
+    chrom = subset["chrom"].iloc[0]
+    cells = subset["CellType"].unique()
+    nearby = table[(table["chrom"] == chrom) & table["CellType"].isin(cells)]
+    return nearby[has_tss(nearby)]
 
 
 def plot_locus(table: pd.DataFrame, gene: str, model: EnhancerModel | None = None, *,
@@ -83,7 +87,9 @@ def plot_locus(table: pd.DataFrame, gene: str, model: EnhancerModel | None = Non
                               float(positions.max()) + 0.05 * span, grid_points)
         merged, order = torch.sort(torch.cat([positions, grid]), stable=True)
         merged_kicks = torch.cat([kicks, torch.zeros(grid_points)])[order]
-        state = model.integrator(merged_kicks.unsqueeze(0), merged.unsqueeze(0))[0]
+        merged_pass = torch.cat([response.log_pass[row], torch.zeros(grid_points)])[order]
+        state = model.integrator(merged_kicks.unsqueeze(0), merged.unsqueeze(0),
+                                 merged_pass.unsqueeze(0))[0]
         # Grid points only: there the state is what a promoter placed there would receive.
         on_grid = (order >= real).numpy()
         low, high = (float(edge.exp()) for edge in model.readout.window()[:2])

@@ -20,7 +20,7 @@ SCORE_COLUMN = "genoseq_score"
 def loci_for(model: EnhancerModel, table: pd.DataFrame, source: str = "<table>") -> Loci:
     """The loci of ``table`` with the feature columns ``model`` was trained on."""
     return build_loci(table, model.config.element_columns, model.config.gene_columns,
-                      source=source)
+                      source=source, neighbourhood_kb=model.config.neighbourhood_kb)
 
 
 def element_effects(model: EnhancerModel, loci: Loci, *,

@@ -1,7 +1,8 @@
 """Training the element-mode enhancer model on a CRISPRi screen, held out by chromosome.
 
-The loci are small, so each step uses every training locus (full-batch AdamW
-on the logistic loss of ``Regulated`` against ``slope · log|effect| + bias``),
+The loci are small, so each step uses every training locus (full-batch L-BFGS
+with a strong-Wolfe line search, or AdamW, on the logistic loss of
+``Regulated`` against ``slope · log|effect| + bias``),
 with early stopping on validation chromosomes. Pairs are never split at
 random: a locus and its chromosome are always on one side.
 """
@@ -35,7 +36,9 @@ class EnhancerTrainConfig(DictConfig):
     Attributes
     ----------
     learning_rate, weight_decay : float
-        AdamW, full batch.
+        Step size (L-BFGS: of the line search's first try) and L2 penalty
+        (AdamW: decoupled weight decay; L-BFGS: ``weight_decay / 2 · Σ θ²``
+        added to the loss).
     max_steps : int
         Most training steps.
     patience : int
@@ -46,15 +49,22 @@ class EnhancerTrainConfig(DictConfig):
         The training chromosomes are split into this many balanced groups;
         the last is the early-stopping validation set.
     seed : int
+    optimizer : str
+        ``"lbfgs"`` (one L-BFGS iteration per step) or ``"adamw"``.
     """
 
-    learning_rate: float = 0.03
+    learning_rate: float = 1.0
     weight_decay: float = 1e-4
-    max_steps: int = 1000
-    patience: int = 300
-    eval_every: int = 10
+    max_steps: int = 300
+    patience: int = 100
+    eval_every: int = 5
     n_folds: int = 5
     seed: int = 0
+    optimizer: str = "lbfgs"
+
+    def __post_init__(self):
+        if self.optimizer not in ("adamw", "lbfgs"):
+            raise ValueError(f"optimizer {self.optimizer!r}: expected 'adamw' or 'lbfgs'")
 
 
 def chromosome_folds(chromosomes: Sequence[str], n_folds: int) -> dict[str, int]:
@@ -94,7 +104,7 @@ def _bucket_loss(model: EnhancerModel, effects: torch.Tensor, bucket, target: to
     """Summed logistic loss of one bucket's element slots."""
     logits = model.regulated_logit(effects)
     losses = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
-    return (losses * bucket.is_element).sum()
+    return (losses * (bucket.rows >= 0)).sum()
 
 
 def _loss(model: EnhancerModel, buckets, targets: list[torch.Tensor], n_pairs: int
@@ -153,10 +163,24 @@ def fit_enhancer_model(config: EnhancerModelConfig, train: Loci, train_y: np.nda
     valid_buckets = [b.to(device) for b in valid.buckets]
     train_targets = _labels_by_bucket(train, train_y, device)
     valid_targets = _labels_by_bucket(valid, valid_y, device)
-    n_train = sum(int(b.is_element.sum()) for b in train.buckets)
-    n_valid = sum(int(b.is_element.sum()) for b in valid.buckets)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate,
-                                  weight_decay=settings.weight_decay)
+    n_train = sum(int((b.rows >= 0).sum()) for b in train.buckets)
+    n_valid = sum(int((b.rows >= 0).sum()) for b in valid.buckets)
+    if settings.optimizer == "lbfgs":
+        optimizer = torch.optim.LBFGS(model.parameters(), lr=settings.learning_rate,
+                                      max_iter=1, history_size=20,
+                                      line_search_fn="strong_wolfe")
+    else:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate,
+                                      weight_decay=settings.weight_decay)
+
+    def closure():
+        optimizer.zero_grad(set_to_none=True)
+        value = _loss(model, train_buckets, train_targets, n_train)
+        if settings.optimizer == "lbfgs" and settings.weight_decay:
+            value = value + 0.5 * settings.weight_decay * sum(
+                (p ** 2).sum() for p in model.parameters())
+        value.backward()
+        return value
     best = {"auprc": -1.0, "step": 0, "state": None}
     history: list[dict] = []
     # Steps can end early (patience): the bar then ends where training stopped.
@@ -167,10 +191,7 @@ def fit_enhancer_model(config: EnhancerModelConfig, train: Loci, train_y: np.nda
         for step in range(1, settings.max_steps + 1):
             bar.update()
             model.train()
-            loss = _loss(model, train_buckets, train_targets, n_train)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            loss = optimizer.step(closure)
             if step % settings.eval_every and step != settings.max_steps:
                 continue
             model.eval()
@@ -249,8 +270,10 @@ def train_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
     is_valid = table["chrom"].map(folds).to_numpy() == valid_fold
     fit_part, valid_part = table[~is_valid], table[is_valid]
     columns = (config.element_columns, config.gene_columns)
-    fit_loci = build_loci(fit_part, *columns, source=source)
-    valid_loci = build_loci(valid_part, *columns, source=source)
+    fit_loci = build_loci(fit_part, *columns, source=source,
+                          neighbourhood_kb=config.neighbourhood_kb)
+    valid_loci = build_loci(valid_part, *columns, source=source,
+                            neighbourhood_kb=config.neighbourhood_kb)
     valid_y = labels(valid_part, source)
     result = fit_enhancer_model(config, fit_loci, labels(fit_part, source), valid_loci, valid_y,
                                 settings, compute=compute)
@@ -271,16 +294,17 @@ def train_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
 
 @torch.no_grad()
 def describe_model(model: EnhancerModel) -> dict:
-    """Learnt leaks (per kb, each direction), channel weights and sweet-spot window."""
+    """Learnt leaks (per kb, each direction), channel weights and (with a saturating readout) window."""
     low, high, slope = model.readout.window()
     leaks = model.integrator.leaks_per_kb().cpu()
     described = {
         "leaks_per_kb_forward": [round(float(v), 6) for v in leaks[0]],
         "leaks_per_kb_backward": [round(float(v), 6) for v in leaks[1]],
         "channel_weights": [round(float(v), 6) for v in model.integrator.channel_weights()],
-        "window_low_log": round(float(low), 6),
-        "window_slope": round(float(slope), 6),
     }
-    if not model.config.readout.monotone:
-        described["window_high_log"] = round(float(high), 6)
+    if model.config.saturation:
+        described["window_low_log"] = round(float(low), 6)
+        described["window_slope"] = round(float(slope), 6)
+        if not model.config.readout.monotone:
+            described["window_high_log"] = round(float(high), 6)
     return described

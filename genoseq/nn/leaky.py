@@ -125,7 +125,8 @@ class LeakyIntegrator(nn.Module):
         """Weights of the channels in the promoter's input, shape ``(channels,)``, sum 1."""
         return torch.softmax(self.channel_logits, dim=0)
 
-    def directional_states(self, kicks: torch.Tensor, positions: torch.Tensor
+    def directional_states(self, kicks: torch.Tensor, positions: torch.Tensor,
+                           log_pass: torch.Tensor | None = None
                            ) -> tuple[torch.Tensor, torch.Tensor]:
         """States travelling towards higher and towards lower coordinates.
 
@@ -134,6 +135,11 @@ class LeakyIntegrator(nn.Module):
         kicks : torch.Tensor, shape (batch, length)
         positions : torch.Tensor, shape (batch, length)
             kb, ascending in each row.
+        log_pass : torch.Tensor, shape (batch, length), optional
+            Log of the factor (≤ 0) by which a state arriving at each
+            position is multiplied before that position's kick is added: a
+            site-specific leak on top of the distance leak (a boundary such
+            as a CTCF site). None: every position lets the state pass whole.
 
         Returns
         -------
@@ -149,17 +155,57 @@ class LeakyIntegrator(nn.Module):
         # decay[t] multiplies the state arriving from the neighbour at t-1 (forward)
         # or t+1 (backward): both use the gap between the two.
         forward_gaps = torch.cat([zero, gaps], dim=1).unsqueeze(-1)
-        backward_gaps = torch.cat([gaps, zero], dim=1).flip(1).unsqueeze(-1)
+        backward_gaps = torch.cat([gaps, zero], dim=1).unsqueeze(-1)
+        passing = 0.0 if log_pass is None else log_pass.unsqueeze(-1)
         channel_kicks = kicks.unsqueeze(-1).expand(-1, -1, self.config.n_channels)
-        forward = linear_scan(torch.exp(-leaks[self.FORWARD] * forward_gaps), channel_kicks)
-        backward = linear_scan(torch.exp(-leaks[self.BACKWARD] * backward_gaps),
+        forward = linear_scan(torch.exp(-leaks[self.FORWARD] * forward_gaps + passing),
+                              channel_kicks)
+        backward = linear_scan(torch.exp(-leaks[self.BACKWARD] * backward_gaps + passing).flip(1),
                                channel_kicks.flip(1)).flip(1)
         return forward, backward
 
-    def forward(self, kicks: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        forward, backward = self.directional_states(kicks, positions)
+    def forward(self, kicks: torch.Tensor, positions: torch.Tensor,
+                log_pass: torch.Tensor | None = None) -> torch.Tensor:
+        forward, backward = self.directional_states(kicks, positions, log_pass)
         both = forward + backward - kicks.unsqueeze(-1)
         return both @ self.channel_weights()
+
+    def transfer_to(self, positions: torch.Tensor, target: torch.Tensor,
+                    log_pass: torch.Tensor | None = None) -> torch.Tensor:
+        """What a unit kick at each position adds to the input of the target position.
+
+        The closed form of :meth:`forward` for one target per row: a kick
+        at ``s`` reaches target ``t`` decayed by the distance leak of its
+        direction of travel and by the pass factors of every position it
+        enters on the way (``s+1 … t`` going forward, ``t … s−1`` going
+        backward; the target's own factor included, the source's not).
+
+        Parameters
+        ----------
+        positions : torch.Tensor, shape (batch, length)
+            kb, ascending in each row.
+        target : torch.Tensor, shape (batch,), int64
+            Index of the target position in each row.
+        log_pass : torch.Tensor, shape (batch, length), optional
+            As in :meth:`directional_states`.
+
+        Returns
+        -------
+        torch.Tensor, shape (batch, length)
+            1 at the target itself.
+        """
+        at = target.unsqueeze(1)
+        weights = self.impulse_response(positions - positions.gather(1, at))
+        if log_pass is None:
+            return weights
+        index = torch.arange(positions.shape[1], device=positions.device).unsqueeze(0)
+        total = log_pass.cumsum(1)
+        total_at, own_at = total.gather(1, at), log_pass.gather(1, at)
+        from_left = total_at - total
+        from_right = (total - log_pass) - (total_at - own_at)
+        crossed = torch.where(index < at, from_left,
+                              torch.where(index > at, from_right, torch.zeros_like(total)))
+        return weights * torch.exp(crossed)
 
     def impulse_response(self, offsets: torch.Tensor) -> torch.Tensor:
         """What a unit kick at ``offset`` kb from a target adds to the target's input.

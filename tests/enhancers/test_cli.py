@@ -3,6 +3,7 @@
 import gzip
 import io
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import TEST_DATA
@@ -164,11 +165,14 @@ def test_pairs_without_tss_are_kept_unscored(tmp_path):
     assert len(scored) == len(given) == 380
     pd.testing.assert_frame_equal(scored.drop(columns="genoseq_score"), given)
     assert (scored["genoseq_score"][:3] == "").all() and (scored["genoseq_score"][3:] != "").all()
-    # Loci without those pairs are untouched.
+    # Loci on other chromosomes are untouched (on the same chromosome the unplaced pairs'
+    # elements no longer kick their neighbours); bucketing may move the 6th digit.
     assert run("enhancer", "-i", SLICE, "-o", tmp_path / "slice.tsv")[0] == 0
     original = read_tsv(tmp_path / "slice.tsv")["genoseq_score"]
-    other = (given["measuredGeneSymbol"] != "POLR1D") & (given.index >= 3)
-    pd.testing.assert_series_equal(scored["genoseq_score"][other], original[other])
+    other = ~given["chrom"].isin(given["chrom"][:3]).to_numpy()
+    assert other.sum() > 100
+    np.testing.assert_allclose(scored["genoseq_score"][other].astype(float),
+                               original[other].astype(float), rtol=1e-5)
     code, _, err = run("enhancer", "-i", path, "-o", out, "--plot-locus", "SAP18")
     assert code == 2 and err.splitlines()[1:] == [
         f"genoseq: error: {path}: gene 'SAP18' has no TSS (empty startTSS): its locus cannot "

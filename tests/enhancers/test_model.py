@@ -1,9 +1,13 @@
 """Element mode: loci in genomic order, effects = response minus response without the element."""
 
+from dataclasses import replace
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import TEST_DATA
+from sklearn.metrics import average_precision_score
 
 from genoseq.device import ComputeOptions
 from genoseq.enhancers.loci import build_loci
@@ -13,7 +17,7 @@ from genoseq.enhancers.model import (
     load_enhancer_model,
     save_enhancer_model,
 )
-from genoseq.enhancers.predict import element_effects, score_enhancer_pairs
+from genoseq.enhancers.predict import element_effects, loci_for, score_enhancer_pairs
 from genoseq.enhancers.table import read_pairs
 
 SLICE = TEST_DATA / "enhancer" / "crispri_K562_6chroms.GRCh38.tsv.gz"
@@ -52,26 +56,63 @@ def test_loci_walk_each_gene_in_genomic_order(table):
     np.testing.assert_allclose(positions[bucket.is_element[row]].numpy(), expected, rtol=1e-6)
 
 
-def test_effect_is_response_minus_response_without_the_element(table, model):
-    loci = build_loci(table)
+def response(model, log_input):
+    """The promoter's response to the log of its input, as the model reads it."""
+    return model.readout(log_input) if model.config.saturation else log_input
+
+
+@pytest.mark.parametrize("changes", [{}, {"saturation": True}, {"barriers": True},
+                                     {"neighbourhood_kb": 0.0}])
+def test_effect_is_response_minus_response_without_the_element(table, changes):
+    torch.manual_seed(1)
+    model = EnhancerModel(replace(EnhancerModelConfig(), **changes)).eval()
+    with torch.no_grad():
+        model.kick_net.weight.mul_(3)  # spread the kicks
+        if model.config.barriers:
+            model.barrier_net.bias.fill_(-1.0)  # leaky sites that matter
+    loci = loci_for(model, table)
     bucket = loci.buckets[-1]
+    assert (bucket.rows[bucket.is_element] < 0).any() == (model.config.neighbourhood_kb > 0)
     with torch.no_grad():
         out = model(bucket)
         for row in range(bucket.positions.shape[0]):
             for slot in torch.nonzero(bucket.is_element[row]).flatten().tolist():
                 kicks = out.kicks[row].clone()
+                full = model.integrator(kicks.unsqueeze(0), bucket.positions[row].unsqueeze(0),
+                                        out.log_pass[row].unsqueeze(0))
                 kicks[slot] = 0.0
-                state = model.integrator(kicks.unsqueeze(0), bucket.positions[row].unsqueeze(0))
-                without = model.readout(torch.log(state[0, bucket.tss_index[row]]))
-                expected = model.readout(out.log_input[row]) - without
+                state = model.integrator(kicks.unsqueeze(0), bucket.positions[row].unsqueeze(0),
+                                         out.log_pass[row].unsqueeze(0))
+                tss = bucket.tss_index[row]
+                assert out.log_input[row].item() == pytest.approx(
+                    torch.log(full[0, tss]).item(), rel=1e-4)
+                expected = (response(model, out.log_input[row])
+                            - response(model, torch.log(state[0, tss])))
                 assert out.effects[row, slot].item() == pytest.approx(
                     expected.item(), rel=1e-3, abs=1e-6)
     assert (out.effects[~bucket.is_element] == 0).all()
 
 
+def test_an_untested_neighbour_competes_only_with_competition(table):
+    """Adding an element tested for another gene nearby lowers a pair's score."""
+    gene_rows = table[table["measuredGeneSymbol"] == "RPL3"]
+    row = gene_rows.iloc[[0]]
+    tss = int(row["startTSS"].iloc[0])
+    strong = row.assign(measuredGeneSymbol="OTHER", chromStart=tss + 3000, chromEnd=tss + 3500,
+                        **{c: row[c].astype(float) * 50 for c in ("DHS.RPM", "H3K27ac.RPM")})
+    torch.manual_seed(1)
+    for competition, lower in ((True, True), (False, False)):
+        model = EnhancerModel(replace(EnhancerModelConfig(), competition=competition))
+        alone = score_enhancer_pairs(row, model.eval(), compute=CPU)["genoseq_score"].iloc[0]
+        both = score_enhancer_pairs(pd.concat([row, strong]), model, compute=CPU)
+        assert (both["genoseq_score"].iloc[0] < alone * 0.99) == lower
+        if not lower:
+            assert both["genoseq_score"].iloc[0] == pytest.approx(alone, rel=1e-6)
+
+
 def test_scores_are_absolute_effects_and_survive_save_and_load(table, model, tmp_path):
     scored = score_enhancer_pairs(table, model, compute=CPU)
-    effects = element_effects(model, build_loci(table), compute=CPU)
+    effects = element_effects(model, loci_for(model, table), compute=CPU)
     np.testing.assert_array_equal(scored["genoseq_score"].to_numpy(), np.abs(effects))
     assert list(scored.columns[:-1]) == list(table.columns)
     save_enhancer_model(model, tmp_path / "m", {"note": "test"})
@@ -79,3 +120,20 @@ def test_scores_are_absolute_effects_and_survive_save_and_load(table, model, tmp
     assert metadata == {"note": "test"}
     rescored = score_enhancer_pairs(table, loaded, compute=CPU)
     np.testing.assert_array_equal(rescored["genoseq_score"], scored["genoseq_score"])
+
+
+def test_shipped_weights_beat_randomised_weights(table):
+    """The shipped model ranks the slice's regulated pairs better than any of 5 randomisations."""
+    y = table["Regulated"].astype(str) == "True"
+    shipped, _ = load_enhancer_model()
+    shipped_auprc = average_precision_score(y, score_enhancer_pairs(table, shipped)["genoseq_score"])
+    assert shipped_auprc > 0.68
+    for seed in range(5):
+        torch.manual_seed(seed)
+        model, _ = load_enhancer_model()
+        with torch.no_grad():
+            for parameter in model.parameters():
+                scale = parameter.abs().mean().clamp_min(0.1)
+                parameter.copy_(torch.randn_like(parameter) * scale)
+        auprc = average_precision_score(y, score_enhancer_pairs(table, model)["genoseq_score"])
+        assert auprc < shipped_auprc - 0.04, seed

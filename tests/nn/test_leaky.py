@@ -134,3 +134,27 @@ def test_cuda_matches_cpu():
     on_cpu = integrator(kicks, positions).detach()
     on_gpu = integrator.cuda()(kicks.cuda(), positions.cuda()).detach().cpu()
     torch.testing.assert_close(on_gpu, on_cpu, atol=1e-5, rtol=1e-5)
+
+
+def test_transfer_with_site_leaks_equals_the_scan_of_a_unit_kick():
+    torch.manual_seed(3)
+    integrator = LeakyIntegrator(LeakyIntegratorConfig(initial_leaks_per_kb=(0.01, 0.3, 2.0)))
+    with torch.no_grad():
+        integrator.log_leak[1] += 0.7  # the two directions differ
+    positions = torch.sort(torch.rand(3, 11) * 80, dim=1).values
+    log_pass = -torch.rand(3, 11)
+    target = torch.tensor([0, 5, 10])
+    transfer = integrator.transfer_to(positions, target, log_pass)
+    for row in range(3):
+        for slot in range(11):
+            kick = torch.zeros(1, 11)
+            kick[0, slot] = 1.0
+            state = integrator(kick, positions[row:row + 1], log_pass[row:row + 1])
+            assert state[0, target[row]].item() == pytest.approx(
+                transfer[row, slot].item(), rel=1e-5, abs=1e-8)
+    # A leaky site between a kick and the target lowers what arrives; without site
+    # leaks the transfer is the distance impulse response.
+    plain = integrator.transfer_to(positions, target)
+    assert (transfer[1, :4] < plain[1, :4]).all() and (transfer[1, 7:] < plain[1, 7:]).all()
+    offsets = positions - positions.gather(1, target.unsqueeze(1))
+    torch.testing.assert_close(plain, integrator.impulse_response(offsets))
