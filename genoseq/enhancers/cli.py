@@ -90,7 +90,7 @@ def register(commands, parser_class) -> None:
                           help="scored table, TSV (default: standard output)")
     enhancer.add_argument("--model", metavar="STEM", help="trained model (default: shipped)")
     enhancer.add_argument("--plot-locus", metavar="GENE",
-                          help="also draw this gene's locus (state, kicks, sweet spot) as PNG")
+                          help="also draw this gene's locus (state, kicks, effects) as PNG")
     enhancer.add_argument("--plot-file", metavar="FILE",
                           help="where the locus plot goes (default: GENE.locus.png)")
     enhancer.add_argument("--cell-type", metavar="NAME",

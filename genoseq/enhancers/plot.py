@@ -1,4 +1,4 @@
-"""``plot_locus``: the integrated state along one gene's locus, its kicks and the sweet spot."""
+"""``plot_locus``: the integrated state along one gene's locus, its kicks and (if any) the readout window."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def plot_locus(table: pd.DataFrame, gene: str, model: EnhancerModel | None = Non
     """Draw the state a promoter would receive along a gene's locus.
 
     The line is the two-way integrated state at every point of the locus
-    (log scale), the shaded band the sweet-spot window (for a monotone
+    (log scale), the shaded band the sweet-spot window, if the model has one (for a monotone
     readout: the threshold), the stems the element kicks (right axis),
     coloured by the element's effect on the gene, and the dot the state at
     the gene's own TSS.
@@ -104,7 +104,9 @@ def plot_locus(table: pd.DataFrame, gene: str, model: EnhancerModel | None = Non
     x = positions.numpy()
     ax.plot(merged.numpy()[on_grid], state.numpy()[on_grid], color="black", lw=1.2,
             label="integrated state")
-    if model.config.readout.monotone:
+    if not model.config.saturation:
+        pass  # the log readout has no window to draw
+    elif model.config.readout.monotone:
         ax.axhline(low, color="tab:green", ls="--", label="threshold")
     else:
         ax.axhspan(low, high, color="tab:green", alpha=0.15, label="sweet spot")
