@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from genoseq.device import ComputeOptions, resolve_precision
-from genoseq.encoding import dna_to_index, genetic_code_ids
+from genoseq.encoding import DNA_UNKNOWN, dna_to_index, genetic_code_ids
 from genoseq.genes.adapt import (
     SelfTraining,
     apply_training,
@@ -49,7 +49,7 @@ from genoseq.genes.adapt import (
 from genoseq.genes.decode import decode
 from genoseq.genes.gene import Gene, build_genes
 from genoseq.genes.networks import GeneModels, NetworkEvidence, load_gene_models, log_softmax
-from genoseq.genes.orfs import find_orfs
+from genoseq.genes.orfs import OrfCandidates, find_orfs
 from genoseq.genes.recheck import choose
 from genoseq.genes.scoring import (
     START_LOGIT_CAP,
@@ -61,12 +61,16 @@ from genoseq.genes.scoring import (
     coding_scores,
     total_scores,
 )
+from genoseq.genes.starts import START_WINDOW, gene_start_positions
 from genoseq.grouping import groups_by_size
 from genoseq.io.errors import InvalidFileError
 
 #: Bases per group in :meth:`GeneFinder.score_records`: the per-base coding
 #: log-probabilities (28 bytes per base) of one group are in memory at a time.
 SCORE_GROUP_BASES = 4_000_000
+#: Records shorter than this share one start-detector pass in
+#: :meth:`GeneFinder.fill_start_logits_many`; longer ones are convolved on their own.
+PACK_STARTS_BELOW = 20_000
 #: Shortest ``min_len`` accepted: shorter ORFs are noise for the decoder.
 MIN_GENE_LENGTH = 60
 PROCEDURES = ("single", "meta")
@@ -326,33 +330,70 @@ class GeneFinder:
 
         Sequences go through the coding model in groups of about
         ``SCORE_GROUP_BASES`` bases, so per-base log-probabilities are held
-        for one group at a time unless ``keep_log_probs``. ``progress`` is
-        called with the bases each forward pass of the coding model scored:
+        for one group at a time unless ``keep_log_probs``. A sequence in
+        which :func:`~genoseq.genes.orfs.find_orfs` finds no candidate gene
+        skips the coding model (unless ``keep_log_probs``): nothing in it
+        could be scored. Start logits of the short sequences of a group are
+        computed together (:meth:`fill_start_logits_many`). ``progress`` is
+        called with the bases each forward pass of the coding model scored,
+        and once per group with the bases of the sequences that skipped it:
         the calls add up to the sequences' total length.
         """
-        exact = self.network_precision == "fp32"
         results = []
         for group in groups_by_size(seqs, len, SCORE_GROUP_BASES):
             indices = [dna_to_index(member) for member in group]
-            logits_of_group = self.networks.coding_logits_many(indices, on_batch=progress)
-            for member, index, logits in zip(group, indices, logits_of_group, strict=True):
-                candidates = find_orfs(member, self.translation_table, min_len=self.min_len,
-                                       closed=self.closed, mask_n=self.mask_n)
-                cumulative = coding_evidence(logits, clip=self.params.llr_clip)
-                coding = coding_scores(cumulative, candidates.start, candidates.end,
-                                       candidates.strand)
-                del cumulative
-                scored = ScoredCandidates(
-                    candidates, coding,
-                    start=np.full(len(candidates), self.params.edge_start_score,
-                                  dtype=np.float64),
-                    start_known=candidates.partial_5prime.copy(),
-                    log_probs=log_softmax(logits) if keep_log_probs else None,
-                    exact=np.full(len(candidates), exact),
-                    start_exact=np.full(len(candidates), exact))
-                self.fill_start_logits(index, scored, None if all_starts else self.params)
-                results.append((index, scored))
+            candidates = [find_orfs(member, self.translation_table, min_len=self.min_len,
+                                    closed=self.closed, mask_n=self.mask_n)
+                          for member in group]
+            scored_group = self._score_group(indices, candidates, keep_log_probs, progress)
+            self.fill_start_logits_many(scored_group, None if all_starts else self.params)
+            results.extend(scored_group)
         return results
+
+    def _score_group(self, indices: list[np.ndarray], candidates: list[OrfCandidates],
+                     keep_log_probs: bool, progress: Callable[[int], None] | None
+                     ) -> list[tuple[np.ndarray, ScoredCandidates]]:
+        """Coding scores of the candidates of one group of records; start logits not yet known."""
+        exact = self.network_precision == "fp32"
+        # Records without a candidate need no coding model: nothing in them is scored.
+        wanted = [r for r, found in enumerate(candidates) if keep_log_probs or len(found)]
+        skipped = sum(len(indices[r]) for r in set(range(len(indices))) - set(wanted))
+        if progress is not None and skipped:
+            progress(skipped)
+        logits_of_group = dict(zip(wanted, self.networks.coding_logits_many(
+            [indices[r] for r in wanted], on_batch=progress), strict=True))
+        records = []
+        for r, (index, found) in enumerate(zip(indices, candidates, strict=True)):
+            logits = logits_of_group.pop(r, None)
+            if logits is None:
+                coding = np.zeros(0, dtype=np.float64)
+            else:
+                cumulative = coding_evidence(logits, clip=self.params.llr_clip)
+                coding = coding_scores(cumulative, found.start, found.end, found.strand)
+                del cumulative
+            scored = ScoredCandidates(
+                found, coding,
+                start=np.full(len(found), self.params.edge_start_score, dtype=np.float64),
+                start_known=found.partial_5prime.copy(),
+                log_probs=log_softmax(logits) if keep_log_probs else None,
+                exact=np.full(len(found), exact),
+                start_exact=np.full(len(found), exact))
+            records.append((index, scored))
+        return records
+
+    @staticmethod
+    def _missing_starts(scored: ScoredCandidates, params: DecoderParams | None) -> np.ndarray:
+        """Candidates (indices) whose start logit :meth:`fill_start_logits` would compute."""
+        missing = ~scored.start_known
+        if params is not None and missing.any():
+            missing &= best_case_scores(scored, params) > 0
+        return np.flatnonzero(missing)
+
+    @staticmethod
+    def _set_start_logits(scored: ScoredCandidates, which: np.ndarray,
+                          logits: np.ndarray) -> None:
+        scored.start[which] = np.clip(logits, -START_LOGIT_CAP, START_LOGIT_CAP)
+        scored.start_known[which] = True
 
     def fill_start_logits(self, index: np.ndarray, scored: ScoredCandidates,
                           params: DecoderParams | None) -> None:
@@ -361,15 +402,46 @@ class GeneFinder:
         A candidate can be chosen only if its score is positive with the best
         possible start logit; None computes every missing one.
         """
-        missing = ~scored.start_known
-        if params is not None:
-            missing &= best_case_scores(scored, params) > 0
-        which = np.flatnonzero(missing)
+        which = self._missing_starts(scored, params)
         if len(which):
-            scored.start[which] = np.clip(
-                self.networks.start_logits(index, scored.candidates, which),
-                -START_LOGIT_CAP, START_LOGIT_CAP)
-            scored.start_known[which] = True
+            self._set_start_logits(scored, which,
+                                   self.networks.start_logits(index, scored.candidates, which))
+
+    def fill_start_logits_many(self, records: list[tuple[np.ndarray, ScoredCandidates]],
+                               params: DecoderParams | None) -> None:
+        """:meth:`fill_start_logits` of several records, the short ones in one pass.
+
+        Records shorter than ``PACK_STARTS_BELOW`` bp are packed into one
+        sequence, ``START_WINDOW`` unknown bases between neighbours, and the
+        start detector runs over it once instead of once per record: every
+        window reads only its own record's bases and the unknown ones past
+        its ends, as it does alone (many contigs of a metagenome otherwise
+        cost a convolution call each).
+        """
+        separator = np.full(START_WINDOW, DNA_UNKNOWN, dtype=np.uint8)
+        parts, positions, strands, owners = [], [], [], []
+        offset = 0
+        for index, scored in records:
+            which = self._missing_starts(scored, params)
+            if not len(which):
+                continue
+            if len(index) >= PACK_STARTS_BELOW:
+                self._set_start_logits(scored, which, self.networks.start_logits(
+                    index, scored.candidates, which))
+                continue
+            parts += [index, separator]
+            positions.append(gene_start_positions(scored.candidates)[which] + offset)
+            strands.append(scored.candidates.strand[which])
+            owners.append((scored, which))
+            offset += len(index) + len(separator)
+        if not owners:
+            return
+        logits = self.networks.start_logits_at(np.concatenate(parts), np.concatenate(positions),
+                                               np.concatenate(strands))
+        first = 0
+        for scored, which in owners:
+            self._set_start_logits(scored, which, logits[first:first + len(which)])
+            first += len(which)
 
     def decode(self, scored: ScoredCandidates, params: DecoderParams | None = None) -> np.ndarray:
         """Indices of the candidates chosen under ``params`` (default: first-pass weights)."""

@@ -167,10 +167,21 @@ class NetworkEvidence:
     def start_logits(self, index: np.ndarray, candidates: OrfCandidates,
                      which: np.ndarray, precision: str | None = None) -> np.ndarray:
         """Start-detector logits of the candidates ``which`` (indices), float64."""
+        return self.start_logits_at(index, gene_start_positions(candidates)[which],
+                                    candidates.strand[which], precision)
+
+    def start_logits_at(self, index: np.ndarray, position: np.ndarray, strand: np.ndarray,
+                        precision: str | None = None) -> np.ndarray:
+        """Start-detector logits of the start codons at ``position``/``strand``, float64.
+
+        As :meth:`genoseq.genes.starts.StartModel.logits_at`: a window reads
+        only its own bases, unknown ones past the record's ends, so records
+        packed into one ``index`` with at least ``START_WINDOW`` unknown bases
+        between them get the logits each gets alone.
+        """
         precision = self.precision if precision is None else precision
         with torch.inference_mode(), inference_autocast(self.device, precision):
-            return self.models.start.logits_at(index, gene_start_positions(candidates)[which],
-                                               candidates.strand[which], self.device)
+            return self.models.start.logits_at(index, position, strand, self.device)
 
     def exact_start_logits(self, index: np.ndarray, candidates: OrfCandidates,
                            which: np.ndarray, rows: int = 1024) -> np.ndarray:

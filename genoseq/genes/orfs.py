@@ -187,22 +187,36 @@ def start_codon_mask(
     return mask
 
 
-def _barrier_prefix(index: np.ndarray, min_run: int) -> np.ndarray:
-    """Prefix counts of bases in runs of at least ``min_run`` unknown bases.
+def _barrier_runs(index: np.ndarray, min_run: int) -> tuple[np.ndarray, np.ndarray]:
+    """``[start, end)`` of every run of at least ``min_run`` unknown bases, both int64, sorted.
 
-    Returns an int64 array of shape ``(length + 1,)``; a span ``[a, b)``
-    touches such a run exactly when ``prefix[b] - prefix[a] > 0``.
+    Memory follows the number of runs, not the sequence: a span ``[a, b)``
+    touches such a run exactly when :func:`_touches_barrier` says so.
     """
-    unknown = np.concatenate(([0], (index == DNA_UNKNOWN).view(np.int8), [0]))
-    edges = np.diff(unknown)
+    unknown = index == DNA_UNKNOWN
+    if not unknown.any():
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    edges = np.diff(unknown.view(np.int8), prepend=np.int8(0), append=np.int8(0))
     run_start = np.flatnonzero(edges == 1)
     run_end = np.flatnonzero(edges == -1)
+    del edges
     long = run_end - run_start >= min_run
-    change = np.zeros(len(index) + 1, dtype=np.int64)
-    change[run_start[long]] += 1
-    change[run_end[long]] -= 1
-    in_barrier = np.cumsum(change[:-1]) > 0
-    return np.concatenate(([0], np.cumsum(in_barrier, dtype=np.int64)))
+    return run_start[long], run_end[long]
+
+
+def _touches_barrier(runs: tuple[np.ndarray, np.ndarray], start: np.ndarray,
+                     end: np.ndarray) -> np.ndarray:
+    """Whether each span ``[start, end)`` shares a base with one of the runs (bool)."""
+    run_start, run_end = runs
+    if not len(run_start):
+        return np.zeros(len(start), dtype=bool)
+    # The first run ending after the span's start is the only one it can meet first.
+    k = np.searchsorted(run_end, start, side="right")
+    inside = k < len(run_start)
+    touches = np.zeros(len(start), dtype=bool)
+    touches[inside] = run_start[k[inside]] < end[inside]
+    return touches
 
 
 def _frame_candidates(
@@ -291,7 +305,7 @@ def find_orfs(
     length = len(index)
     code = codon_lookup(translation_table)
     starts = start_codon_mask(code.translation_table, start_codons)
-    barrier = _barrier_prefix(index, min(n_run, MASK_RUN) if mask_n else n_run)
+    barrier = _barrier_runs(index, min(n_run, MASK_RUN) if mask_n else n_run)
 
     columns: dict[str, list[np.ndarray]] = {
         key: []
@@ -320,7 +334,8 @@ def find_orfs(
 
     gene_len = end - start
     partial = partial_5 | partial_3
-    keep = (gene_len >= np.where(partial, min_edge_len, min_len)) & (barrier[end] == barrier[start])
+    keep = (gene_len >= np.where(partial, min_edge_len, min_len)) & ~_touches_barrier(
+        barrier, start, end)
     if closed:
         keep &= ~partial
     order = np.flatnonzero(keep)[
