@@ -24,6 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 from genes_vs_pyrodigal import (  # benchmarks/: scripts run from this folder
     LENGTH_BINS,
@@ -38,15 +39,17 @@ from genes_vs_pyrodigal import (  # benchmarks/: scripts run from this folder
     write_contigs,
 )
 from machine import machine_line
-from torch import nn
 
 import genoseq
 from genoseq.device import ComputeOptions, resolve_device, set_threads
+from genoseq.encoding import dna_to_index
 from genoseq.genes.dataset import read_genome_table
 from genoseq.genes.finder import GeneFinder
-from genoseq.genes.model import CodingModel
+from genoseq.genes.frames import N_FRAME_CHANNELS, frame_channels, stop_codons
+from genoseq.genes.model import BASE_CHANNELS, CodingModel
 from genoseq.genes.networks import GeneModels, load_gene_models
 from genoseq.genes.scoring import DecoderParams
+from genoseq.io.fasta import read_fasta
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -70,6 +73,13 @@ VARIANTS = (
      "into the first convolution's bias, so the network keeps its input scale and loses only "
      "what the phase channels say beyond a constant; the gap between this row and the one above "
      "is the cost of the shifted input, not of lost phase information"),
+    ("frames_zeroed", "open-frame channels zeroed",
+     "the coding model's twelve open-frame input channels (codons to the nearest in-frame stop "
+     "downstream and upstream, per frame; genoseq/genes/frames.py) set to 0, same weights and "
+     "decoder (models with those channels only)"),
+    ("frames_mean", "open-frame channels at their mean",
+     "the open-frame channels replaced at every base by their mean over the genome at hand: the "
+     "network keeps its input scale and loses what the channels say about each place and frame"),
     ("self_trained_off", "self-trained terms off",
      "no second pass: the first-pass decoder weights decide, without the genome's own hexamer "
      "and start statistics (in meta mode this is the shipped finder, which never self-trains "
@@ -91,15 +101,31 @@ class PhaseZeroedCodingModel(CodingModel):
     """The coding model with its three codon-phase input channels held at zero.
 
     Same weights as the model it is loaded from; only the phase part of
-    :meth:`CodingModel.forward`'s features is replaced by zeros.
+    :meth:`CodingModel.features` is replaced by zeros.
     """
 
-    def forward(self, index: torch.Tensor, offset: int = 0,
-                lengths: torch.Tensor | None = None) -> torch.Tensor:
-        batch, length = index.shape
-        bases = nn.functional.one_hot(index.long().clamp(max=4), 5)[..., :4].to(torch.float32)
-        features = torch.cat([bases, bases.new_zeros(batch, length, 3)], dim=-1)
-        return self.tagger(features, lengths)
+    def features(self, index: torch.Tensor, offset: int = 0, stops=None,
+                 lengths=None) -> torch.Tensor:
+        features = super().features(index, offset, stops, lengths)
+        features[..., 4:7] = 0.0
+        return features
+
+
+class FramesFixedCodingModel(CodingModel):
+    """The coding model with its open-frame input channels held at fixed values.
+
+    ``frame_values`` (12,) replaces every base's channels: zeros, or their
+    mean over the genome at hand, which keeps the network's input scale and
+    takes away only what the channels say about this place and frame.
+    """
+
+    frame_values: torch.Tensor
+
+    def features(self, index: torch.Tensor, offset: int = 0, stops=None,
+                 lengths=None) -> torch.Tensor:
+        features = super().features(index, offset, stops, lengths)
+        features[..., BASE_CHANNELS:] = self.frame_values.to(features.device)
+        return features
 
 
 def phase_zeroed(models: GeneModels, fold: bool = False) -> GeneModels:
@@ -128,13 +154,39 @@ def phase_zeroed(models: GeneModels, fold: bool = False) -> GeneModels:
     return variant.eval()
 
 
-def variant_settings(models: GeneModels, params: DecoderParams, adapted: DecoderParams | None
+def genome_frame_means(fasta: Path, table: int) -> torch.Tensor:
+    """Mean of each open-frame channel over a genome's records (both ends included)."""
+    total, count = torch.zeros(N_FRAME_CHANNELS, dtype=torch.float64), 0
+    for record in read_fasta(fasta, alphabet="dna"):
+        index = torch.from_numpy(dna_to_index(record.seq).astype(np.int64))[None]
+        channels = frame_channels(index, stop_codons(table))[0]
+        total += channels.sum(dim=0).double()
+        count += channels.shape[0]
+    return (total / max(count, 1)).float()
+
+
+def frames_fixed(models: GeneModels, values: torch.Tensor) -> GeneModels:
+    """A copy of ``models`` whose coding model reads ``values`` as its open-frame channels."""
+    variant = copy.deepcopy(models)
+    coding = FramesFixedCodingModel(models.coding.config)
+    coding.load_state_dict(models.coding.state_dict())
+    coding.frame_values = values
+    variant.coding = coding.eval()
+    return variant.eval()
+
+
+def variant_settings(models: GeneModels, params: DecoderParams, adapted: DecoderParams | None,
+                     frame_means: torch.Tensor | None = None
                      ) -> dict[str, tuple[GeneModels, DecoderParams, DecoderParams | None]]:
-    """(networks, first-pass weights, self-trained-pass weights) of every genoseq variant."""
+    """(networks, first-pass weights, self-trained-pass weights) of every genoseq variant.
+
+    The open-frame rows exist for a coding model with those channels;
+    ``frame_means`` (the genome's channel means) gives the second of them.
+    """
     def change(p: DecoderParams | None, **fields) -> DecoderParams | None:
         return None if p is None else dataclasses.replace(p, **fields)
 
-    return {
+    settings = {
         "shipped": (models, params, adapted),
         "coding_off": (models, change(params, coding_weight=0.0),
                        change(adapted, coding_weight=0.0)),
@@ -146,6 +198,12 @@ def variant_settings(models: GeneModels, params: DecoderParams, adapted: Decoder
                           change(adapted, orf_length_bias=0.0)),
         "networks_only": (models, change(params, length_bias=0.0, orf_length_bias=0.0), None),
     }
+    if models.coding.uses_frames:
+        settings["frames_zeroed"] = (frames_fixed(models, torch.zeros(N_FRAME_CHANNELS)),
+                                     params, adapted)
+        if frame_means is not None:
+            settings["frames_mean"] = (frames_fixed(models, frame_means), params, adapted)
+    return settings
 
 
 def points(value: float | None, base: float | None) -> str:
@@ -223,6 +281,8 @@ def genome_table(rows, mode: str) -> list[str]:
         figures = results[mode]
         base = figures["shipped"]
         for key, label, _ in VARIANTS:
+            if key not in figures:
+                continue
             f = figures[key]
             bins = [f"{found / max(n, 1):.3f}" for n, found in f["by_length"]]
             wall = f"= {LABELS[f['same_as']]}" if "same_as" in f else f"{f['seconds']:.1f}"
@@ -246,10 +306,11 @@ def summary_table(rows, modes: list[str]) -> list[str]:
     n = max(len(rows), 1)
     for mode in modes:
         means = {}
-        for key, _, _ in VARIANTS:
+        present = [(key, label) for key, label, _ in VARIANTS if key in rows[0][1][mode]]
+        for key, _ in present:
             means[key] = tuple(sum(results[mode][key][field] or 0.0 for _, results in rows) / n
                                for field in ("f1", "exact_start"))
-        for key, label, _ in VARIANTS:
+        for key, label in present:
             f1, start = means[key]
             base_f1, base_start = means["shipped"]
             cells = []
@@ -315,12 +376,16 @@ def main(argv=None) -> int:
     unknown = [name for name in names if name not in entries]
     if unknown:
         parser.error(f"not in {args.genomes}/genomes.tsv: {', '.join(unknown)}")
-    settings = variant_settings(models, params, adapted)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            rows.append((name, run_genome(args, entries[name], settings, device, Path(tmp))))
+            entry = entries[name]
+            means = (genome_frame_means(entry.fasta, entry.translation_table)
+                     if models.coding.uses_frames else None)
+            settings = variant_settings(models, params, adapted, means)
+            rows.append((name, run_genome(args, entry, settings, device, Path(tmp))))
     modes = [mode for mode in MODES if mode in rows[0][1]]
+    present = {key for _, results in rows for key in results[modes[0]]}
 
     all_held_out = all(name in held_out for name in names)
     lines = [
@@ -340,7 +405,7 @@ def main(argv=None) -> int:
            "back to genome coordinates; genes cut by a contig edge cannot match for any row)"
            if args.meta_contig else " (skipped in this run)") + ". Rows:",
         "",
-        *[f"- **{label}**: {what}." for _, label, what in VARIANTS],
+        *[f"- **{label}**: {what}." for key, label, what in VARIANTS if key in present],
         "",
         "Scored with `../shared/tools/score_genes.py` (match = seqid, strand and stop; exact "
         "start among matched). Verified start: share of experimentally verified starts "

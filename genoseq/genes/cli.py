@@ -175,10 +175,12 @@ def _run_train_genes(args, stdout: TextIO, stderr: TextIO) -> int:
                                  coding_config=coding, window=args.window, seed=args.seed,
                                  calibration_folds=args.calibration_folds,
                                  fold_epochs=args.fold_epochs, networks_from=args.networks,
+                                 frame_channels=args.frame_channels,
+                                 calibration_genomes=args.calibration_genomes,
                                  compute=compute_options(args, stderr), progress=not args.quiet)
-    where = ("training genomes scored out of fold"
-             if metadata["calibration"]["method"] == "out of fold"
-             else "validation part of the training genomes")
+    where = {"out of fold": "training genomes scored out of fold",
+             "separate genomes": "calibration genomes"}.get(
+                 metadata["calibration"]["method"], "validation part of the training genomes")
     for key, name in (("decoder_validation", "plain"),
                       ("decoder_adapted_validation", "self-trained")):
         figures = metadata[key]
@@ -258,7 +260,8 @@ def register_training(train_tasks, parser_class) -> None:
         "genomes.tsv + <name>.fna.gz + <name>.gff3.gz (see genoseq/weights/genes.md). "
         "Held-out genomes are never read. Each stage checkpoints into --run-dir and resumes "
         "from it.")
-    genes.add_argument("--genomes", required=True, metavar="DIR", help="genome folder")
+    genes.add_argument("--genomes", required=True, metavar="DIR", nargs="+",
+                       help="genome folder(s), each with its genomes.tsv")
     genes.add_argument("--holdout", default=",".join(DEFAULT_HOLDOUT), metavar="NAMES",
                        help="comma-separated genomes kept out of training (default: %(default)s)")
     genes.add_argument("-o", "--out", required=True, metavar="STEM",
@@ -284,5 +287,12 @@ def register_training(train_tasks, parser_class) -> None:
                        help="take the coding model and start detector from STEM, a model this "
                             "command trained on the same genomes, hold-out and seed, and fit "
                             "only the fold networks and the decoder weights")
+    genes.add_argument("--calibration-genomes", nargs="+", metavar="DIR",
+                       help="fit the decoder weights on these genome folders instead, each "
+                            "genome scored whole by the trained networks (no fold networks); "
+                            "they must not hold training or held-out genomes")
+    genes.add_argument("--frame-channels", action="store_true",
+                       help="give the coding model the open-frame input channels: per frame, "
+                            "codons to the nearest in-frame stop codon downstream and upstream")
     add_compute_arguments(genes, batch_size=32, batch_help="training windows per batch")
     genes.set_defaults(run=_run_train_genes)

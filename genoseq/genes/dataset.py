@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from genoseq.encoding import dna_to_index, reverse_complement_index
+from genoseq.genes.frames import stop_codons
 from genoseq.genes.labels import coding_labels
 from genoseq.genes.model import codon_position_to_frame, frame_to_codon_position
 from genoseq.io.cds import CDS
@@ -166,9 +167,15 @@ class WindowSampler:
     with N / ignored targets past a record's end. Records are drawn in
     proportion to their length; each window comes from the forward strand or
     the reverse complement with equal chance.
+
+    With ``stops`` the inputs are ``{"index": index, "stops": stops}``,
+    ``stops`` (batch_size, 64) bool the stop codons of each window's
+    translation table (:func:`genoseq.genes.frames.stop_codons`), for a coding
+    model with open-frame channels; the windows drawn are the same.
     """
 
-    def __init__(self, records: list[LabelledRecord], window: int, batch_size: int):
+    def __init__(self, records: list[LabelledRecord], window: int, batch_size: int,
+                 stops: bool = False):
         if window % 3:
             raise ValueError("window must be a multiple of 3")
         self.strands = [(r, r.reverse_complement()) for r in records]
@@ -176,6 +183,7 @@ class WindowSampler:
         self.weights = lengths / lengths.sum()
         self.window = window
         self.batch_size = batch_size
+        self.stops = [stop_codons(r.translation_table) for r in records] if stops else None
 
     def __call__(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         index = np.full((self.batch_size, self.window), 4, dtype=np.int64)
@@ -190,16 +198,23 @@ class WindowSampler:
             length = len(record.index[piece])
             index[row, :length] = record.index[piece]
             targets[row, :length] = record.frames[piece]
-        return torch.from_numpy(index), torch.from_numpy(targets)
+        if self.stops is None:
+            return torch.from_numpy(index), torch.from_numpy(targets)
+        stops = torch.stack([self.stops[pick] for pick in picks])
+        return {"index": torch.from_numpy(index), "stops": stops}, torch.from_numpy(targets)
 
 
 def tiled_batches(records: list[LabelledRecord], window: int, batch_size: int,
-                  max_windows: int | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Fixed, non-overlapping windows over ``records`` (forward strand), in batches."""
+                  max_windows: int | None = None, stops: bool = False) -> list[tuple]:
+    """Fixed, non-overlapping windows over ``records`` (forward strand), in batches.
+
+    ``stops`` gives inputs as for :class:`WindowSampler` ``(stops=True)``.
+    """
     rows = []
     for record in records:
         for begin in range(0, len(record), window):
-            rows.append((record.index[begin:begin + window], record.frames[begin:begin + window]))
+            rows.append((record.index[begin:begin + window], record.frames[begin:begin + window],
+                         record.translation_table))
     if max_windows is not None and len(rows) > max_windows:
         keep = np.linspace(0, len(rows) - 1, max_windows).astype(int)
         rows = [rows[i] for i in keep]
@@ -208,8 +223,12 @@ def tiled_batches(records: list[LabelledRecord], window: int, batch_size: int,
         chunk = rows[first:first + batch_size]
         index = np.full((len(chunk), window), 4, dtype=np.int64)
         targets = np.full((len(chunk), window), IGNORE, dtype=np.int64)
-        for row, (bases, frames) in enumerate(chunk):
+        for row, (bases, frames, _) in enumerate(chunk):
             index[row, :len(bases)] = bases
             targets[row, :len(frames)] = frames
-        batches.append((torch.from_numpy(index), torch.from_numpy(targets)))
+        inputs = torch.from_numpy(index)
+        if stops:
+            inputs = {"index": inputs,
+                      "stops": torch.stack([stop_codons(table) for _, _, table in chunk])}
+        batches.append((inputs, torch.from_numpy(targets)))
     return batches

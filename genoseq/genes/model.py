@@ -15,9 +15,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from genoseq.genes.frames import N_FRAME_CHANNELS, frame_channels
 from genoseq.nn.tagger import BiLSTMTagger, TaggerConfig
 
 N_CLASSES = 7
+#: Input channels: one-hot bases and codon phase (4 + 3); with the open-frame
+#: channels of :mod:`genoseq.genes.frames`, 19.
+BASE_CHANNELS = 7
+FRAME_INPUT_CHANNELS = BASE_CHANNELS + N_FRAME_CHANNELS
 FRAME_CLASSES = ("non-coding", "+f0", "+f1", "+f2", "-f0", "-f1", "-f2")
 
 
@@ -60,14 +65,16 @@ def frame_to_codon_position(frames: np.ndarray, offset: int = 0) -> np.ndarray:
     return out
 
 
-def default_config() -> TaggerConfig:
+def default_config(frames: bool = False) -> TaggerConfig:
     """The shipped architecture: two codons per recurrent step.
 
     Stride 6 halves the recurrent steps of stride 3 while the head still
     emits one prediction per base; on 2 CPU cores it predicted ~0.7 Mbp/s
-    against ~0.6 Mbp/s for stride 3 with a half-width LSTM.
+    against ~0.6 Mbp/s for stride 3 with a half-width LSTM. ``frames`` adds
+    the open-frame input channels (:mod:`genoseq.genes.frames`).
     """
-    return TaggerConfig(input_channels=7, n_classes=N_CLASSES, conv_channels=96, conv_kernel=12,
+    return TaggerConfig(input_channels=FRAME_INPUT_CHANNELS if frames else BASE_CHANNELS,
+                        n_classes=N_CLASSES, conv_channels=96, conv_kernel=12,
                         conv_layers=2, stride=6, hidden=96, lstm_layers=2, dropout=0.2)
 
 
@@ -81,22 +88,41 @@ class CodingModel(nn.Module):
     boundaries). It returns logits ``(batch, length, 7)`` over
     ``FRAME_CLASSES``; ``lengths`` (batch,) makes rows of a padded batch exact
     (see :class:`~genoseq.nn.tagger.BiLSTMTagger`). Input channels are the one-hot bases (N → zero row)
-    and the one-hot codon phase ``(offset + i) mod 3``.
+    and the one-hot codon phase ``(offset + i) mod 3``; with
+    ``config.input_channels`` 19, also the open-frame channels
+    (:func:`~genoseq.genes.frames.frame_channels`), which need the table's
+    ``stops`` ((64,) or (batch, 64) bool, default table 11).
     """
 
     def __init__(self, config: TaggerConfig | None = None):
         super().__init__()
         config = default_config() if config is None else config
-        if config.input_channels != 7 or config.n_classes != N_CLASSES:
-            raise ValueError("the coding model needs input_channels=7 and n_classes=7")
+        if (config.input_channels not in (BASE_CHANNELS, FRAME_INPUT_CHANNELS)
+                or config.n_classes != N_CLASSES):
+            raise ValueError(f"the coding model needs input_channels {BASE_CHANNELS} or "
+                             f"{FRAME_INPUT_CHANNELS} and n_classes {N_CLASSES}")
         self.config = config
         self.tagger = BiLSTMTagger(config)
 
-    def forward(self, index: torch.Tensor, offset: int = 0,
-                lengths: torch.Tensor | None = None) -> torch.Tensor:
+    @property
+    def uses_frames(self) -> bool:
+        """Whether the input has the open-frame channels (and so depends on the table)."""
+        return self.config.input_channels == FRAME_INPUT_CHANNELS
+
+    def features(self, index: torch.Tensor, offset: int = 0,
+                 stops: torch.Tensor | None = None,
+                 lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """The input channels, shape (batch, length, input_channels), float32."""
         batch, length = index.shape
         bases = nn.functional.one_hot(index.long().clamp(max=4), 5)[..., :4]
         phase = (torch.arange(length, device=index.device) + offset) % 3
         phase = nn.functional.one_hot(phase, 3).expand(batch, length, 3)
-        features = torch.cat([bases, phase], dim=-1).to(torch.float32)
-        return self.tagger(features, lengths)
+        parts = [bases.to(torch.float32), phase.to(torch.float32)]
+        if self.uses_frames:
+            parts.append(frame_channels(index, stops, offset, lengths))
+        return torch.cat(parts, dim=-1)
+
+    def forward(self, index: torch.Tensor, offset: int = 0,
+                lengths: torch.Tensor | None = None,
+                stops: torch.Tensor | None = None) -> torch.Tensor:
+        return self.tagger(self.features(index, offset, stops, lengths), lengths)

@@ -46,6 +46,7 @@ from genoseq.genes.dataset import (
 )
 from genoseq.genes.decode import decode
 from genoseq.genes.finder import GeneFinder
+from genoseq.genes.model import default_config as coding_default_config
 from genoseq.genes.networks import GeneModels, load_gene_models, save_gene_models
 from genoseq.genes.scoring import DecoderParams, OverlapRules, ScoredCandidates, orf_lengths
 from genoseq.genes.starts import index_to_ascii, start_examples
@@ -320,16 +321,18 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
 def train_networks(train_records: list[LabelledRecord], valid_records: list[LabelledRecord],
                    coding_config: TrainConfig, start_config: TrainConfig, run_dir: Path, *,
                    window: int, batch_size: int, seed: int, device: torch.device,
-                   progress: bool) -> tuple[GeneModels, dict]:
+                   progress: bool, frames: bool = False) -> tuple[GeneModels, dict]:
     """Train a coding model (``run_dir/coding``) and a start detector (``run_dir/start``).
 
-    Returns the models and what the metadata records about their training.
+    ``frames`` gives the coding model the open-frame input channels
+    (:mod:`genoseq.genes.frames`). Returns the models and what the metadata
+    records about their training.
     """
     torch.manual_seed(seed)
-    models = GeneModels()
+    models = GeneModels(coding_default_config(frames))
     coding_result = train_tagger(
-        models.coding, WindowSampler(train_records, window, batch_size),
-        tiled_batches(valid_records, window, batch_size, max_windows=512),
+        models.coding, WindowSampler(train_records, window, batch_size, stops=frames),
+        tiled_batches(valid_records, window, batch_size, max_windows=512, stops=frames),
         coding_config, run_dir / "coding", device=device, progress=progress)
 
     rng = np.random.default_rng(seed)
@@ -363,13 +366,15 @@ def train_networks(train_records: list[LabelledRecord], valid_records: list[Labe
     }
 
 
-def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLike,
+def train_gene_finder(genomes_dir: str | os.PathLike | list, out_stem: str | os.PathLike,
                       run_dir: str | os.PathLike, *, holdout=DEFAULT_HOLDOUT,
                       coding_config: TrainConfig | None = None,
                       start_config: TrainConfig | None = None,
                       window: int = 3000, seed: int = 0,
                       calibration_folds: int = CALIBRATION_FOLDS, fold_epochs: int = FOLD_EPOCHS,
                       networks_from: str | os.PathLike | None = None,
+                      frame_channels: bool = False,
+                      calibration_genomes: list | None = None,
                       compute: ComputeOptions | None = None, progress: bool = True) -> dict:
     """Train the coding model, the start detector and the decoder weights; save all three.
 
@@ -387,22 +392,40 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
     them again: only the fold networks and the decoder weights are fitted (to
     refit the decoder after a change to its score or its calibration).
 
+    ``frame_channels`` gives the coding models (shipped and fold) the
+    open-frame input channels of :mod:`genoseq.genes.frames`.
+
+    ``calibration_genomes`` (genome folders) fits the decoder weights on other
+    genomes instead: each is scored whole by the trained networks, which
+    never saw it (no fold networks are trained). They must not be training
+    or held-out genomes.
+
     Returns the metadata written beside the weights (data, settings, figures).
     """
     if calibration_folds == 1 or calibration_folds < 0:
         raise ValueError(f"calibration_folds must be 0 or at least 2, not {calibration_folds}")
-    genomes_dir, run_dir = Path(genomes_dir), Path(run_dir)
+    folders = ([Path(genomes_dir)] if isinstance(genomes_dir, (str, os.PathLike))
+               else [Path(folder) for folder in genomes_dir])
+    run_dir = Path(run_dir)
     # Made now, not when the weights are written at the end of a long run.
     Path(out_stem).parent.mkdir(parents=True, exist_ok=True)
     compute = ComputeOptions() if compute is None else compute
     device = compute.torch_device()
     batch_size = compute.batch(32)
-    entries = read_genome_table(genomes_dir)
-    unknown = set(holdout) - {e.name for e in entries}
+    entries = []
+    for folder in folders:
+        entries.extend(read_genome_table(folder))
+    names = [e.name for e in entries]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"genome(s) in more than one folder: {twice}")
+    unknown = set(holdout) - set(names)
     if unknown:
-        raise ValueError(f"held-out genome(s) not in {genomes_dir}: {sorted(unknown)}")
+        raise ValueError(f"held-out genome(s) not in {', '.join(map(str, folders))}: "
+                         f"{sorted(unknown)}")
     train_entries = [e for e in entries if e.name not in set(holdout)]
-    _check_not_reserved(genomes_dir, [e.name for e in train_entries])
+    for folder in folders:
+        _check_not_reserved(folder, [e.name for e in train_entries])
     records = []
     for entry in tqdm(train_entries, desc="reading genomes", disable=not progress, leave=False):
         records.extend(load_genome(entry))
@@ -414,7 +437,7 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
         models, trained = train_networks(train_records, valid_records, coding_config,
                                          start_config, run_dir, window=window,
                                          batch_size=batch_size, seed=seed, device=device,
-                                         progress=progress)
+                                         progress=progress, frames=frame_channels)
     else:
         models, trained = _reuse_networks(networks_from, [e.name for e in train_entries],
                                           list(holdout), seed, window)
@@ -425,7 +448,25 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
     genomes: dict[str, list[LabelledRecord]] = {}
     for record in records:
         genomes.setdefault(record.genome, []).append(record)
-    if calibration_folds >= 2:
+    if calibration_genomes:
+        calibration_entries = []
+        for folder in calibration_genomes:
+            calibration_entries.extend(read_genome_table(folder))
+        clash = sorted({e.name for e in calibration_entries} & set(names))
+        if clash:
+            raise ValueError(f"calibration genome(s) also among the training or held-out "
+                             f"genomes: {clash}")
+        for folder in calibration_genomes:
+            _check_not_reserved(Path(folder), [e.name for e in calibration_entries])
+        scored = {}
+        for entry in tqdm(calibration_entries, desc="calibration genomes", disable=not progress,
+                          leave=False):
+            scored[entry.name] = score_for_calibration(finder, load_genome(entry), 1.0, progress)
+        calibration = calibrate_scored(finder, scored)
+        calibration_metadata = {"method": "separate genomes",
+                                "genomes": [e.name for e in calibration_entries],
+                                "scored_fraction": 1.0}
+    elif calibration_folds >= 2:
         folds = calibration_folds_of(train_entries, calibration_folds)
         fold_config = replace(coding_config, max_epochs=fold_epochs)
         scored: dict[str, list[CalibrationRecord]] = {}
@@ -435,7 +476,8 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
                 [r for r in train_records if r.genome not in names],
                 [r for r in valid_records if r.genome not in names],
                 fold_config, start_config, run_dir / f"fold{k}", window=window,
-                batch_size=batch_size, seed=seed, device=device, progress=progress)
+                batch_size=batch_size, seed=seed, device=device, progress=progress,
+                frames=frame_channels)
             fold_finder = GeneFinder.from_models(fold_models, finder.params, compute=compute)
             for name in names:
                 scored[name] = score_for_calibration(fold_finder, genomes[name],
@@ -451,7 +493,7 @@ def train_gene_finder(genomes_dir: str | os.PathLike, out_stem: str | os.PathLik
         calibration_metadata = {"method": "validation parts", "scored_fraction": VALID_FRACTION}
     metadata = {
         "genoseq_version": __version__,
-        "genomes_dir": str(genomes_dir),
+        "genomes_dir": str(folders[0]) if len(folders) == 1 else [str(f) for f in folders],
         "training_genomes": [e.name for e in train_entries],
         "held_out_genomes": list(holdout),
         "seed": seed,

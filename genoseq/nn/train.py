@@ -99,6 +99,18 @@ class BinaryObjective:
         return loss.item(), int(correct), len(targets)
 
 
+def _to(inputs, device: torch.device):
+    """Move a batch's inputs to ``device``: one tensor, or a dict of the model's keyword arguments."""
+    if isinstance(inputs, dict):
+        return {name: part.to(device) for name, part in inputs.items()}
+    return inputs.to(device)
+
+
+def _apply(model: nn.Module, inputs) -> torch.Tensor:
+    """``model(inputs)``, or ``model(**inputs)`` for a dict of keyword arguments."""
+    return model(**inputs) if isinstance(inputs, dict) else model(inputs)
+
+
 def evaluate(model: nn.Module, batches: Sequence[Batch], device: torch.device,
              objective=None) -> dict:
     """Mean loss and accuracy of ``model`` over ``batches``."""
@@ -109,7 +121,8 @@ def evaluate(model: nn.Module, batches: Sequence[Batch], device: torch.device,
     counted = 0
     with torch.inference_mode():
         for inputs, targets in batches:
-            loss, right, count = objective.summary(model(inputs.to(device)), targets.to(device))
+            loss, right, count = objective.summary(_apply(model, _to(inputs, device)),
+                                                   targets.to(device))
             total_loss += loss
             correct += right
             counted += count
@@ -137,7 +150,9 @@ def train_tagger(
     sample_batch : callable
         ``sample_batch(rng) -> (inputs, targets)`` draws one training batch
         using the given numpy Generator (the loop owns and checkpoints it);
-        targets ``(batch, length)`` int64, ``-100`` where ignored.
+        ``inputs`` is the model's one argument, or a dict of its keyword
+        arguments (tensors); targets ``(batch, length)`` int64, ``-100``
+        where ignored.
     valid_batches : sequence of (inputs, targets)
         Fixed validation batches; their loss (or accuracy, per
         ``config.monitor``) drives early stopping.
@@ -192,8 +207,8 @@ def train_tagger(
                    disable=not progress, leave=False)
         for step in bar:
             inputs, targets = sample_batch(rng)
-            inputs, targets = inputs.to(device), targets.to(device)
-            loss = objective.loss(model(inputs), targets)
+            inputs, targets = _to(inputs, device), targets.to(device)
+            loss = objective.loss(_apply(model, inputs), targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

@@ -107,3 +107,35 @@ def test_calibration_folds_must_be_zero_or_at_least_two(folds, tmp_path, capsys)
 def test_one_fold_is_refused_by_the_api(tmp_path):
     with pytest.raises(ValueError, match="calibration_folds"):
         train_gene_finder(tmp_path, tmp_path / "g", tmp_path / "run", calibration_folds=1)
+
+
+def test_calibration_on_separate_genomes(genome_folder, tmp_path):
+    """The decoder weights can be fitted on genomes of another folder, scored whole."""
+    tiny = TrainConfig(steps_per_epoch=2, max_epochs=1, patience=1, learning_rate=3e-3, seed=0)
+    others = tmp_path / "others"
+    others.mkdir()
+    rows = (genome_folder / "genomes.tsv").read_text().splitlines()
+    # g3 moves to the calibration folder: it is no longer a training genome.
+    kept = [rows[0]] + [row for row in rows[1:] if not row.startswith("g3\t")]
+    train_folder = tmp_path / "train"
+    train_folder.mkdir()
+    for name in ("g0", "g1", "g2", "g4"):
+        for suffix in (".fna", ".gff3"):
+            (train_folder / f"{name}{suffix}").write_text(
+                (genome_folder / f"{name}{suffix}").read_text())
+    (train_folder / "genomes.tsv").write_text("\n".join(kept) + "\n")
+    for suffix in (".fna", ".gff3"):
+        (others / f"g3{suffix}").write_text((genome_folder / f"g3{suffix}").read_text())
+    (others / "genomes.tsv").write_text(
+        "\n".join([rows[0]] + [row for row in rows[1:] if row.startswith("g3\t")]) + "\n")
+    options = dict(holdout=("g4",), coding_config=tiny, start_config=tiny, window=600,
+                   compute=ComputeOptions(device="cpu", batch_size=4), progress=False)
+    metadata = train_gene_finder(train_folder, tmp_path / "m", tmp_path / "run",
+                                 calibration_genomes=[others], **options)
+    assert metadata["calibration"] == {"method": "separate genomes", "genomes": ["g3"],
+                                       "scored_fraction": 1.0}
+    assert metadata["decoder_validation"]["n_ref"] > 0
+    assert not (tmp_path / "run" / "fold0").exists()
+    with pytest.raises(ValueError, match="calibration genome"):
+        train_gene_finder(genome_folder, tmp_path / "m2", tmp_path / "run",
+                          calibration_genomes=[others], **options)
