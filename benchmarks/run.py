@@ -67,6 +67,10 @@ def benchmarks(quick: bool, out: Path, device: str, threads: int | None) -> list
          [py, str(HERE / "bench_scale.py"), "--out", str(out / "scale.md"),
           "--device", device, "--size-mb", "10" if quick else "100", *thread_args],
          out / "scale.md", genomes),
+        ("memory", "peak memory on one 20 Mbp record and on pflu, both modes, vs pyrodigal",
+         [py, str(HERE / "bench_memory.py"), "--out", str(out / "memory.md"),
+          "--device", device, *thread_args] + (["--size-mb", "5"] if quick else []),
+         out / "memory.md", genomes),
         ("short", "many short records (-p meta): wall time vs pyrodigal",
          [py, str(HERE / "bench_short_records.py"), "--out", str(out / "short_records.md"),
           "--device", device, *thread_args] + (["--records", "2000"] if quick else []),
@@ -100,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="small inputs (< 5 min in all); results go to results/quick/")
     parser.add_argument("--only", metavar="NAMES",
                         help="comma-separated benchmarks: fasta, genes, precision, ablation, "
-                             "scale, short, shared, ss, motifs")
+                             "scale, memory, short, shared, ss, motifs")
     parser.add_argument("--device", default="cpu", help="device of genoseq's models (default cpu)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=None,

@@ -11,8 +11,9 @@ candidate starts.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -22,7 +23,12 @@ from genoseq.device import inference_autocast
 from genoseq.genes.model import CodingModel
 from genoseq.genes.orfs import OrfCandidates
 from genoseq.genes.scoring import DecoderParams
-from genoseq.genes.starts import StartModel, gene_start_positions, start_windows
+from genoseq.genes.starts import (
+    START_WINDOW,
+    StartModel,
+    gene_start_positions,
+    start_windows,
+)
 from genoseq.nn.checkpoint import load_model_state, reading_model, save_model
 from genoseq.nn.inference import predict_positions
 from genoseq.nn.motif_cnn import MotifCNNConfig
@@ -30,6 +36,12 @@ from genoseq.nn.tagger import TaggerConfig
 
 #: Name of the shipped gene models in ``genoseq/weights``.
 SHIPPED_MODEL = "genes"
+#: Windows per forward pass of :meth:`NetworkEvidence.coding_logits_chunks` (a long
+#: record's chunks): a batch of 6 kb windows holds ~7 MB of activations per window.
+STREAM_BATCH = 8
+#: Bases of a long record whose start codons :meth:`NetworkEvidence.start_logits_at`
+#: scores in one call of the start detector.
+START_SLICE = 1 << 16
 
 
 class GeneModels(nn.Module):
@@ -126,7 +138,8 @@ class NetworkEvidence:
 
     def coding_logits_many(self, indices: list[np.ndarray], precision: str | None = None,
                            spans: list[np.ndarray | None] | None = None,
-                           on_batch: Callable[[int], None] | None = None) -> list[np.ndarray]:
+                           on_batch: Callable[[int], None] | None = None,
+                           batch_size: int | None = None) -> list[np.ndarray]:
         """Per-base logits of the frame classes of several sequences, batched together.
 
         The decoder needs only each class's log-probability minus that of the
@@ -145,7 +158,8 @@ class NetworkEvidence:
         ``precision`` overrides the networks' arithmetic; ``spans`` (per
         sequence, ``[first, stop)`` ranges) runs only the windows those
         positions need, leaving other positions unset (see
-        :func:`~genoseq.nn.inference.predict_positions`).
+        :func:`~genoseq.nn.inference.predict_positions`). ``batch_size``
+        overrides the windows per forward pass.
 
         Returns
         -------
@@ -159,10 +173,54 @@ class NetworkEvidence:
 
         # Rows start at multiples of 3 minus context ≡ 0 (mod 3): all in codon offset 0.
         return predict_positions(forward, indices, channels=7, device=self.device,
-                                 budget=self.batch_size * self.window, window=self.window,
+                                 budget=(batch_size or self.batch_size) * self.window,
+                                 window=self.window,
                                  context=self.context, multiple=3, pad_value=4,
                                  autocast=inference_autocast(self.device, precision),
                                  spans=spans, on_batch=on_batch)
+
+    def coding_logits_chunks(self, index: np.ndarray, chunk: int,
+                             on_batch: Callable[[int], None] | None = None
+                             ) -> Iterator[np.ndarray]:
+        """Per-base logits of one sequence, in order, about ``chunk`` positions at a time.
+
+        The values of :meth:`coding_logits_many` on the sequence alone, with
+        only one chunk's windows run and held at a time (the ``spans`` of
+        :meth:`coding_logits_many`), so memory follows the chunk, not the
+        sequence. The windows are cut as in the whole run; they run in
+        forward passes of ``STREAM_BATCH`` windows, a quarter of the
+        activations of the default 32, except the windows of the whole run's
+        last forward pass, which run together as there. A window of a batch
+        of whole windows gets the same values whichever windows share it
+        (the rows of a pass are computed independently; checked bit for bit
+        by tests/genes/test_memory_paths.py), but a pass of one row may take
+        another kernel, which is why the last pass (often one row) is kept
+        as it was.
+
+        Yields
+        ------
+        np.ndarray, (positions, 7) float32
+            Consecutive pieces covering the sequence.
+        """
+        length = len(index)
+        size = min(self.window, 3 * math.ceil((length + 2 * self.context) / 3))
+        step = size - 2 * self.context
+        n_windows = math.ceil(length / step)
+        last = (n_windows - 1) // self.batch_size * self.batch_size  # first window of last pass
+        small = min(STREAM_BATCH, self.batch_size)
+        per_chunk = max(1, round(chunk / (step * small))) * small
+        pieces = [(first, min(first + per_chunk, last), small)
+                  for first in range(0, last, per_chunk)]
+        pieces.append((last, n_windows, self.batch_size))
+        for first_window, stop_window, batch_size in pieces:
+            first, stop = first_window * step, min(stop_window * step, length)
+            # Positions outside the span are left unset by predict_positions and never
+            # written: their pages of the (length, 7) output are never touched.
+            whole = self.coding_logits_many([index], spans=[np.array([[first, stop]])],
+                                            on_batch=on_batch, batch_size=batch_size)[0]
+            piece = whole[first:stop].copy()
+            del whole
+            yield piece
 
     def start_logits(self, index: np.ndarray, candidates: OrfCandidates,
                      which: np.ndarray, precision: str | None = None) -> np.ndarray:
@@ -177,11 +235,36 @@ class NetworkEvidence:
         As :meth:`genoseq.genes.starts.StartModel.logits_at`: a window reads
         only its own bases, unknown ones past the record's ends, so records
         packed into one ``index`` with at least ``START_WINDOW`` unknown bases
-        between them get the logits each gets alone.
+        between them get the logits each gets alone. A record longer than
+        ``2 * START_SLICE`` is scored a slice at a time, so the detector's
+        activations follow the slice (about 0.25 GB for the 2**18-base
+        segments of a whole record); the convolution then runs over segments
+        of another length, which moves a logit by float32 rounding at most
+        (5e-7 on 54 of 117,284 starts of 2 Mbp of P. fluorescens).
         """
         precision = self.precision if precision is None else precision
+        start = self.models.start
         with torch.inference_mode(), inference_autocast(self.device, precision):
-            return self.models.start.logits_at(index, position, strand, self.device)
+            if len(index) <= 2 * START_SLICE:
+                return start.logits_at(index, position, strand, self.device)
+            # A long record a slice at a time: the start codons of START_SLICE bases with
+            # START_WINDOW bases of margin on each side (all their windows read), so that
+            # the convolution's activations follow the slice, not the record.
+            position = np.asarray(position, dtype=np.int64)
+            strand = np.asarray(strand)
+            order = np.argsort(position, kind="stable")
+            bounds = np.searchsorted(position[order],
+                                     np.arange(0, len(index) + START_SLICE, START_SLICE))
+            out = np.empty(len(position), dtype=np.float64)
+            for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+                if hi == lo:
+                    continue
+                first = max(0, k * START_SLICE - START_WINDOW)
+                stop = min(len(index), (k + 1) * START_SLICE + START_WINDOW)
+                which = order[lo:hi]
+                out[which] = start.logits_at(index[first:stop], position[which] - first,
+                                             strand[which], self.device)
+            return out
 
     def exact_start_logits(self, index: np.ndarray, candidates: OrfCandidates,
                            which: np.ndarray, rows: int = 1024) -> np.ndarray:

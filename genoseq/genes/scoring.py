@@ -176,6 +176,64 @@ def coding_scores(cumulative: np.ndarray, start: np.ndarray, end: np.ndarray,
     return cumulative[end - offset, frame] - cumulative[start - offset, frame]
 
 
+class CodingSums:
+    """:func:`coding_scores` of :func:`coding_evidence`, fed the logits chunk by chunk.
+
+    The prefix sums of a record are built one chunk of positions at a time,
+    the running sum carried from chunk to chunk, and kept only where a
+    candidate starts or ends: memory follows the chunk and the candidates,
+    not the record (the (length + 1, 7) float64 prefix array of
+    :func:`coding_evidence` is 56 bytes per base). The carry enters the
+    first row of each chunk before its cumulative sum, so every prefix value
+    is the same sequence of float64 additions as in :func:`coding_evidence`,
+    and :meth:`result` equals ``coding_scores(coding_evidence(logits, clip),
+    start, end, strand)`` exactly.
+
+    Parameters
+    ----------
+    start, end, strand : np.ndarray, shape (n,)
+        Candidates, record coordinates.
+    clip : float
+        As for :func:`coding_evidence`.
+    """
+
+    def __init__(self, start: np.ndarray, end: np.ndarray, strand: np.ndarray,
+                 clip: float = 8.0):
+        self.n = len(start)
+        frame = candidate_frame_class(start, end, strand)
+        points = np.concatenate([start, end]).astype(np.int64, copy=False)
+        self._order = np.argsort(points, kind="stable")
+        self._points = points[self._order]
+        self._frames = np.concatenate([frame, frame])[self._order]
+        self._values = np.zeros(2 * self.n, dtype=np.float64)  # prefix[0] = 0
+        self._carry: np.ndarray | None = None
+        self.clip = clip
+        self.done = 0
+
+    def add(self, logits: np.ndarray) -> None:
+        """The logits (or log-probabilities) of the next ``len(logits)`` positions."""
+        if not len(logits):
+            return
+        first, stop = self.done, self.done + len(logits)
+        ratios = np.empty(logits.shape, dtype=np.float64)
+        np.subtract(logits, logits[:, :1], out=ratios, dtype=np.float64)
+        np.clip(ratios, -self.clip, self.clip, out=ratios)
+        if self._carry is not None:
+            ratios[0] += self._carry
+        np.cumsum(ratios, axis=0, out=ratios)
+        # Prefix value p (the sum over positions < p) is row p - first - 1 of this chunk.
+        lo, hi = np.searchsorted(self._points, [first + 1, stop + 1])
+        self._values[lo:hi] = ratios[self._points[lo:hi] - first - 1, self._frames[lo:hi]]
+        self._carry = ratios[-1].copy()
+        self.done = stop
+
+    def result(self) -> np.ndarray:
+        """Summed coding log-likelihood ratio of each candidate, shape (n,)."""
+        values = np.empty(2 * self.n, dtype=np.float64)
+        values[self._order] = self._values
+        return values[self.n:] - values[:self.n]
+
+
 def orf_lengths(candidates: OrfCandidates) -> np.ndarray:
     """Length in bp of each candidate's ORF: its longest candidate (the most upstream start).
 
