@@ -69,7 +69,8 @@ def benchmarks(quick: bool, out: Path, device: str, threads: int | None) -> list
          out / "scale.md", genomes),
         ("memory", "peak memory on one 20 Mbp record and on pflu, both modes, vs pyrodigal",
          [py, str(HERE / "bench_memory.py"), "--out", str(out / "memory.md"),
-          "--device", device, *thread_args] + (["--size-mb", "5"] if quick else []),
+          "--device", device, *thread_args]
+         + (["--size-mb", "5", "--modes", "meta"] if quick else []),
          out / "memory.md", genomes),
         ("short", "many short records (-p meta): wall time vs pyrodigal",
          [py, str(HERE / "bench_short_records.py"), "--out", str(out / "short_records.md"),
