@@ -290,7 +290,8 @@ class GeneFinder:
         self.networks = NetworkEvidence(models, device=self.device,
                                         precision=self.network_precision,
                                         batch_size=self.compute.batch(self.BATCH_SIZE),
-                                        window=self.window, context=self.context)
+                                        window=self.window, context=self.context,
+                                        translation_table=self.translation_table)
         self._fingerprint: str | None = None
 
     @property

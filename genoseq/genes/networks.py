@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from genoseq.device import inference_autocast
+from genoseq.genes.frames import stop_codons
 from genoseq.genes.model import CodingModel
 from genoseq.genes.orfs import OrfCandidates
 from genoseq.genes.scoring import DecoderParams
@@ -108,10 +109,13 @@ class NetworkEvidence:
     """
 
     def __init__(self, models: GeneModels, *, device: torch.device, precision: str,
-                 batch_size: int, window: int, context: int):
+                 batch_size: int, window: int, context: int, translation_table: int = 11):
         if window % 3 or context % 3 or window <= 2 * context:
             raise ValueError("window and context must be multiples of 3 with window > 2*context")
         self.models = models.to(device).eval()
+        #: Stop codons of the table, for a coding model with open-frame channels.
+        self.stops = (stop_codons(translation_table).to(device)
+                      if models.coding.uses_frames else None)
         self.device = device
         self.precision = precision
         self.batch_size = batch_size
@@ -169,7 +173,7 @@ class NetworkEvidence:
         precision = self.precision if precision is None else precision
 
         def forward(batch: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
-            return coding(batch, lengths=lengths).float()
+            return coding(batch, lengths=lengths, stops=self.stops).float()
 
         # Rows start at multiples of 3 minus context ≡ 0 (mod 3): all in codon offset 0.
         return predict_positions(forward, indices, channels=7, device=self.device,
