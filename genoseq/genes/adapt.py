@@ -46,24 +46,27 @@ def hexamer_codes(index: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    np.ndarray, shape (length,), int64
+    np.ndarray, shape (length,), int16
+        Two bytes per base: a whole genome's codes are the largest array of
+        self-training.
     """
     length = len(index)
-    codes = np.full(length, -1, dtype=np.int64)
+    codes = np.full(length, -1, dtype=np.int16)
     if length < 6:
         return codes
     n = length - 5
     bases = np.asarray(index)
-    # Two bits per base, shifted in one base at a time: six passes over int32
-    # instead of a (length, 6) int64 window matrix.
-    code = np.zeros(n, dtype=np.int32)
+    # Two bits per base, shifted in one base at a time, in place (12 bits fit int16).
+    code = codes[:n]
+    code[:] = 0
     for k in range(6):
         code <<= 2
         code |= bases[k:k + n] & 3
-    unknown = np.zeros(length + 1, dtype=np.int32)
-    np.cumsum(bases >= 4, out=unknown[1:])
-    valid = unknown[6:] == unknown[:n]
-    codes[:n] = np.where(valid, code, -1)
+    # A hexamer holding an unknown base starts at most five bases before it.
+    unknown = np.flatnonzero(bases >= 4)
+    for k in range(6):
+        hit = unknown - k
+        code[hit[(hit >= 0) & (hit < n)]] = -1
     return codes
 
 
@@ -110,23 +113,42 @@ def hexamer_log_ratios(index: list[np.ndarray], genes: list[tuple[np.ndarray, np
     return np.log(coding / background)
 
 
-def _frame_prefix(values: np.ndarray) -> np.ndarray:
-    """Per-frame prefix sums: ``out[k, f]`` = sum of the first k values at positions ≡ f (mod 3).
+#: Rows of three positions whose hexamer values :func:`_frame_prefix_values` holds at a time.
+FRAME_PREFIX_ROWS = 1 << 18
 
-    Shape ``(ceil(length / 3) + 1, 3)``; :func:`_frame_prefix_at` reads it as
-    "sum of ``values[j]`` for j < i with j ≡ f (mod 3)".
+
+def _frame_prefix_values(codes: np.ndarray, log_ratios: np.ndarray, frame: np.ndarray,
+                         i: np.ndarray) -> np.ndarray:
+    """Sum of the log-ratios of the hexamers at j < i with j ≡ frame (mod 3), per point.
+
+    The per-frame prefix sums are built a block of ``FRAME_PREFIX_ROWS``
+    rows of three positions at a time, the running sums carried into the
+    first row of the next block, and read only at the points: the same
+    float64 additions in the same order as one prefix array over the whole
+    sequence, without it (8 bytes per base, and as much again for the
+    values).
     """
-    rows = -(-len(values) // 3)
-    padded = np.zeros(3 * rows, dtype=np.float64)
-    padded[:len(values)] = values
-    out = np.zeros((rows + 1, 3), dtype=np.float64)
-    np.cumsum(padded.reshape(rows, 3), axis=0, out=out[1:])
+    length = len(codes)
+    rows = -(-length // 3)
+    row = np.maximum((i - frame + 2) // 3, 0)  # prefix row: the first `row` rows summed
+    order = np.argsort(row, kind="stable")
+    row_sorted = row[order]
+    out = np.zeros(len(i), dtype=np.float64)
+    carry = None
+    for first in range(0, rows, FRAME_PREFIX_ROWS):
+        stop = min(first + FRAME_PREFIX_ROWS, rows)
+        block = np.zeros(3 * (stop - first), dtype=np.float64)
+        part = codes[3 * first:3 * stop]
+        block[:len(part)] = np.where(part >= 0, log_ratios[np.maximum(part, 0)], 0.0)
+        block = block.reshape(stop - first, 3)
+        if carry is not None:
+            block[0] += carry
+        np.cumsum(block, axis=0, out=block)
+        lo, hi = np.searchsorted(row_sorted, [first + 1, stop + 1])
+        which = order[lo:hi]
+        out[which] = block[row[which] - first - 1, frame[which]]
+        carry = block[-1].copy()
     return out
-
-
-def _frame_prefix_at(prefix: np.ndarray, frame: np.ndarray, i: np.ndarray) -> np.ndarray:
-    """Sum of ``values[j]`` for j < i with j ≡ frame (mod 3), from :func:`_frame_prefix`."""
-    return prefix[np.maximum((i - frame + 2) // 3, 0), frame]
 
 
 def hexamer_scores(bases: np.ndarray, log_ratios: np.ndarray, start: np.ndarray,
@@ -149,7 +171,7 @@ def hexamer_scores(bases: np.ndarray, log_ratios: np.ndarray, start: np.ndarray,
     scores = np.zeros(len(start), dtype=np.float64)
     for sign, seq in ((1, bases), (-1, reverse_complement_index(bases))):
         codes = hexamer_codes(seq)
-        prefix = _frame_prefix(np.where(codes >= 0, log_ratios[np.maximum(codes, 0)], 0.0))
+        del seq
         chosen = strand == sign
         # A − strand gene [s, e) is the + strand gene [L - e, L - s) of the reverse complement.
         gene_start = start[chosen] if sign > 0 else length - end[chosen]
@@ -157,8 +179,11 @@ def hexamer_scores(bases: np.ndarray, log_ratios: np.ndarray, start: np.ndarray,
         # Hexamers at codon boundaries j = start, start + 3, ..., j <= end - 6.
         last = np.maximum(gene_end - 5, gene_start)
         frame = gene_start % 3
-        scores[chosen] = (_frame_prefix_at(prefix, frame, last)
-                          - _frame_prefix_at(prefix, frame, gene_start))
+        n = len(gene_start)
+        values = _frame_prefix_values(codes, log_ratios, np.concatenate([frame, frame]),
+                                      np.concatenate([last, gene_start]))
+        scores[chosen] = values[:n] - values[n:]
+        del codes
     return scores
 
 
@@ -193,9 +218,23 @@ def start_profile(true_windows: np.ndarray, other_windows: np.ndarray,
     return profile
 
 
+#: Start windows scored at a time by :func:`start_profile_scores`.
+PROFILE_ROWS = 1 << 14
+
+
 def start_profile_scores(windows: np.ndarray, profile: np.ndarray) -> np.ndarray:
-    """Summed profile log-odds of each start window; shape (n,), float64."""
-    return profile[np.arange(windows.shape[1])[None, :], windows].sum(axis=1)
+    """Summed profile log-odds of each start window; shape (n,), float64.
+
+    ``PROFILE_ROWS`` windows at a time: the gathered log-odds are 8 bytes per
+    base of every window (a genome's candidates: hundreds of MB at once), and
+    each row is summed alone, so the blocks change no value.
+    """
+    columns = np.arange(windows.shape[1])[None, :]
+    out = np.empty(len(windows), dtype=np.float64)
+    for first in range(0, len(windows), PROFILE_ROWS):
+        out[first:first + PROFILE_ROWS] = profile[columns,
+                                                  windows[first:first + PROFILE_ROWS]].sum(axis=1)
+    return out
 
 
 @dataclass(eq=False)
