@@ -173,9 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         "of about 0.6 Mbp and keeps the coding sums only at candidate boundaries, so "
         "beyond its fixed cost (Python, torch, the models) memory grows with the "
         "record's candidates and the sequence itself, not with per-base network "
-        "outputs. In single mode the peak is the self-training's per-base hexamer "
-        "arrays (genoseq/genes/adapt.py: int64 hexamer codes and float64 prefix sums "
-        "per strand), about 30 bytes per base while they live.",
+        "outputs. Self-training (single mode) adds int16 hexamer codes per strand and "
+        "per-frame running sums kept in blocks (genoseq/genes/adapt.py).",
     ]
     with atomic_write(args.out) as handle:
         handle.write("\n".join(lines) + "\n")
