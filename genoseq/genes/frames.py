@@ -18,7 +18,6 @@ only place where the coding model learns the table.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from genoseq.encoding import codon_lookup
@@ -28,14 +27,16 @@ from genoseq.encoding import codon_lookup
 N_FRAME_CHANNELS = 12
 #: Codon distances are given as ``log2(1 + codons) / FRAME_SCALE`` (≈ 1 at 1,000 codons).
 FRAME_SCALE = 10.0
-_COMPLEMENT_CODON = None
 
 
-def _reverse_complement_codons() -> np.ndarray:
+def _reverse_complement_codons() -> torch.Tensor:
     """For each codon index (a*16 + b*4 + c), the index of its reverse complement."""
-    index = np.arange(64)
+    index = torch.arange(64)
     a, b, c = index // 16, index // 4 % 4, index % 4
     return (3 - c) * 16 + (3 - b) * 4 + (3 - a)
+
+
+_REVERSE_COMPLEMENT_CODON = _reverse_complement_codons()
 
 
 def stop_codons(translation_table: int = 11) -> torch.Tensor:
@@ -127,10 +128,7 @@ def frame_channels(index: torch.Tensor, stops: torch.Tensor | None = None,
         stops = stop_codons(11)
     stops = stops.to(index.device)
     table = stops if stops.dim() == 2 else stops.expand(index.shape[0], 64)
-    global _COMPLEMENT_CODON
-    if _COMPLEMENT_CODON is None:
-        _COMPLEMENT_CODON = torch.from_numpy(_reverse_complement_codons())
-    reverse = table[:, _COMPLEMENT_CODON.to(index.device)]
+    reverse = table[:, _REVERSE_COMPLEMENT_CODON.to(index.device)]
     triplet = _triplets(index)
     known = triplet < 64
     code = triplet.clamp(max=63)
