@@ -171,13 +171,28 @@ def _run_train_genes(args, stdout: TextIO, stderr: TextIO) -> int:
     holdout = tuple(name for name in args.holdout.split(",") if name)
     coding = replace(CODING_TRAINING, steps_per_epoch=args.steps, max_epochs=args.epochs,
                      patience=args.patience, learning_rate=args.learning_rate)
+    if args.only_fold is not None and not 0 <= args.only_fold < args.calibration_folds:
+        stderr.write(f"genoseq: error: --only-fold {args.only_fold}: there are "
+                     f"{args.calibration_folds} calibration folds, numbered from 0\n")
+        return 2
+    if args.only_fold is not None and args.calibration_genomes:
+        stderr.write("genoseq: error: --only-fold trains calibration fold networks, which "
+                     "--calibration-genomes replaces\n")
+        return 2
     metadata = train_gene_finder(args.genomes, args.out, args.run_dir, holdout=holdout,
                                  coding_config=coding, window=args.window, seed=args.seed,
                                  calibration_folds=args.calibration_folds,
                                  fold_epochs=args.fold_epochs, networks_from=args.networks,
                                  frame_channels=args.frame_channels,
                                  calibration_genomes=args.calibration_genomes,
+                                 only_fold=args.only_fold,
                                  compute=compute_options(args, stderr), progress=not args.quiet)
+    if args.only_fold is not None:
+        stdout.write(f"trained fold {args.only_fold}'s networks (held out: "
+                     f"{', '.join(metadata['scored_genomes'])}) into "
+                     f"{args.run_dir}/fold{args.only_fold}; the command without --only-fold "
+                     f"resumes them\n")
+        return 0
     where = {"out of fold": "training genomes scored out of fold",
              "separate genomes": "calibration genomes"}.get(
                  metadata["calibration"]["method"], "validation part of the training genomes")
@@ -283,6 +298,10 @@ def register_training(train_tasks, parser_class) -> None:
                             "(default: 2; 0 fits them on the validation parts instead)")
     genes.add_argument("--fold-epochs", type=positive_int, default=8, metavar="N",
                        help="coding-model epochs of each fold's networks (default: 8)")
+    genes.add_argument("--only-fold", type=int, metavar="K",
+                       help="train only calibration fold K's networks (0 to K-1) into "
+                            "RUN_DIR/foldK and stop; run the folds beside the full command "
+                            "(same arguments otherwise), which then resumes them")
     genes.add_argument("--networks", metavar="STEM",
                        help="take the coding model and start detector from STEM, a model this "
                             "command trained on the same genomes, hold-out and seed, and fit "

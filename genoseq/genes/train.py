@@ -24,8 +24,11 @@ Held-out genomes are not read at all; evaluate on them with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -318,6 +321,50 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
             "adapted_figures": adapted_figures}
 
 
+#: Marks a fold folder that a ``only_fold`` process is training; holds its process id.
+FOLD_LOCK = "training.pid"
+
+
+@contextlib.contextmanager
+def _fold_lock(folder: Path):
+    """Mark ``folder`` as being trained by this process until the block ends."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / FOLD_LOCK
+    other = _lock_holder(lock)
+    if other is not None:
+        raise ValueError(f"{folder} is being trained by process {other}")
+    lock.write_text(f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _lock_holder(lock: Path) -> int | None:
+    """The live process that holds ``lock``, or None (no lock, or its process is gone)."""
+    try:
+        pid = int(lock.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return pid
+
+
+def _wait_for_fold(folder: Path, progress: bool, poll_seconds: float = 30.0) -> None:
+    """Wait while another process trains this fold (``only_fold``), then resume from it."""
+    told = False
+    while (pid := _lock_holder(folder / FOLD_LOCK)) is not None:
+        if progress and not told:
+            print(f"waiting for process {pid}, which trains {folder}", file=sys.stderr)
+            told = True
+        time.sleep(poll_seconds)
+
+
 def train_networks(train_records: list[LabelledRecord], valid_records: list[LabelledRecord],
                    coding_config: TrainConfig, start_config: TrainConfig, run_dir: Path, *,
                    window: int, batch_size: int, seed: int, device: torch.device,
@@ -375,6 +422,7 @@ def train_gene_finder(genomes_dir: str | os.PathLike | list, out_stem: str | os.
                       networks_from: str | os.PathLike | None = None,
                       frame_channels: bool = False,
                       calibration_genomes: list | None = None,
+                      only_fold: int | None = None,
                       compute: ComputeOptions | None = None, progress: bool = True) -> dict:
     """Train the coding model, the start detector and the decoder weights; save all three.
 
@@ -400,10 +448,20 @@ def train_gene_finder(genomes_dir: str | os.PathLike | list, out_stem: str | os.
     never saw it (no fold networks are trained). They must not be training
     or held-out genomes.
 
+    ``only_fold`` (k) trains fold k's networks into ``run_dir/fold<k>`` and
+    returns, writing no model: several processes (or machines sharing the run
+    folder) can train the folds beside the main networks, and the full call
+    then resumes them. Everything else must be as in the full call.
+
     Returns the metadata written beside the weights (data, settings, figures).
     """
     if calibration_folds == 1 or calibration_folds < 0:
         raise ValueError(f"calibration_folds must be 0 or at least 2, not {calibration_folds}")
+    if only_fold is not None and not 0 <= only_fold < calibration_folds:
+        raise ValueError(f"only_fold must be one of the {calibration_folds} calibration folds "
+                         f"(0 to {calibration_folds - 1}), not {only_fold}")
+    if only_fold is not None and calibration_genomes:
+        raise ValueError("only_fold trains fold networks, which calibration_genomes replace")
     folders = ([Path(genomes_dir)] if isinstance(genomes_dir, (str, os.PathLike))
                else [Path(folder) for folder in genomes_dir])
     run_dir = Path(run_dir)
@@ -433,6 +491,16 @@ def train_gene_finder(genomes_dir: str | os.PathLike | list, out_stem: str | os.
 
     coding_config = replace(coding_config or CODING_TRAINING, seed=seed)
     start_config = replace(start_config or START_TRAINING, seed=seed)
+    if only_fold is not None:
+        names = calibration_folds_of(train_entries, calibration_folds)[only_fold]
+        with _fold_lock(run_dir / f"fold{only_fold}"):
+            _, fold_trained = train_networks(
+                [r for r in train_records if r.genome not in names],
+                [r for r in valid_records if r.genome not in names],
+                replace(coding_config, max_epochs=fold_epochs), start_config,
+                run_dir / f"fold{only_fold}", window=window, batch_size=batch_size, seed=seed,
+                device=device, progress=progress, frames=frame_channels)
+        return {"fold": only_fold, "scored_genomes": names, **fold_trained}
     if networks_from is None:
         models, trained = train_networks(train_records, valid_records, coding_config,
                                          start_config, run_dir, window=window,
@@ -472,6 +540,7 @@ def train_gene_finder(genomes_dir: str | os.PathLike | list, out_stem: str | os.
         scored: dict[str, list[CalibrationRecord]] = {}
         fold_metadata = []
         for k, names in enumerate(folds):
+            _wait_for_fold(run_dir / f"fold{k}", progress)
             fold_models, fold_trained = train_networks(
                 [r for r in train_records if r.genome not in names],
                 [r for r in valid_records if r.genome not in names],

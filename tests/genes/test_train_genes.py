@@ -1,6 +1,7 @@
 """`train_gene_finder` end to end on a tiny genome folder: networks, folds, calibration, resume."""
 
 import json
+import os
 
 import pytest
 from conftest import DATA
@@ -8,7 +9,14 @@ from conftest import DATA
 from genoseq.cli import main
 from genoseq.device import ComputeOptions
 from genoseq.genes.networks import load_gene_models
-from genoseq.genes.train import calibration_folds_of, train_gene_finder
+from genoseq.genes.train import (
+    FOLD_LOCK,
+    _fold_lock,
+    _lock_holder,
+    _wait_for_fold,
+    calibration_folds_of,
+    train_gene_finder,
+)
 from genoseq.io import read_fasta
 from genoseq.nn.train import TrainConfig
 
@@ -139,3 +147,42 @@ def test_calibration_on_separate_genomes(genome_folder, tmp_path):
     with pytest.raises(ValueError, match="calibration genome"):
         train_gene_finder(genome_folder, tmp_path / "m2", tmp_path / "run",
                           calibration_genomes=[others], **options)
+
+
+def test_one_fold_trained_apart_is_resumed_by_the_full_run(genome_folder, tmp_path, capsys):
+    """--only-fold trains one fold's networks and nothing else; the full run resumes them."""
+    run_dir = tmp_path / "run"
+    args = ["train", "genes", "--genomes", str(genome_folder), "-o", str(tmp_path / "m"),
+            "--run-dir", str(run_dir), "--holdout", "g4", "--epochs", "1", "--steps", "2",
+            "--fold-epochs", "1", "--window", "600", "--batch-size", "4", "--device", "cpu",
+            "-q"]
+    assert main([*args, "--only-fold", "1"]) == 0
+    assert "trained fold 1's networks" in capsys.readouterr().out
+    checkpoint = run_dir / "fold1" / "coding" / "checkpoint.pt"
+    assert checkpoint.exists() and (run_dir / "fold1" / "start" / "checkpoint.pt").exists()
+    assert not (run_dir / "fold1" / FOLD_LOCK).exists()  # released when done
+    assert not (run_dir / "coding").exists() and not (run_dir / "fold0").exists()
+    assert not (tmp_path / "m.pt").exists()
+    before = checkpoint.stat().st_mtime_ns
+    assert main(args) == 0
+    assert (tmp_path / "m.pt").exists() and (run_dir / "fold0" / "coding").exists()
+    assert checkpoint.stat().st_mtime_ns == before  # resumed, not trained again
+    code = main([*args, "--only-fold", "2"])
+    assert code == 2 and "--only-fold 2: there are 2 calibration folds" in capsys.readouterr().err
+
+
+def test_a_fold_held_by_a_live_process_is_not_trained_twice(tmp_path):
+    folder = tmp_path / "fold0"
+    folder.mkdir()
+    (folder / FOLD_LOCK).write_text(f"{os.getpid()}\n")
+    assert _lock_holder(folder / FOLD_LOCK) == os.getpid()
+    with pytest.raises(ValueError, match="being trained by process"):
+        with _fold_lock(folder):
+            pass
+    # A lock left by a process that has ended does not hold anything up.
+    (folder / FOLD_LOCK).write_text("999999999\n")
+    assert _lock_holder(folder / FOLD_LOCK) is None
+    _wait_for_fold(folder, progress=False, poll_seconds=0.01)
+    with _fold_lock(folder):
+        assert (folder / FOLD_LOCK).read_text().strip() == str(os.getpid())
+    assert not (folder / FOLD_LOCK).exists()
