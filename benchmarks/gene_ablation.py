@@ -84,6 +84,10 @@ VARIANTS = (
      "no second pass: the first-pass decoder weights decide, without the genome's own hexamer "
      "and start statistics (in meta mode this is the shipped finder, which never self-trains "
      "there: its row repeats the shipped figures)"),
+    ("one_round", "one self-training round",
+     "the genome's statistics learned once, from the first pass's genes, instead of again from "
+     "the self-trained pass's own genes (models with two or more rounds; in meta mode the "
+     "shipped finder, which never self-trains there)"),
     ("orf_prior_off", "ORF-length prior off",
      "`orf_length_bias` 0 in both passes: the prior loses its term in the ORF's length (the "
      "same for every start of an ORF) and keeps its term in the gene's length, which favours "
@@ -198,6 +202,8 @@ def variant_settings(models: GeneModels, params: DecoderParams, adapted: Decoder
                           change(adapted, orf_length_bias=0.0)),
         "networks_only": (models, change(params, length_bias=0.0, orf_length_bias=0.0), None),
     }
+    if adapted is not None and adapted.self_training_rounds > 1:
+        settings["one_round"] = (models, params, change(adapted, self_training_rounds=1))
     if models.coding.uses_frames:
         settings["frames_zeroed"] = (frames_fixed(models, torch.zeros(N_FRAME_CHANNELS)),
                                      params, adapted)

@@ -44,7 +44,6 @@ from genoseq.encoding import DNA_UNKNOWN, dna_to_index, genetic_code_ids
 from genoseq.genes.adapt import (
     SelfTraining,
     apply_training,
-    learn_training,
     read_training,
     self_train,
 )
@@ -504,14 +503,26 @@ class GeneFinder:
 
         The first pass (first-pass weights, no self-trained terms) gives genes;
         :func:`~genoseq.genes.adapt.self_train` learns the genome's hexamer
-        score and start profile from them and scores the candidates; the
-        statistics are returned.
+        score and start profile from them and scores the candidates. With
+        ``self_training_rounds`` > 1 (self-trained pass's decoder weights) the
+        statistics are learned again from the genes the self-trained pass
+        chooses with them, as Prodigal iterates its start model: a first pass
+        that prefers a start codon the genome rarely uses (TTG in
+        *H. salinarum*) teaches its preference to the statistics once, and
+        the next round corrects it. The last round's statistics are returned.
         """
         for _, scored in records:
             scored.hexamer = scored.profile = None
-        return self_train(records, self.choose(records, self.params),
-                          translation_table=self.translation_table, model=self.fingerprint,
+        provenance = dict(translation_table=self.translation_table, model=self.fingerprint,
                           model_name=self.model_name)
+        training = self_train(records, self.choose(records, self.params), **provenance)
+        rounds = 1 if self.adapted_params is None else self.adapted_params.self_training_rounds
+        for _ in range(1, rounds):
+            for index, scored in records:
+                self.fill_start_logits(index, scored, self.adapted_params)
+            training = self_train(records, self.choose(records, self.adapted_params),
+                                  **provenance)
+        return training
 
     def _apply_training(self, records: list[tuple[np.ndarray, ScoredCandidates]]) -> None:
         """Score every candidate with :attr:`training` instead of learning from this input."""
@@ -563,11 +574,7 @@ class GeneFinder:
             raise ValueError(f"{total_length:,} bp in all, under the {self.adapt_min_length:,} "
                              "bp that self-training needs")
         scored_records = self.score_records([seq for _, seq in seqs], progress=progress)
-        for _, scored in scored_records:
-            scored.hexamer = scored.profile = None
-        return learn_training(scored_records, self.choose(scored_records, self.params),
-                              translation_table=self.translation_table,
-                              model=self.fingerprint, model_name=self.model_name)
+        return self.self_train(scored_records)
 
     def predict_genome(self, records, *, keep_log_probs: bool = False,
                        all_starts: bool = False,

@@ -79,6 +79,10 @@ class DecoderParams(DictConfig):
     hexamer_weight: float = 0.0
     profile_weight: float = 0.0
     overlap: OverlapRules = field(default_factory=OverlapRules)
+    #: Rounds of self-training (self-trained pass only): round 1 learns the genome's
+    #: statistics from the first pass's genes, each further round from the genes that the
+    #: self-trained pass chooses with the statistics of the round before.
+    self_training_rounds: int = 1
 
 
 @dataclass

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from genoseq import __version__
 from genoseq.device import ComputeOptions
 from genoseq.genes import CODING_LEARNING_RATE, DEFAULT_HOLDOUT
+from genoseq.genes.adapt import self_train
 from genoseq.genes.dataset import (
     LabelledRecord,
     WindowSampler,
@@ -270,12 +271,21 @@ def calibrate_decoder(finder: GeneFinder, genomes: dict[str, list[LabelledRecord
     return calibrate_scored(finder, scored)
 
 
+#: Rounds of self-training that calibration fits the self-trained pass for
+#: (:attr:`DecoderParams.self_training_rounds`).
+SELF_TRAINING_ROUNDS = 2
+
+
 def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecord]],
-                     orf_prior: bool = True) -> dict:
+                     orf_prior: bool = True,
+                     self_training_rounds: int = SELF_TRAINING_ROUNDS) -> dict:
     """:func:`calibrate_decoder` on records already scored (all starts).
 
     ``orf_prior`` False keeps ``orf_length_bias`` at 0 (the decoder before it
-    existed; for ablations).
+    existed; for ablations). The self-trained pass's weights are fitted on
+    statistics learned from the first pass, then, for each further round of
+    ``self_training_rounds``, refitted on statistics learned again from the
+    genes that the self-trained pass chose with them (as the finder does).
     """
     valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
     # Fixed starting points: the search is local, so inheriting the finder's weights
@@ -317,6 +327,15 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
         adapted_names += ("orf_length_bias",)
     adapted, adapted_figures = best_of(coordinate_search(finder, valid, start, adapted_names)
                                        for start in adapted_starts)
+    for _ in range(1, self_training_rounds):
+        for records in scored.values():
+            pairs = [(r.index, r.scored) for r in records]
+            second = GeneFinder.from_models(finder.models, params, adapted_params=adapted,
+                                            compute=finder.compute)
+            self_train(pairs, second.choose(pairs, adapted))
+        valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
+        adapted, adapted_figures = coordinate_search(finder, valid, adapted, adapted_names)
+    adapted = replace(adapted, self_training_rounds=self_training_rounds)
     return {"params": params, "figures": figures, "adapted_params": adapted,
             "adapted_figures": adapted_figures}
 

@@ -78,7 +78,7 @@ def test_training_with_out_of_fold_calibration_writes_a_usable_model(genome_fold
     assert metadata["decoder_validation"]["n_ref"] > 0
     models, params, adapted, saved = load_gene_models(stem)
     assert saved["calibration"]["fold_epochs"] == 1
-    assert adapted is not None
+    assert adapted is not None and adapted.self_training_rounds == 2
     # A second run resumes every stage from the checkpoints and gives the same weights.
     again = train_gene_finder(genome_folder, tmp_path / "again", run_dir, **options)
     assert json.dumps(again["decoder_validation"]) == json.dumps(metadata["decoder_validation"])

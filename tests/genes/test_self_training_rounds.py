@@ -1,0 +1,49 @@
+"""Self-training in rounds: later rounds learn from the self-trained pass's own genes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import DATA
+
+from genoseq.genes.finder import GeneFinder
+from genoseq.io import read_fasta
+
+SLICE = 200_000
+
+
+@pytest.fixture(scope="module")
+def records():
+    seq = next(read_fasta(DATA / "ecoli_k12_500kb.fna.gz")).seq
+    return [("slice", seq[:SLICE])]
+
+
+def finder_with(rounds: int) -> GeneFinder:
+    finder = GeneFinder()
+    finder.adapted_params = replace(finder.adapted_params, self_training_rounds=rounds)
+    finder._fingerprint = None
+    return finder
+
+
+def test_a_second_round_relearns_from_the_self_trained_genes(records):
+    one, two = finder_with(1), finder_with(2)
+    first, second = one.train(records), two.train(records)
+    # Round two learns from other genes than round one: its statistics differ.
+    assert not np.array_equal(first.start_profile, second.start_profile)
+    assert first.starts != second.starts or first.genes != second.genes \
+        or not np.array_equal(first.hexamer_log_ratios, second.hexamer_log_ratios)
+
+
+def test_statistics_learned_in_rounds_give_the_calls_of_self_training(records):
+    """A training file made with two rounds reproduces the two-round prediction exactly."""
+    finder = finder_with(2)
+    own = finder.predict_genome(records)[0]
+    statistics = finder.train(records)
+    reuser = finder_with(2)
+    reuser.use_training(statistics)
+    reused = reuser.predict_genome(records)[0]
+    assert [(g.start, g.end, g.strand) for g in own.genes] == \
+        [(g.start, g.end, g.strand) for g in reused.genes]
+    assert np.array_equal(own.total, reused.total)
