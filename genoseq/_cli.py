@@ -99,14 +99,18 @@ def compute_options(args: argparse.Namespace, stderr: TextIO):
     Progress bars go to ``stderr`` when it is a terminal and ``-q`` was not given. A
     device that does not exist or is not available is a usage error naming ``--device``.
     """
-    from genoseq.device import ComputeOptions, free_cpus, resolve_device
+    from genoseq.device import ComputeOptions, free_cpus, resolve_device, resolves_to_cpu
 
-    try:
-        device = resolve_device(args.device)
-    except (ValueError, RuntimeError) as error:
-        raise InvalidFileError("--device", None, str(error)) from None
+    # The CPU, when it is known without torch, needs no check: a small input may then
+    # be predicted without importing torch at all (genoseq.genes.numpy_networks).
+    on_cpu = resolves_to_cpu(args.device)
+    if not on_cpu:
+        try:
+            on_cpu = resolve_device(args.device).type == "cpu"
+        except (ValueError, RuntimeError) as error:
+            raise InvalidFileError("--device", None, str(error)) from None
     threads = args.threads
-    if threads is None and device.type == "cpu":
+    if threads is None and on_cpu:
         threads = free_cpus()
     return ComputeOptions(device=args.device, precision=getattr(args, "precision", "auto"),
                           batch_size=getattr(args, "batch_size", None), threads=threads,

@@ -3,6 +3,12 @@
 Every model takes one :class:`ComputeOptions` (device, precision, batch size,
 threads, progress) and passes its device through :func:`resolve_device`, so the
 same code runs on CUDA, Apple MPS or the CPU.
+
+torch is imported only by the functions that need it: :func:`resolves_to_cpu`,
+:func:`resolve_precision` on a device named by a string,
+:func:`cpu_has_native_bf16` and :func:`free_cpus` run without it, so that a
+small input can be predicted by the torch-free networks
+(:mod:`genoseq.genes.numpy_networks`) without paying for importing torch.
 """
 
 from __future__ import annotations
@@ -11,21 +17,71 @@ import contextlib
 import functools
 import os
 import re
+import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "PRECISIONS", "ComputeOptions", "autocast_context", "cpu_has_native_bf16", "inference_autocast",
-    "resolve_precision",
+    "resolve_precision", "resolves_to_cpu",
     "free_cpus", "resolve_device", "set_threads",
 ]
 
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(?::\d+)?")
+#: Files present wherever a GPU driver that torch could use is installed: NVIDIA's
+#: (CUDA), AMD's kernel driver (ROCm builds of torch answer as CUDA) and WSL's GPU
+#: device. Where none exists, ``torch.cuda.is_available()`` is False.
+_GPU_DRIVER_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/kfd",
+                     "/dev/dxg")
 
 
 def _mps_available() -> bool:
+    import torch
+
     return torch.backends.mps.is_available()
+
+
+def _device_text(device) -> str:
+    if device is None:
+        return "auto"
+    if isinstance(device, str):
+        return device.strip().lower()
+    return str(device)  # a torch.device: "cpu", "cuda:0", ...
+
+
+def resolves_to_cpu(device) -> bool:
+    """Whether ``device`` (as :func:`resolve_device` takes it) is the CPU, decided without torch.
+
+    True for "cpu" (or a CPU ``torch.device``), and for None/"auto" on a
+    machine where no GPU driver is installed (no NVIDIA or AMD driver, not
+    WSL's GPU, not macOS with its MPS): there ``resolve_device`` could only
+    answer the CPU. False otherwise, including where only torch can tell.
+    """
+    text = _device_text(device)
+    if text == "cpu":
+        return True
+    if text != "auto":
+        return False
+    if sys.platform == "darwin":
+        return False
+    return not any(os.path.exists(path) for path in _GPU_DRIVER_FILES)
+
+
+def _device_type(device) -> str:
+    """The type ("cpu", "cuda", "mps") of a device or device string, without importing torch."""
+    if hasattr(device, "type"):
+        return device.type
+    text = _device_text(device)
+    if text == "cpu" or (text == "auto" and resolves_to_cpu(text)):
+        return "cpu"
+    if text == "auto":
+        return resolve_device(text).type
+    import torch
+
+    return torch.device(text).type
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -51,6 +107,8 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
         CUDA or MPS was asked for but is not available, or ``cuda:N`` names a
         GPU that does not exist.
     """
+    import torch
+
     if isinstance(device, torch.device):
         text = str(device)
     elif device is None:
@@ -100,6 +158,8 @@ def autocast_context(
     device : str or torch.device
         A device as returned by :func:`resolve_device`.
     """
+    import torch
+
     device = torch.device(device)
     if device.type != "cuda":
         return contextlib.nullcontext()
@@ -139,10 +199,10 @@ def resolve_precision(device: str | torch.device, precision: str = "auto") -> st
     """
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
-    device = torch.device(device)
-    if precision != "auto" or device.type == "cuda":
+    kind = _device_type(device)
+    if precision != "auto" or kind == "cuda":
         return precision
-    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+    return "bf16" if kind == "cpu" and cpu_has_native_bf16() else "fp32"
 
 
 @contextlib.contextmanager
@@ -153,9 +213,11 @@ def full_float32(device: str | torch.device):
     mantissa) by default; results meant to equal float32 reference values
     (an fp32 recheck, a CPU comparison) need it off. No effect elsewhere.
     """
-    if torch.device(device).type != "cuda":
+    if _device_type(device) != "cuda":
         yield
         return
+    import torch
+
     saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     try:
@@ -191,6 +253,8 @@ def inference_autocast(
         return autocast_context(device)
     if precision == "fp32":
         return full_float32(device)
+    import torch
+
     device = torch.device(device)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device_type=device.type, dtype=dtype)
@@ -249,6 +313,8 @@ def set_threads(n: int | None) -> int:
     int
         The number of threads now in effect.
     """
+    import torch
+
     if n is not None:
         if n < 1:
             raise ValueError(f"thread count must be at least 1, got {n}")

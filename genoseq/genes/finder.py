@@ -35,9 +35,9 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from genoseq.device import ComputeOptions, resolve_precision
 from genoseq.encoding import DNA_UNKNOWN, dna_to_index, genetic_code_ids
@@ -49,7 +49,12 @@ from genoseq.genes.adapt import (
 )
 from genoseq.genes.decode import decode
 from genoseq.genes.gene import Gene, build_genes
-from genoseq.genes.networks import GeneModels, NetworkEvidence, load_gene_models, log_softmax
+from genoseq.genes.numpy_networks import (
+    NumpyNetworkEvidence,
+    load_numpy_gene_models,
+    network_backend,
+    state_fingerprint_items,
+)
 from genoseq.genes.orfs import OrfCandidates, find_orfs
 from genoseq.genes.recheck import choose
 from genoseq.genes.scoring import (
@@ -66,6 +71,9 @@ from genoseq.genes.scoring import (
 from genoseq.genes.starts import START_WINDOW, gene_start_positions
 from genoseq.grouping import groups_by_size
 from genoseq.io.errors import InvalidFileError
+
+if TYPE_CHECKING:
+    from genoseq.genes.networks import GeneModels
 
 #: Bases per group in :meth:`GeneFinder.score_records`: the per-base coding
 #: log-probabilities (28 bytes per base) of one group are in memory at a time.
@@ -119,19 +127,26 @@ def check_min_len(min_len: int) -> None:
         raise ValueError(f"{min_len} is too short: expected >= {MIN_GENE_LENGTH}")
 
 
-def model_fingerprint(models: GeneModels, params: DecoderParams,
+def model_fingerprint(models: GeneModels | dict[str, np.ndarray], params: DecoderParams,
                       adapted_params: DecoderParams | None) -> str:
     """``sha256:<hex>`` of the networks' weights and both passes' decoder weights.
 
     Identifies the model a training file was learned with: the same weights
     give the same fingerprint wherever they are loaded from and on any
     device; any change to a weight or a decoder parameter changes it.
+    ``models`` may also be their state_dict as numpy arrays (the torch-free
+    networks), which gives the same fingerprint.
     """
     digest = hashlib.sha256()
-    for name, tensor in sorted(models.state_dict().items()):
-        value = tensor.detach().cpu().contiguous().reshape(-1)
-        digest.update(f"{name}:{value.dtype}:{tuple(tensor.shape)}\n".encode())
-        digest.update(value.view(torch.uint8).numpy().tobytes())
+    if isinstance(models, dict):
+        items = state_fingerprint_items(models)
+    else:
+        items = ((name, str(tensor.dtype), tuple(tensor.shape),
+                  tensor.detach().cpu().contiguous().reshape(-1).numpy().tobytes())
+                 for name, tensor in sorted(models.state_dict().items()))
+    for name, dtype, shape, data in items:
+        digest.update(f"{name}:{dtype}:{shape}\n".encode())
+        digest.update(data)
     decoders = {"decoder": params.to_dict(),
                 "decoder_adapted": None if adapted_params is None else adapted_params.to_dict()}
     digest.update(json.dumps(decoders, sort_keys=True).encode())
@@ -236,7 +251,14 @@ class GeneFinder:
         self._setup(translation_table=translation_table, procedure=procedure, min_len=min_len,
                     closed=closed, mask_n=mask_n, recheck=recheck, compute=compute,
                     window=window, context=context, adapt_min_length=adapt_min_length)
-        models, self.params, self.adapted_params, _ = load_gene_models(model)
+        if self.backend == "numpy":
+            state, coding, start, self.params, self.adapted_params, _ = \
+                load_numpy_gene_models(model)
+            models = (state, coding, start)
+        else:
+            from genoseq.genes.networks import load_gene_models
+
+            models, self.params, self.adapted_params, _ = load_gene_models(model)
         self.model_name = ("shipped weights" if model is None
                            else f"weights {os.path.basename(os.fspath(model))}")
         self._place(models)
@@ -253,7 +275,7 @@ class GeneFinder:
         """
         finder = cls.__new__(cls)
         training = options.pop("training", None)
-        finder._setup(**options)
+        finder._setup(**options, numpy_allowed=False)
         finder.params = DecoderParams() if params is None else params
         finder.adapted_params = adapted_params
         finder.model_name = "models in memory"
@@ -264,7 +286,8 @@ class GeneFinder:
     def _setup(self, *, translation_table: int = 11, procedure: str = "single",
                min_len: int = 90, closed: bool = False, mask_n: bool = False,
                recheck: bool = True, compute: ComputeOptions | None = None,
-               window: int = 6000, context: int = 600, adapt_min_length: int = 100_000) -> None:
+               window: int = 6000, context: int = 600, adapt_min_length: int = 100_000,
+               numpy_allowed: bool = True) -> None:
         check_translation_table(translation_table)
         check_min_len(min_len)
         if procedure not in PROCEDURES:
@@ -281,23 +304,39 @@ class GeneFinder:
         self.window = window
         self.context = context
         self.adapt_min_length = adapt_min_length
-        self.device = self.compute.torch_device()
+        #: "numpy": the torch-free networks (genoseq.genes.numpy_networks), which hand
+        #: long inputs to torch; "torch": the torch networks for every input.
+        self.backend = network_backend(self.compute) if numpy_allowed else "torch"
+        self.device = "cpu" if self.backend == "numpy" else self.compute.torch_device()
         #: What "auto" resolved to on this device: the arithmetic actually used.
         self.network_precision = resolve_precision(self.device, self.compute.precision)
 
-    def _place(self, models: GeneModels) -> None:
-        self.networks = NetworkEvidence(models, device=self.device,
-                                        precision=self.network_precision,
-                                        batch_size=self.compute.batch(self.BATCH_SIZE),
-                                        window=self.window, context=self.context,
-                                        translation_table=self.translation_table)
+    def _place(self, models: GeneModels | tuple) -> None:
+        """Run ``models``: GeneModels, or (state, coding config, start config) for numpy."""
+        options = dict(batch_size=self.compute.batch(self.BATCH_SIZE), window=self.window,
+                       context=self.context, translation_table=self.translation_table)
+        if isinstance(models, tuple):
+            def make_torch(torch_models):
+                from genoseq.genes.networks import NetworkEvidence
+
+                return NetworkEvidence(torch_models, device=self.compute.torch_device(),
+                                       precision=self.network_precision, **options)
+
+            self.networks = NumpyNetworkEvidence(*models, make_torch=make_torch, **options)
+        else:
+            from genoseq.genes.networks import NetworkEvidence
+
+            self.networks = NetworkEvidence(models, device=self.device,
+                                            precision=self.network_precision, **options)
         self._fingerprint: str | None = None
 
     @property
     def fingerprint(self) -> str:
         """:func:`model_fingerprint` of this finder's networks and decoder weights."""
         if self._fingerprint is None:
-            self._fingerprint = model_fingerprint(self.models, self.params, self.adapted_params)
+            networks = getattr(self.networks, "state", None)
+            self._fingerprint = model_fingerprint(self.models if networks is None else networks,
+                                                  self.params, self.adapted_params)
         return self._fingerprint
 
     def _check_self_trains(self, what: str, purpose: str) -> None:
@@ -420,7 +459,7 @@ class GeneFinder:
                 found, coding,
                 start=np.full(len(found), self.params.edge_start_score, dtype=np.float64),
                 start_known=found.partial_5prime.copy(),
-                log_probs=log_softmax(logits) if keep_log_probs else None,
+                log_probs=self.networks.log_softmax(logits) if keep_log_probs else None,
                 exact=np.full(len(found), exact),
                 start_exact=np.full(len(found), exact))
             records.append((index, scored))

@@ -22,21 +22,16 @@ from torch import nn
 from genoseq.device import inference_autocast
 from genoseq.genes.frames import stop_codons
 from genoseq.genes.model import CodingModel
+from genoseq.genes.numpy_networks import SHIPPED_MODEL
 from genoseq.genes.orfs import OrfCandidates
 from genoseq.genes.scoring import DecoderParams
-from genoseq.genes.starts import (
-    START_WINDOW,
-    StartModel,
-    gene_start_positions,
-    start_windows,
-)
+from genoseq.genes.start_model import StartModel
+from genoseq.genes.starts import START_WINDOW, gene_start_positions, start_windows
 from genoseq.nn.checkpoint import load_model_state, reading_model, save_model
 from genoseq.nn.inference import predict_positions
 from genoseq.nn.motif_cnn import MotifCNNConfig
 from genoseq.nn.tagger import TaggerConfig
 
-#: Name of the shipped gene models in ``genoseq/weights``.
-SHIPPED_MODEL = "genes"
 #: Windows per forward pass of :meth:`NetworkEvidence.coding_logits_chunks` (a long
 #: record's chunks): a batch of 6 kb windows holds ~7 MB of activations per window.
 STREAM_BATCH = 8
@@ -121,6 +116,8 @@ class NetworkEvidence:
         self.batch_size = batch_size
         self.window = window
         self.context = context
+
+    log_softmax = staticmethod(log_softmax)
 
     def coding_log_probs(self, index: np.ndarray) -> np.ndarray:
         """Per-base log-probabilities of the frame classes.

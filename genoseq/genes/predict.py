@@ -22,9 +22,9 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
 
 from genoseq import __version__
@@ -41,7 +41,6 @@ from genoseq.io.bedgraph import bedgraph_lines, write_bedgraph
 from genoseq.io.compression import detect_compression
 from genoseq.io.errors import GenoseqWarning, InvalidFileError
 from genoseq.io.fasta import read_fasta
-from genoseq.io.genbank import write_genbank
 from genoseq.io.genes import (
     candidate_lines,
     sequence_data,
@@ -54,6 +53,9 @@ from genoseq.io.genes import (
     write_start_file,
 )
 from genoseq.io.gff import write_gff3
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMATS = ("gff", "gbk", "sco")
 
@@ -317,6 +319,8 @@ def predict_to_files(source, finder: GeneFinder, *, output="-", format: str = "g
         if format == "gff":
             write_gff3(outputs.open("output"), run.genes, run.lengths, model_data=headers)
         elif format == "gbk":
+            from genoseq.io.genbank import write_genbank  # Biopython: loaded when needed
+
             write_genbank(outputs.open("output"), run.genes, run.sequences)
         else:
             write_sco(outputs.open("output"), run.genes, run.lengths, model_data=headers)
@@ -401,6 +405,8 @@ def genes_to_frame(genes: list[Gene]) -> pd.DataFrame:
     """One row per gene: seqid, start (1-based), end, strand, partial, scores, protein."""
     columns = ["seqid", "start", "end", "strand", "partial", "start_type", "gc_cont", "conf",
                "score", "cscore", "sscore", "translation_table", "protein"]
+    import pandas as pd
+
     rows = [(g.seqid, g.start + 1, g.end, "+" if g.strand > 0 else "-", g.partial, g.start_type,
              g.gc_cont, g.conf, g.score, g.cscore, g.sscore, g.translation_table, g.protein)
             for g in genes]

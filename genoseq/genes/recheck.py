@@ -9,10 +9,11 @@ until no such decision is left on an ORF not yet re-scored.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from genoseq.genes.decode import decode, select_genes
-from genoseq.genes.networks import NetworkEvidence
 from genoseq.genes.scoring import (
     START_LOGIT_CAP,
     DecoderParams,
@@ -22,6 +23,9 @@ from genoseq.genes.scoring import (
     total_scores,
 )
 from genoseq.nn.inference import window_rows
+
+if TYPE_CHECKING:
+    from genoseq.genes.networks import NetworkEvidence
 
 #: How far reduced-precision (bf16/fp16) arithmetic may move a score, for
 #: :func:`near_ties`: a summed coding log-ratio over a span of d bp

@@ -12,7 +12,6 @@ import os
 from genoseq.io.cds import Annotation
 from genoseq.io.compression import open_input, text_lines
 from genoseq.io.errors import InvalidFileError
-from genoseq.io.genbank import parse_genbank
 from genoseq.io.gff import parse_gff3
 
 __all__ = ["read_cds"]
@@ -60,6 +59,8 @@ def read_cds(path: str | os.PathLike, *, include_pseudo: bool = False) -> Annota
                 )
             if line.startswith(b"LOCUS"):
                 data = b"".join(itertools.chain(head, lines))
+                from genoseq.io.genbank import parse_genbank  # Biopython: loaded when needed
+
                 return parse_genbank(data, path, include_pseudo=include_pseudo)
             if not line or line.startswith(b"#"):
                 continue

@@ -8,11 +8,13 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from genoseq.io.atomic import atomic_write
 from genoseq.io.errors import InvalidFileError
+
+if TYPE_CHECKING:
+    import torch
 
 
 def model_files(path_stem: str | os.PathLike) -> tuple[Path, Path]:
@@ -26,6 +28,8 @@ def model_files(path_stem: str | os.PathLike) -> tuple[Path, Path]:
 def save_model(model: torch.nn.Module, config: dict, path_stem: str | os.PathLike,
                metadata: dict | None = None) -> tuple[Path, Path]:
     """Write ``<stem>.pt`` (state_dict) and ``<stem>.json`` (config + metadata), atomically."""
+    import torch
+
     weights, card = model_files(path_stem)
     with atomic_write(weights, "wb") as handle:
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, handle)
@@ -37,6 +41,8 @@ def save_model(model: torch.nn.Module, config: dict, path_stem: str | os.PathLik
 
 def load_state(path_stem: str | os.PathLike) -> tuple[dict, dict, dict]:
     """Read ``<stem>.pt`` and ``<stem>.json``: (state_dict, config, metadata)."""
+    import torch
+
     weights, card_path = model_files(path_stem)
     with open(card_path, encoding="utf-8") as handle:
         card = json.load(handle)
@@ -90,6 +96,8 @@ def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:
     Only tensors, numbers, strings, lists and dicts: it is read back with
     ``weights_only=True``.
     """
+    import torch
+
     with atomic_write(path, "wb") as handle:
         torch.save(payload, handle)
 
@@ -98,4 +106,6 @@ def load_checkpoint(path: str | os.PathLike) -> dict | None:
     """Read a checkpoint written by :func:`save_checkpoint`, or None if there is none."""
     if not os.path.exists(path):
         return None
+    import torch
+
     return torch.load(path, map_location="cpu", weights_only=True)

@@ -28,10 +28,12 @@ import contextlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from tqdm.auto import tqdm
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Row", "length_batches", "predict_positions", "window_rows"]
 
@@ -200,6 +202,9 @@ def predict_positions(
     -------
     list of np.ndarray, each float32 (length, channels)
     """
+    import torch
+    from tqdm.auto import tqdm
+
     outs = [np.empty((len(values), channels), dtype=np.float32) for values in sequences]
     rows = window_rows(sequences, window=window, context=context, multiple=multiple,
                        pad_value=pad_value, spans=spans)

@@ -11,48 +11,12 @@ spacing between a ribosome-binding site and the start codon matters).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from genoseq.config import DictConfig
+from genoseq.nn.configs import MotifCNNConfig
 
-
-@dataclass(frozen=True)
-class MotifCNNConfig(DictConfig):
-    """Everything needed to rebuild a :class:`MotifCNN` exactly.
-
-    Attributes
-    ----------
-    window : int
-        Input length; needed when ``pool > 0`` (the dense layer sees every
-        pooled block), ignored with global pooling.
-    in_channels : int
-        4 for one-hot DNA.
-    n_filters, filter_width : int
-        First-layer motif filters.
-    pool : int
-        0 for global max pooling; k > 0 for max pooling over k positions.
-    hidden : int
-        Width of the dense layer (0: linear readout straight from the pooled filters).
-    n_outputs : int
-        Logits per input (1 for a binary score).
-    dropout : float
-    both_strands : bool
-        Also scan the reverse complement and keep, per filter and position,
-        the better of the two strands (for strand-less sites such as TF motifs).
-    """
-
-    window: int = 0
-    in_channels: int = 4
-    n_filters: int = 32
-    filter_width: int = 12
-    pool: int = 0
-    hidden: int = 32
-    n_outputs: int = 1
-    dropout: float = 0.2
-    both_strands: bool = False
+__all__ = ["MotifCNN", "MotifCNNConfig"]
 
 
 class MotifCNN(nn.Module):

@@ -7,48 +7,12 @@ one codon) and the secondary-structure predictor on amino acids (stride 1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from genoseq.config import DictConfig
+from genoseq.nn.configs import TaggerConfig
 
-
-@dataclass(frozen=True)
-class TaggerConfig(DictConfig):
-    """Everything needed to rebuild a :class:`BiLSTMTagger` exactly.
-
-    Attributes
-    ----------
-    input_channels : int
-        Channels of the input, e.g. 7 for DNA (4 one-hot + 3 codon phase).
-    n_classes : int
-        Classes predicted per input position.
-    conv_channels, conv_kernel, conv_layers : int
-        Width, kernel size (odd) and depth of the convolutional front.
-    stride : int
-        Positions read per recurrent step. The first convolution has this
-        stride, and the head emits ``stride * n_classes`` logits per step, so
-        the output keeps one row per input position while the LSTM runs over
-        ``length / stride`` steps (3 = one codon per step for DNA).
-    hidden : int
-        LSTM hidden size per direction.
-    lstm_layers : int
-        Stacked bidirectional LSTM layers.
-    dropout : float
-        Dropout after the conv front and between LSTM layers.
-    """
-
-    input_channels: int
-    n_classes: int
-    conv_channels: int = 64
-    conv_kernel: int = 9
-    conv_layers: int = 2
-    stride: int = 1
-    hidden: int = 64
-    lstm_layers: int = 2
-    dropout: float = 0.2
+__all__ = ["BiLSTMTagger", "ConvBlock", "TaggerConfig"]
 
 
 class ConvBlock(nn.Module):

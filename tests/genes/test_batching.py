@@ -36,7 +36,10 @@ def one_window_at_a_time(finder: GeneFinder, index: np.ndarray) -> np.ndarray:
     return np.concatenate(out)[:len(index)]
 
 
-def test_mixed_lengths_batched_equal_each_window_alone(ecoli):
+def test_mixed_lengths_batched_equal_each_window_alone(ecoli, monkeypatch):
+    # The torch networks' batching (the numpy networks of small inputs are compared
+    # with torch in tests/genes/test_numpy_networks.py).
+    monkeypatch.setenv("GENOSEQ_NETWORKS", "torch")
     finder = GeneFinder(compute=ComputeOptions(device="cpu", precision="fp32", batch_size=4))
     # Pieces shorter than a window, one of exactly a window's interior, and
     # longer ones cut into several windows; ragged sizes share batches.
