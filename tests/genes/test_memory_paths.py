@@ -50,6 +50,13 @@ def test_coding_sums_of_no_candidates():
     assert sums.result().shape == (0,)
 
 
+@pytest.fixture(autouse=True)
+def torch_networks(monkeypatch):
+    """These tests check the torch networks' streaming, bit for bit: records streamed in
+    production (STREAM_CODING_FROM, 1 Mbp) are far above the numpy networks' inputs."""
+    monkeypatch.setenv("GENOSEQ_NETWORKS", "torch")
+
+
 def small_window_finder(**options) -> GeneFinder:
     # Windows of 600 bases, two per batch: a chunk is 2 * 480 bases, so a 30 kb piece
     # is cut into many chunks.
