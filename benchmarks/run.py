@@ -76,6 +76,9 @@ def benchmarks(quick: bool, out: Path, device: str, threads: int | None) -> list
          [py, str(HERE / "bench_short_records.py"), "--out", str(out / "short_records.md"),
           "--device", device, *thread_args] + (["--records", "2000"] if quick else []),
          out / "short_records.md", genomes),
+        ("cold_start", "`genoseq predict` cold process on 3-150 kb records vs pyrodigal's CLI",
+         [py, str(HERE / "bench_cold_start.py"), "--out", str(out / "cold_start.md")]
+         + (["--quick"] if quick else ["--break-even"]), out / "cold_start.md", None),
         ("ss", "secondary structure Q3/Q8 and proteins/s", ss, out / "ss.md",
          SHARED_DATA / "ss"),
         ("shared", "gene prediction beside CPU-bound neighbours: slowdown vs idle",
@@ -105,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="small inputs (< 5 min in all); results go to results/quick/")
     parser.add_argument("--only", metavar="NAMES",
                         help="comma-separated benchmarks: fasta, genes, precision, ablation, "
-                             "scale, memory, short, shared, ss, motifs")
+                             "scale, memory, short, cold_start, shared, ss, motifs")
     parser.add_argument("--device", default="cpu", help="device of genoseq's models (default cpu)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=None,
