@@ -47,10 +47,12 @@ from genoseq.nn.inference import window_rows
 from genoseq.nn.numpy_state import load_numpy_state
 
 #: Calls of the networks over at most this many bases (a record, or the records of one
-#: batch call) run in numpy; longer ones in torch. Measured on 2 CPU cores (see the
-#: commit that added this module): numpy is as fast as torch up to ~100 kb and no more
-#: than ~1.3x slower at 200 kb, while torch's import alone costs ~2 s.
-NUMPY_MAX_BASES = 200_000
+#: batch call) run in numpy; longer ones in torch. The break-even of a cold
+#: ``genoseq predict`` (single mode, one record, fp32, 2 CPU cores; best of 3, torch's
+#: ~2 s of import included): numpy 0.42-0.86x torch's wall time at 50-200 kb, even at
+#: 300 kb (0.81-0.97x), torch faster from 400 kb (1.16x); numpy's peak RSS is about
+#: half. See benchmarks/results/cold_start.md (``bench_cold_start.py --break-even``).
+NUMPY_MAX_BASES = 300_000
 #: Name of the shipped gene models in ``genoseq/weights``.
 SHIPPED_MODEL = "genes"
 #: Environment variable forcing a backend: "torch", "numpy" or "auto" (default).
