@@ -308,8 +308,8 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
     params, figures = best_of(coordinate_search(finder, valid, start, names)
                               for start in starts)
 
+    first_pass = GeneFinder.from_models(finder.models, params, compute=finder.compute)
     for records in scored.values():
-        first_pass = GeneFinder.from_models(finder.models, params, compute=finder.compute)
         first_pass.self_train([(r.index, r.scored) for r in records])
     valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
     adapted_starts = [
@@ -328,10 +328,10 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
     adapted, adapted_figures = best_of(coordinate_search(finder, valid, start, adapted_names)
                                        for start in adapted_starts)
     for _ in range(1, self_training_rounds):
+        second = GeneFinder.from_models(finder.models, params, adapted_params=adapted,
+                                        compute=finder.compute)
         for records in scored.values():
             pairs = [(r.index, r.scored) for r in records]
-            second = GeneFinder.from_models(finder.models, params, adapted_params=adapted,
-                                            compute=finder.compute)
             self_train(pairs, second.choose(pairs, adapted))
         valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
         adapted, adapted_figures = coordinate_search(finder, valid, adapted, adapted_names)
@@ -510,15 +510,24 @@ def train_gene_finder(genomes_dir: str | os.PathLike | list, out_stem: str | os.
 
     coding_config = replace(coding_config or CODING_TRAINING, seed=seed)
     start_config = replace(start_config or START_TRAINING, seed=seed)
+    folds = (calibration_folds_of(train_entries, calibration_folds)
+             if calibration_folds >= 2 else [])
+
+    def train_fold(k: int) -> tuple[list[str], GeneModels, dict]:
+        """Fold k's networks, trained without its genomes into ``run_dir/fold<k>``: one
+        call for ``only_fold`` and the full run, so that the full run resumes them."""
+        names = folds[k]
+        models, trained = train_networks(
+            [r for r in train_records if r.genome not in names],
+            [r for r in valid_records if r.genome not in names],
+            replace(coding_config, max_epochs=fold_epochs), start_config, run_dir / f"fold{k}",
+            window=window, batch_size=batch_size, seed=seed, device=device, progress=progress,
+            frames=frame_channels)
+        return names, models, trained
+
     if only_fold is not None:
-        names = calibration_folds_of(train_entries, calibration_folds)[only_fold]
         with _fold_lock(run_dir / f"fold{only_fold}"):
-            _, fold_trained = train_networks(
-                [r for r in train_records if r.genome not in names],
-                [r for r in valid_records if r.genome not in names],
-                replace(coding_config, max_epochs=fold_epochs), start_config,
-                run_dir / f"fold{only_fold}", window=window, batch_size=batch_size, seed=seed,
-                device=device, progress=progress, frames=frame_channels)
+            names, _, fold_trained = train_fold(only_fold)
         return {"fold": only_fold, "scored_genomes": names, **fold_trained}
     if networks_from is None:
         models, trained = train_networks(train_records, valid_records, coding_config,
@@ -553,19 +562,12 @@ def train_gene_finder(genomes_dir: str | os.PathLike | list, out_stem: str | os.
         calibration_metadata = {"method": "separate genomes",
                                 "genomes": [e.name for e in calibration_entries],
                                 "scored_fraction": 1.0}
-    elif calibration_folds >= 2:
-        folds = calibration_folds_of(train_entries, calibration_folds)
-        fold_config = replace(coding_config, max_epochs=fold_epochs)
+    elif folds:
         scored: dict[str, list[CalibrationRecord]] = {}
         fold_metadata = []
-        for k, names in enumerate(folds):
+        for k in range(len(folds)):
             _wait_for_fold(run_dir / f"fold{k}", progress)
-            fold_models, fold_trained = train_networks(
-                [r for r in train_records if r.genome not in names],
-                [r for r in valid_records if r.genome not in names],
-                fold_config, start_config, run_dir / f"fold{k}", window=window,
-                batch_size=batch_size, seed=seed, device=device, progress=progress,
-                frames=frame_channels)
+            names, fold_models, fold_trained = train_fold(k)
             fold_finder = GeneFinder.from_models(fold_models, finder.params, compute=compute)
             for name in names:
                 scored[name] = score_for_calibration(fold_finder, genomes[name],
