@@ -39,12 +39,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import machine_line, shown_args  # benchmarks/machine.py: scripts run from this folder
+from machine import (  # benchmarks/machine.py: scripts run from this folder
+    machine_line,
+    pyrodigal_version,
+    shown_args,
+    write_report,
+)
 
 import genoseq
 from genoseq.genes.numpy_networks import NUMPY_MAX_BASES
 from genoseq.io import read_fasta
-from genoseq.io.atomic import atomic_write
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -300,17 +304,8 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {kb(size)} | {numpy_case.best:.2f} | {max(numpy_case.rss):.0f} | "
                          f"{torch_case.best:.2f} | {max(torch_case.rss):.0f} | "
                          f"{numpy_case.best / torch_case.best:.2f} | {same} |")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(args.out) as handle:
-        handle.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(args.out, lines)
     return 0
-
-
-def pyrodigal_version() -> str:
-    import pyrodigal
-
-    return pyrodigal.__version__
 
 
 if __name__ == "__main__":

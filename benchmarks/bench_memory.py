@@ -26,12 +26,15 @@ import sys
 import time
 from pathlib import Path
 
-from machine import cpu_name, shown_args  # benchmarks/machine.py: scripts run from this folder
+from machine import (  # benchmarks/machine.py: scripts run from this folder
+    cpu_name,
+    shown_args,
+    write_report,
+)
 
 import genoseq
 from genoseq.genes.dataset import read_genome_table
 from genoseq.io import read_fasta
-from genoseq.io.atomic import atomic_write
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"
@@ -176,9 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         "outputs. Self-training (single mode) adds int16 hexamer codes per strand and "
         "per-frame running sums kept in blocks (genoseq/genes/adapt.py).",
     ]
-    with atomic_write(args.out) as handle:
-        handle.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(args.out, lines)
     return 0
 
 

@@ -27,12 +27,11 @@ import time
 from pathlib import Path
 
 import torch
-from machine import cpu_name  # benchmarks/machine.py: scripts run from this folder
+from machine import cpu_name, write_report  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
 from genoseq.genes.dataset import read_genome_table
 from genoseq.io import read_fasta
-from genoseq.io.atomic import atomic_write
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"
@@ -115,9 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "Peak RSS is the child process's maximum resident set (getrusage), everything "
         "included: Python, torch, the models, and the genes kept for the output.",
     ]
-    with atomic_write(args.out) as handle:
-        handle.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(args.out, lines)
     return 0
 
 

@@ -30,11 +30,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from machine import cpu_name, shown_args  # benchmarks/machine.py: scripts run from this folder
+from machine import (  # benchmarks/machine.py: scripts run from this folder
+    cpu_name,
+    pyrodigal_version,
+    shown_args,
+    write_report,
+)
 
 import genoseq
 from genoseq.io import read_fasta
-from genoseq.io.atomic import atomic_write
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"
@@ -161,16 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         "changing the calls; records with no candidate gene skip the model, and the start "
         "detector runs once over all short records of a group.",
     ]
-    with atomic_write(args.out) as handle:
-        handle.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(args.out, lines)
     return 0
-
-
-def pyrodigal_version() -> str:
-    import pyrodigal
-
-    return pyrodigal.__version__
 
 
 if __name__ == "__main__":

@@ -40,3 +40,20 @@ def machine_line(device) -> str:
     return (f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} "
             f"({torch.get_num_threads()} threads), device {device}, Python "
             f"{platform.python_version()}")
+
+
+def pyrodigal_version() -> str:
+    """The installed pyrodigal's version, for a results file's header."""
+    import pyrodigal
+
+    return pyrodigal.__version__
+
+
+def write_report(path, lines: list[str]) -> None:
+    """Write a results file's lines atomically (folder made if needed) and print them."""
+    from genoseq.io.atomic import atomic_write
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as handle:
+        handle.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
