@@ -46,6 +46,7 @@ from genoseq.encoding import dna_to_index
 from genoseq.genes.dataset import read_genome_table
 from genoseq.genes.finder import GeneFinder
 from genoseq.genes.frames import N_FRAME_CHANNELS, frame_channels, stop_codons
+from genoseq.genes.metalib import MetaLibrary, library_path_for, read_library
 from genoseq.genes.model import BASE_CHANNELS, CodingModel
 from genoseq.genes.networks import GeneModels, load_gene_models
 from genoseq.genes.scoring import DecoderParams
@@ -82,8 +83,12 @@ VARIANTS = (
      "network keeps its input scale and loses what the channels say about each place and frame"),
     ("self_trained_off", "self-trained terms off",
      "no second pass: the first-pass decoder weights decide, without the genome's own hexamer "
-     "and start statistics (in meta mode this is the shipped finder, which never self-trains "
-     "there: its row repeats the shipped figures)"),
+     "and start statistics (in meta mode: without the statistics library, the first-pass "
+     "weights alone, as the next row)"),
+    ("library_off", "statistics library off",
+     "meta mode without the statistics library (genoseq/genes/metalib.py): each contig "
+     "decoded with the first-pass weights, no borrowed hexamer or start statistics (meta mode "
+     "before session 10; in single mode the library plays no part)"),
     ("one_round", "one self-training round",
      "the genome's statistics learned once, from the first pass's genes, instead of again from "
      "the self-trained pass's own genes (models with two or more rounds; in meta mode the "
@@ -180,35 +185,49 @@ def frames_fixed(models: GeneModels, values: torch.Tensor) -> GeneModels:
 
 
 def variant_settings(models: GeneModels, params: DecoderParams, adapted: DecoderParams | None,
-                     frame_means: torch.Tensor | None = None
-                     ) -> dict[str, tuple[GeneModels, DecoderParams, DecoderParams | None]]:
-    """(networks, first-pass weights, self-trained-pass weights) of every genoseq variant.
+                     frame_means: torch.Tensor | None = None,
+                     library: MetaLibrary | None = None,
+                     ) -> dict[str, tuple[GeneModels, DecoderParams, DecoderParams | None,
+                                          MetaLibrary | None]]:
+    """(networks, first-pass weights, self-trained-pass weights, meta library) of every variant.
 
     The open-frame rows exist for a coding model with those channels;
     ``frame_means`` (the genome's channel means) gives the second of them.
+    A change to the decoder weights is made to the library's weights too.
     """
     def change(p: DecoderParams | None, **fields) -> DecoderParams | None:
         return None if p is None else dataclasses.replace(p, **fields)
 
+    def lib(**fields) -> MetaLibrary | None:
+        if library is None or not fields:
+            return library
+        return dataclasses.replace(library, params=change(library.params, **fields))
+
+    def both(**fields):
+        return change(params, **fields), change(adapted, **fields), lib(**fields)
+
     settings = {
-        "shipped": (models, params, adapted),
-        "coding_off": (models, change(params, coding_weight=0.0),
-                       change(adapted, coding_weight=0.0)),
-        "start_off": (models, change(params, start_weight=0.0), change(adapted, start_weight=0.0)),
-        "phase_zeroed": (phase_zeroed(models), params, adapted),
-        "phase_constant": (phase_zeroed(models, fold=True), params, adapted),
-        "self_trained_off": (models, params, None),
-        "orf_prior_off": (models, change(params, orf_length_bias=0.0),
-                          change(adapted, orf_length_bias=0.0)),
-        "networks_only": (models, change(params, length_bias=0.0, orf_length_bias=0.0), None),
+        "shipped": (models, params, adapted, library),
+        "coding_off": (models, *both(coding_weight=0.0)),
+        "start_off": (models, *both(start_weight=0.0)),
+        "phase_zeroed": (phase_zeroed(models), params, adapted, library),
+        "phase_constant": (phase_zeroed(models, fold=True), params, adapted, library),
+        "self_trained_off": (models, params, None, None),
+        "orf_prior_off": (models, *both(orf_length_bias=0.0)),
+        "networks_only": (models, change(params, length_bias=0.0, orf_length_bias=0.0), None,
+                          None),
     }
+    if library is not None:
+        settings["library_off"] = (models, params, adapted, None)
     if adapted is not None and adapted.self_training_rounds > 1:
-        settings["one_round"] = (models, params, change(adapted, self_training_rounds=1))
+        settings["one_round"] = (models, params, change(adapted, self_training_rounds=1),
+                                 library)
     if models.coding.uses_frames:
         settings["frames_zeroed"] = (frames_fixed(models, torch.zeros(N_FRAME_CHANNELS)),
-                                     params, adapted)
+                                     params, adapted, library)
         if frame_means is not None:
-            settings["frames_mean"] = (frames_fixed(models, frame_means), params, adapted)
+            settings["frames_mean"] = (frames_fixed(models, frame_means), params, adapted,
+                                       library)
     return settings
 
 
@@ -254,16 +273,19 @@ def run_genome(args, entry, settings, device, tmp: Path) -> dict[str, dict[str, 
             out = tmp / f"{name}.meta.pyrodigal.gff"
             seconds = meta_pyrodigal(pieces, out)
         figures["pyrodigal"] = {**evaluate(args, entry, out, True), "seconds": seconds}
-        for key, (models, params, adapted) in settings.items():
-            # Meta mode never self-trains: the second-pass weights play no part there.
-            same = (id(models), params, adapted if mode == "single" else None)
+        for key, (models, params, adapted, library) in settings.items():
+            # Meta mode never self-trains: the second-pass weights play no part there, and
+            # single mode never reads the library.
+            same = (id(models), params, adapted if mode == "single" else
+                    (None if library is None else library.params))
             if same in done:
                 figures[key] = {**figures[done[same]], "same_as": done[same]}
                 continue
             done[same] = key
             finder = GeneFinder.from_models(
                 models, params, adapted, translation_table=entry.translation_table,
-                procedure=mode, compute=ComputeOptions(device=device, precision="fp32"))
+                procedure=mode, compute=ComputeOptions(device=device, precision="fp32"),
+                meta_library=library if mode == "meta" else None)
             out = tmp / f"{name}.{mode}.{key}.gff"
             if mode == "single":
                 seconds = run_genoseq(finder, entry.fasta, out)
@@ -373,6 +395,8 @@ def main(argv=None) -> int:
     set_threads(args.threads)
     device = resolve_device(args.device)
     models, params, adapted, metadata = load_gene_models(args.model)
+    library_file = library_path_for(args.model)
+    library = None if library_file is None else read_library(library_file)
     held_out = metadata.get("held_out_genomes", [])
     entries = {e.name: e for e in read_genome_table(args.genomes)}
     names = (args.names.split(",") if args.names else
@@ -388,7 +412,7 @@ def main(argv=None) -> int:
             entry = entries[name]
             means = (genome_frame_means(entry.fasta, entry.translation_table)
                      if models.coding.uses_frames else None)
-            settings = variant_settings(models, params, adapted, means)
+            settings = variant_settings(models, params, adapted, means, library)
             rows.append((name, run_genome(args, entry, settings, device, Path(tmp))))
     modes = [mode for mode in MODES if mode in rows[0][1]]
     present = {key for _, results in rows for key in results[modes[0]]}

@@ -205,6 +205,23 @@ def _run_train_genes(args, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
+def _run_train_meta_library(args, stdout: TextIO, stderr: TextIO) -> int:
+    from genoseq.genes.metalib import train_meta_library
+
+    holdout = tuple(name for name in args.holdout.split(",") if name)
+    log = None if args.quiet else (lambda line: stderr.write(line + "\n"))
+    library = train_meta_library(args.genomes, args.calibration_genomes, args.out,
+                                 model=args.model, holdout=holdout,
+                                 compute=compute_options(args, stderr),
+                                 progress=not args.quiet, log=log)
+    figures = library.metadata["calibration_figures"]
+    stdout.write(f"{len(library.entries)} genomes in the library; calibration contigs of "
+                 f"{', '.join(library.metadata['calibration_genomes'])}: F1 {figures['f1']:.4f} "
+                 f"(mean over genomes {figures['mean_f1']:.4f}), exact starts "
+                 f"{figures['exact_start']:.4f}\nwrote {args.out}\n")
+    return 0
+
+
 def register(commands, parser_class) -> None:
     """Add ``predict`` to the ``genoseq`` subcommands."""
     predict = commands.add_parser(
@@ -315,3 +332,25 @@ def register_training(train_tasks, parser_class) -> None:
                             "codons to the nearest in-frame stop codon downstream and upstream")
     add_compute_arguments(genes, batch_size=32, batch_help="training windows per batch")
     genes.set_defaults(run=_run_train_genes)
+
+    library = train_tasks.add_parser(
+        "meta-library", help="build -p meta's statistics library and fit its decoder weights",
+        description="Learn hexamer and start statistics from the reference CDS of every genome "
+        "of --genomes and --calibration-genomes (held-out genomes excepted) and fit the decoder "
+        "weights that use them on 20 kb contigs of the calibration genomes, scored by the "
+        "model's networks (which must never have seen them), each contig with its own genome "
+        "left out of the library. Writes one .npz; the finder reads STEM.meta.npz beside a "
+        "model STEM, and genoseq/weights/genes.meta.npz for the shipped model.")
+    library.add_argument("--genomes", required=True, metavar="DIR", nargs="+",
+                         help="genome folder(s), each with its genomes.tsv")
+    library.add_argument("--calibration-genomes", required=True, nargs="+", metavar="DIR",
+                         help="genome folder(s) the networks never saw: library entries and "
+                              "calibration contigs")
+    library.add_argument("--holdout", default=",".join(DEFAULT_HOLDOUT), metavar="NAMES",
+                         help="comma-separated genomes left out (default: %(default)s)")
+    library.add_argument("--model", metavar="STEM",
+                         help="the model whose networks score the contigs (default: shipped)")
+    library.add_argument("-o", "--out", required=True, metavar="FILE",
+                         help="library file to write (STEM.meta.npz beside a model STEM)")
+    add_compute_arguments(library, batch_size=32, batch_help="coding-model windows per batch")
+    library.set_defaults(run=_run_train_meta_library)

@@ -18,7 +18,11 @@ In single-genome mode (``procedure="single"``, Prodigal's default) a genome
 of at least ``adapt_min_length`` bp is then decoded a second time with
 genome-specific hexamer and start statistics learned from the first pass's
 genes (:mod:`genoseq.genes.adapt`), under decoder weights calibrated for
-that. Metagenome mode (``"meta"``) decodes each record once, independently.
+that. Metagenome mode (``"meta"``) decodes each record independently; with a
+statistics library (:mod:`genoseq.genes.metalib`, shipped with the model) it
+borrows the hexamer and start statistics of the library genome whose
+statistics give the record's genes the highest score, as Prodigal chooses
+among its metagenomic bins.
 
 Those statistics can also be learned once (:meth:`GeneFinder.train`), saved
 as a training file and given to another finder (``training=``, Prodigal's
@@ -49,6 +53,12 @@ from genoseq.genes.adapt import (
 )
 from genoseq.genes.decode import decode
 from genoseq.genes.gene import Gene, build_genes
+from genoseq.genes.metalib import (
+    MetaLibrary,
+    choose_statistics,
+    library_path_for,
+    read_library,
+)
 from genoseq.genes.numpy_networks import (
     NumpyNetworkEvidence,
     load_numpy_gene_models,
@@ -167,6 +177,9 @@ class Prediction:
         Decoder score of each candidate in the final pass.
     adapted : bool
         Whether the self-trained second pass decided the genes.
+    statistics : str or None
+        Meta mode with a library: the organism whose library statistics
+        decided the genes (:mod:`genoseq.genes.metalib`).
     """
 
     seqid: str
@@ -174,6 +187,7 @@ class Prediction:
     scored: ScoredCandidates
     total: np.ndarray
     adapted: bool
+    statistics: str | None = None
 
     @property
     def log_probs(self) -> np.ndarray | None:
@@ -247,7 +261,8 @@ class GeneFinder:
                  mask_n: bool = False, recheck: bool = True,
                  compute: ComputeOptions | None = None, window: int = 6000, context: int = 600,
                  adapt_min_length: int = 100_000,
-                 training: SelfTraining | str | os.PathLike | None = None):
+                 training: SelfTraining | str | os.PathLike | None = None,
+                 meta_library: bool | str | os.PathLike | MetaLibrary = True):
         self._setup(translation_table=translation_table, procedure=procedure, min_len=min_len,
                     closed=closed, mask_n=mask_n, recheck=recheck, compute=compute,
                     window=window, context=context, adapt_min_length=adapt_min_length)
@@ -263,6 +278,9 @@ class GeneFinder:
                            else f"weights {os.path.basename(os.fspath(model))}")
         self._place(models)
         self.use_training(training)
+        if meta_library is True:
+            meta_library = library_path_for(model) if procedure == "meta" else None
+        self.use_library(meta_library)
 
     @classmethod
     def from_models(cls, models: GeneModels, params: DecoderParams | None = None,
@@ -275,12 +293,14 @@ class GeneFinder:
         """
         finder = cls.__new__(cls)
         training = options.pop("training", None)
+        library = options.pop("meta_library", None)
         finder._setup(**options, numpy_allowed=False)
         finder.params = DecoderParams() if params is None else params
         finder.adapted_params = adapted_params
         finder.model_name = "models in memory"
         finder._place(models)
         finder.use_training(training)
+        finder.use_library(library)
         return finder
 
     def _setup(self, *, translation_table: int = 11, procedure: str = "single",
@@ -372,6 +392,25 @@ class GeneFinder:
             refuse(f"learned with model {training.model_name or '?'} ({training.model}), "
                    f"not the one in use: {self.model_name} ({self.fingerprint})")
         self.training = training
+
+    def use_library(self, library: MetaLibrary | str | os.PathLike | bool | None) -> None:
+        """Set :attr:`meta_library`, the statistics library of metagenome mode (None/False: none).
+
+        A path is read with :func:`~genoseq.genes.metalib.read_library`. The
+        library serves meta mode only; single mode never reads it.
+        """
+        if library is None or library is False:
+            self.meta_library = None
+        elif isinstance(library, MetaLibrary):
+            self.meta_library = library
+        else:
+            self.meta_library = read_library(library)
+
+    def params_of(self, prediction: Prediction) -> DecoderParams:
+        """The decoder weights that decided ``prediction``'s genes."""
+        if prediction.statistics is not None:
+            return self.meta_library.params
+        return self.adapted_params if prediction.adapted else self.params
 
     @property
     def models(self) -> GeneModels:
@@ -653,14 +692,21 @@ class GeneFinder:
             for index, scored in scored_records:
                 self.fill_start_logits(index, scored, self.adapted_params)
         params = self.adapted_params if adapted else self.params
+        statistics = [None] * len(scored_records)
+        if self.procedure == "meta" and self.meta_library is not None and scored_records:
+            params = self.meta_library.params
+            picks = choose_statistics(self.meta_library, scored_records,
+                                      self.translation_table, self.fill_start_logits_many)
+            statistics = [self.meta_library.entries[k].organism for k in picks]
         predictions = []
-        for (seqid, seq), (index, scored), chosen in zip(
-                seqs, scored_records, self.choose(scored_records, params), strict=True):
+        for (seqid, seq), (index, scored), chosen, organism in zip(
+                seqs, scored_records, self.choose(scored_records, params), statistics,
+                strict=True):
             total = total_scores(scored, params)
             genes = build_genes(seqid, seq, index, scored.candidates, chosen, total,
                                 coding_part(scored, params), self.translation_table)
             predictions.append(Prediction(seqid=seqid, genes=genes, scored=scored, total=total,
-                                          adapted=adapted))
+                                          adapted=adapted, statistics=organism))
         return predictions
 
     def predict(self, sequence: bytes | str, seqid: str = "seq",

@@ -80,6 +80,9 @@ class PredictionRun:
     procedure: str = "single"
     adapted: bool = False
     seconds: float = 0.0
+    #: Meta mode with a statistics library: per record, the library organism whose
+    #: statistics decided its genes.
+    statistics: dict[str, str] = field(default_factory=dict)
 
 
 def coding_probability(log_probs: np.ndarray, strand: int) -> np.ndarray:
@@ -101,7 +104,7 @@ def _start_file_rows(seq: bytes, prediction: Prediction, finder: GeneFinder) -> 
     """Prodigal's start-file rows of one record: every candidate, scored as the genes are."""
     scored = prediction.scored
     c = scored.candidates
-    params = finder.adapted_params if prediction.adapted else finder.params
+    params = finder.params_of(prediction)
     coding = coding_part(scored, params)
     index = dna_to_index(seq)
     gc_prefix = np.concatenate(([0], np.cumsum((index == 1) | (index == 2), dtype=np.int64)))
@@ -211,6 +214,8 @@ def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
                                                     all_starts=all_starts, progress=bar.update):
                 run.genes.extend(prediction.genes)
                 run.adapted = run.adapted or prediction.adapted
+                if prediction.statistics is not None:
+                    run.statistics[prediction.seqid] = prediction.statistics
                 if on_record is not None:
                     on_record(prediction.seqid, prediction)
         if bar.total is not None and bar.n != bar.total:
@@ -231,8 +236,9 @@ def model_data(run: PredictionRun, finder: GeneFinder, label: str = "shipped wei
 
     ``version=genoseq.v<version>``; ``run_type`` ``Single`` or
     ``Metagenomic``; ``model="<label>"``, plus ``, self-trained`` when the
-    self-trained pass decided the genes (Prodigal writes ``Ab initio`` or the
-    name of its metagenomic bin); ``gc_cont``, the GC percentage of the whole
+    self-trained pass decided the genes, or ``, statistics of ORGANISM`` when
+    a metagenome record borrowed the statistics of that library genome
+    (Prodigal writes ``Ab initio`` or the name of its metagenomic bin); ``gc_cont``, the GC percentage of the whole
     input in single mode (what Prodigal trains on) or of the record in meta
     mode, of all bases, N included, as Prodigal counts; ``transl_table``;
     ``uses_sd=0``: the start detector is a CNN over the whole upstream
@@ -247,7 +253,11 @@ def model_data(run: PredictionRun, finder: GeneFinder, label: str = "shipped wei
     data = {}
     for seqid, length in run.lengths.items():
         gc = genome_gc if run.procedure == "single" else 100.0 * run.gc[seqid] / max(length, 1)
-        data[seqid] = (f'version=genoseq.v{__version__};run_type={run_type};model="{model}";'
+        label = model
+        if seqid in run.statistics:
+            organism = run.statistics[seqid].replace('"', "'").replace(";", ",")
+            label = f"{model}, statistics of {organism}"
+        data[seqid] = (f'version=genoseq.v{__version__};run_type={run_type};model="{label}";'
                        f"gc_cont={gc:.2f};transl_table={finder.translation_table};uses_sd=0")
     return data
 

@@ -1,0 +1,442 @@
+"""Metagenome mode's statistics library: genome statistics learned from reference annotations.
+
+Single mode learns each genome's own hexamer and start statistics from a
+first pass (:mod:`genoseq.genes.adapt`). A 20 kb contig holds too few genes
+for that, so metagenome mode borrows them: the library holds, for each
+annotated training genome, the same two statistics learned from its
+**reference** CDS (hexamer log-ratios of their in-frame hexamers against the
+genome's background; start profile of their start windows against the rival
+starts of their ORFs). For each record the finder tries the entries whose GC
+content lies within ``gc_window`` of the record's (at least the ``nearest``
+closest), decodes the record with each under the library's own decoder
+weights, and keeps the entry whose genes score highest — Prodigal's way of
+choosing among its 50 metagenomic bins, with genoseq's networks still
+scoring every candidate.
+
+The library is a small ``.npz`` file beside the model's weights
+(``genes.meta.npz`` for the shipped model, ``STEM.meta.npz`` for a model
+``STEM``), written by ``genoseq train meta-library``; its decoder weights are
+fitted on contigs of genomes the networks never saw, each contig scored with
+a library that leaves its own genome out (:func:`calibrate_library`).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import io
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from genoseq import __version__
+from genoseq.genes.adapt import SelfTraining, apply_training, learn_training
+from genoseq.genes.decode import decode
+from genoseq.genes.scoring import DecoderParams, ScoredCandidates, total_scores
+from genoseq.io.errors import InvalidFileError
+
+#: File name of the shipped library in genoseq/weights.
+SHIPPED_LIBRARY = "genes.meta.npz"
+#: Format version of library files.
+LIBRARY_FORMAT = 1
+#: GC window (fraction) of the entries tried on a record, and how many of the
+#: closest entries are tried when fewer lie within it.
+GC_WINDOW = 0.1
+NEAREST = 1
+
+
+@dataclass(eq=False)
+class LibraryEntry:
+    """One genome's reference-learned statistics."""
+
+    name: str
+    organism: str
+    translation_table: int
+    gc: float
+    training: SelfTraining
+
+
+@dataclass(eq=False)
+class MetaLibrary:
+    """Entries, the decoder weights to use them with, and how entries are chosen.
+
+    Attributes
+    ----------
+    entries : list of LibraryEntry
+    params : DecoderParams
+        Decoder weights of metagenome mode with library statistics.
+    gc_window, nearest : float, int
+        Entries tried on a record: GC within ``gc_window`` of the record's,
+        or at least the ``nearest`` closest by GC.
+    metadata : dict
+        How the library was built and calibrated (saved with it).
+    source : str or None
+        File it was read from.
+    """
+
+    entries: list[LibraryEntry]
+    params: DecoderParams
+    gc_window: float = GC_WINDOW
+    nearest: int = NEAREST
+    metadata: dict = field(default_factory=dict)
+    source: str | None = None
+
+    def candidates_for(self, index: np.ndarray, translation_table: int,
+                       exclude: str | None = None) -> list[int]:
+        """Indices of the entries to try on a record (bases as A=0 ... other=4).
+
+        Entries of the record's translation table (all entries when none
+        has it), less ``exclude`` (calibration leaves a genome's own entry
+        out), whose GC lies within ``gc_window`` of the record's GC over its
+        A/C/G/T bases; the ``nearest`` closest when fewer do.
+        """
+        pool = [k for k, e in enumerate(self.entries)
+                if e.translation_table == translation_table and e.name != exclude]
+        if not pool:
+            pool = [k for k, e in enumerate(self.entries) if e.name != exclude]
+        known = index < 4
+        gc = float(((index == 1) | (index == 2)).sum() / max(int(known.sum()), 1))
+        distance = {k: abs(self.entries[k].gc - gc) for k in pool}
+        near = [k for k in pool if distance[k] <= self.gc_window]
+        if len(near) < self.nearest:
+            near = sorted(pool, key=lambda k: (distance[k], k))[:self.nearest]
+        return near
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the library as one ``.npz`` (no pickled objects), atomically."""
+        from genoseq.io import atomic_write
+
+        header = {
+            "format": LIBRARY_FORMAT, "genoseq_version": __version__,
+            "params": self.params.to_dict(), "gc_window": self.gc_window,
+            "nearest": self.nearest, "metadata": self.metadata,
+            "entries": [{"name": e.name, "organism": e.organism,
+                         "translation_table": e.translation_table, "gc": e.gc,
+                         "genes": e.training.genes, "starts": e.training.starts,
+                         "genome_length": e.training.genome_length,
+                         "records": e.training.records} for e in self.entries],
+        }
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer, header=np.array(json.dumps(header)),
+            hexamer=np.stack([e.training.hexamer_log_ratios for e in self.entries]),
+            profile=np.stack([e.training.start_profile for e in self.entries]))
+        with atomic_write(path, "wb") as handle:
+            handle.write(buffer.getvalue())
+
+
+def read_library(path: str | os.PathLike) -> MetaLibrary:
+    """A :class:`MetaLibrary` from a file written by :meth:`MetaLibrary.save`.
+
+    Raises
+    ------
+    InvalidFileError
+        Naming the file: not a library, another format version, or arrays
+        of the wrong shape.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            hexamer, profile = data["hexamer"], data["profile"]
+    except (OSError, ValueError, KeyError) as error:
+        raise InvalidFileError(path, None, f"not a genoseq metagenome library ({error})") from None
+    if header.get("format") != LIBRARY_FORMAT:
+        raise InvalidFileError(path, None, f"library format {header.get('format')!r}, this "
+                               f"genoseq reads format {LIBRARY_FORMAT}")
+    entries = []
+    if len(hexamer) != len(header["entries"]) or len(profile) != len(header["entries"]):
+        raise InvalidFileError(path, None, "statistics and entries differ in number")
+    for k, item in enumerate(header["entries"]):
+        training = SelfTraining(
+            hexamer_log_ratios=hexamer[k].astype(np.float64),
+            start_profile=profile[k].astype(np.float64),
+            translation_table=item["translation_table"], genome_length=item["genome_length"],
+            records=item["records"], genes=item["genes"], starts=item["starts"],
+            model="reference annotation", model_name=item["name"], source=os.fspath(path))
+        entries.append(LibraryEntry(item["name"], item["organism"], item["translation_table"],
+                                    item["gc"], training))
+    return MetaLibrary(entries, DecoderParams.from_dict(header["params"]),
+                       header["gc_window"], header["nearest"], header.get("metadata", {}),
+                       os.fspath(path))
+
+
+def library_path_for(model: str | os.PathLike | None) -> Path | None:
+    """The library that belongs to a model: ``STEM.meta.npz`` or the shipped one; None if absent."""
+    if model is None:
+        resource = importlib.resources.files("genoseq.weights") / SHIPPED_LIBRARY
+        return Path(str(resource)) if resource.is_file() else None
+    path = Path(f"{os.fspath(model)}.meta.npz")
+    return path if path.is_file() else None
+
+
+def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, ScoredCandidates]],
+                      translation_table: int, fill_starts, params: DecoderParams | None = None,
+                      exclude: str | None = None) -> list[int]:
+    """Give each record the hexamer and profile scores of its best library entry, in place.
+
+    For every entry, the records that try it (:meth:`MetaLibrary.candidates_for`)
+    are scored with its statistics, their missing start logits computed
+    (``fill_starts(records, params)``, e.g. the finder's
+    ``fill_start_logits_many``) and decoded under ``params`` (default: the
+    library's); each record keeps the entry whose chosen genes have the
+    highest summed score (the first on ties). Returns the entry index of
+    each record.
+    """
+    params = library.params if params is None else params
+    tried = [library.candidates_for(index, translation_table, exclude) for index, _ in records]
+    best: list[tuple | None] = [None] * len(records)
+    for k, entry in enumerate(library.entries):
+        members = [i for i, ks in enumerate(tried) if k in ks]
+        if not members:
+            continue
+        subset = [records[i] for i in members]
+        apply_training(entry.training, subset)
+        fill_starts(subset, params)
+        for i, (_, scored) in zip(members, subset, strict=True):
+            chosen = decode(scored, params)
+            score = float(total_scores(scored, params)[chosen].sum())
+            if best[i] is None or score > best[i][0]:
+                best[i] = (score, k, scored.hexamer, scored.profile)
+    for (_, scored), (_, _, hexamer, profile) in zip(records, best, strict=True):
+        scored.hexamer, scored.profile = hexamer, profile
+    return [choice[1] for choice in best]
+
+
+def reference_statistics(records, translation_table: int) -> SelfTraining:
+    """A genome's statistics learned from its reference CDS (:class:`~genoseq.genes.dataset.LabelledRecord` s).
+
+    The reference genes are matched to the ORF candidates of each record
+    (same strand, start and end; genes that are not candidates, e.g. shorter
+    than the minimum length or with a non-canonical start, are left out),
+    then :func:`~genoseq.genes.adapt.learn_training` learns from them as from
+    a first pass.
+    """
+    from genoseq.genes.orfs import find_orfs
+    from genoseq.genes.starts import index_to_ascii
+
+    pairs, chosen = [], []
+    for record in records:
+        c = find_orfs(index_to_ascii(record.index).tobytes(), translation_table)
+        n = len(c.start)
+        key = {span: i for i, span in enumerate(zip(c.strand.tolist(), c.start.tolist(),
+                                                     c.end.tolist(), strict=True))}
+        picked = sorted({key[(g.strand, g.start, g.end)] for g in record.cds
+                         if (g.strand, g.start, g.end) in key})
+        pairs.append((record.index, ScoredCandidates(candidates=c, coding=np.zeros(n),
+                                                     start=np.zeros(n),
+                                                     start_known=np.zeros(n, dtype=bool))))
+        chosen.append(np.asarray(picked, dtype=np.int64))
+    return learn_training(pairs, chosen, translation_table=translation_table,
+                          model="reference annotation")
+
+
+def _organism(entry) -> str:
+    """The organism column of the genome folder's genomes.tsv for ``entry`` (its name if none)."""
+    import csv
+
+    table = Path(entry.fasta).parent / "genomes.tsv"
+    if table.is_file():
+        with open(table, encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                if row.get("name") == entry.name and row.get("organism"):
+                    return row["organism"]
+    return entry.name
+
+
+def build_library(entries, params: DecoderParams, progress: bool = False) -> MetaLibrary:
+    """A library of the genomes ``entries`` (:class:`~genoseq.genes.dataset.GenomeEntry`)."""
+    from tqdm.auto import tqdm
+
+    from genoseq.genes.dataset import load_genome
+
+    built = []
+    for entry in tqdm(entries, desc="library genomes", disable=not progress, leave=False):
+        organism = _organism(entry)
+        records = load_genome(entry)
+        training = reference_statistics(records, entry.translation_table)
+        bases = np.concatenate([r.index for r in records])
+        gc = float(((bases == 1) | (bases == 2)).sum() / max(int((bases < 4).sum()), 1))
+        built.append(LibraryEntry(entry.name, organism,
+                                  entry.translation_table, round(gc, 4),
+                                  replace(training, model_name=entry.name)))
+    return MetaLibrary(built, params)
+
+
+#: Contig length of calibration (a multiple of 3, about 20 kb).
+CALIBRATION_CONTIG = 19_998
+
+
+@dataclass
+class CalibrationContig:
+    """One contig of a calibration genome, scored, with its complete reference CDS."""
+
+    genome: str
+    translation_table: int
+    index: np.ndarray
+    scored: ScoredCandidates
+    reference: set[tuple[int, int, int]]
+    hexamer: np.ndarray | None = None
+    profile: np.ndarray | None = None
+
+
+def contig_counts(scored: ScoredCandidates, reference: set, chosen: np.ndarray
+                  ) -> tuple[int, int, int, int]:
+    """(reference genes, complete predictions, stop matches, exact starts) of one contig.
+
+    Genes cut by a contig edge are left out on both sides: only complete
+    reference CDS and complete predicted genes count.
+    """
+    c = scored.candidates
+    keep = chosen[~(c.partial_left[chosen] | c.partial_right[chosen])]
+    predicted = {(s, b if s > 0 else a): (a, b) for s, a, b in zip(
+        c.strand[keep].tolist(), c.start[keep].tolist(), c.end[keep].tolist(), strict=True)}
+    known = {(s, b if s > 0 else a): (a, b) for s, a, b in reference}
+    matched = sum(1 for key in known if key in predicted)
+    exact = sum(1 for key, span in known.items() if predicted.get(key) == span)
+    return len(known), len(predicted), matched, exact
+
+
+def library_figures(contigs: list[CalibrationContig], params: DecoderParams) -> dict:
+    """Pooled sensitivity, precision, F1, exact start and mean per-genome F1 under ``params``."""
+    per_genome: dict[str, np.ndarray] = {}
+    for contig in contigs:
+        contig.scored.hexamer, contig.scored.profile = contig.hexamer, contig.profile
+        counts = contig_counts(contig.scored, contig.reference, decode(contig.scored, params))
+        per_genome[contig.genome] = per_genome.get(contig.genome, np.zeros(4, int)) + counts
+
+    def figures(n_ref, n_pred, matched, exact):
+        sensitivity, precision = matched / max(n_ref, 1), matched / max(n_pred, 1)
+        return {"sensitivity": sensitivity, "precision": precision,
+                "f1": 2 * sensitivity * precision / max(sensitivity + precision, 1e-9),
+                "exact_start": exact / max(matched, 1)}
+
+    pooled = figures(*sum(per_genome.values()))
+    per = {name: figures(*counts) for name, counts in per_genome.items()}
+    return {**pooled, "mean_f1": float(np.mean([f["f1"] for f in per.values()])),
+            "genomes": per}
+
+
+def calibrate_library(library: MetaLibrary, contigs: list[CalibrationContig], fill_starts,
+                      start: DecoderParams, rounds: int = 2,
+                      log=None) -> tuple[DecoderParams, dict]:
+    """Fit the library's decoder weights on scored calibration contigs.
+
+    Alternates ``rounds`` times: each contig chooses its entry under the
+    current weights (its own genome's entry left out), then a coordinate
+    search (:func:`genoseq.genes.train.coordinate_search`'s moves and
+    objective) refits the weights with those choices fixed. Returns the
+    weights and their figures (:func:`library_figures`).
+    """
+    from genoseq.genes.train import _moves, objective
+
+    names = ("hexamer_weight", "coding_weight", "profile_weight", "start_weight", "gene_bias",
+             "length_bias", "penalty", "orf_length_bias")
+    params = start
+    figures = None
+    for _ in range(rounds):
+        for contig in contigs:
+            choose_statistics(library, [(contig.index, contig.scored)], contig.translation_table,
+                              fill_starts, params, exclude=contig.genome)
+            contig.hexamer, contig.profile = contig.scored.hexamer, contig.scored.profile
+        figures = library_figures(contigs, params)
+        for _ in range(4):
+            improved = False
+            for name in names:
+                for candidate in _moves(params, name):
+                    trial = library_figures(contigs, candidate)
+                    if objective(trial) > objective(figures) + 1e-6:
+                        params, figures, improved = candidate, trial, True
+            if log is not None:
+                log(f"calibration: F1 {figures['f1']:.4f}, exact start "
+                    f"{figures['exact_start']:.3f}, {params}")
+            if not improved:
+                break
+    return params, figures
+
+
+def calibration_contigs(finder_for, entry, length: int = CALIBRATION_CONTIG
+                        ) -> list[CalibrationContig]:
+    """One calibration genome cut into ``length`` bp contigs, every candidate scored (all starts).
+
+    ``finder_for(translation_table)`` gives the metagenome-mode finder
+    (fp32, no library) that scores them.
+    """
+    from genoseq.genes.dataset import load_genome
+    from genoseq.genes.starts import index_to_ascii
+
+    pieces = [record.slice(first, min(first + length, len(record)))
+              for record in load_genome(entry) for first in range(0, len(record), length)]
+    finder = finder_for(entry.translation_table)
+    scored = finder.score_records([index_to_ascii(p.index).tobytes() for p in pieces],
+                                  all_starts=True)
+    return [CalibrationContig(entry.name, entry.translation_table, index, candidates,
+                              {(g.strand, g.start, g.end) for g in piece.cds
+                               if not g.partial_5 and not g.partial_3})
+            for piece, (index, candidates) in zip(pieces, scored, strict=True)]
+
+
+def train_meta_library(genome_dirs, calibration_dirs, out, *, model=None,
+                       holdout: tuple[str, ...] = (), compute=None, progress: bool = True,
+                       log=None) -> MetaLibrary:
+    """Build a model's statistics library and fit its decoder weights (``genoseq train meta-library``).
+
+    The library holds every genome of ``genome_dirs`` and ``calibration_dirs``
+    except ``holdout``; its weights are fitted (:func:`calibrate_library`) on
+    the genomes of ``calibration_dirs``, cut into contigs and scored by the
+    model's networks, which must not have been trained on them. Written to
+    ``out`` (``STEM.meta.npz`` beside the model ``STEM``, or the shipped
+    ``genes.meta.npz``).
+    """
+    from genoseq.device import ComputeOptions
+    from genoseq.genes.dataset import read_genome_table
+    from genoseq.genes.finder import GeneFinder
+    from genoseq.genes.train import _check_not_reserved
+
+    entries, calibration = [], []
+    for folder, into in [(d, entries) for d in genome_dirs] + [(d, calibration)
+                                                             for d in calibration_dirs]:
+        kept = [e for e in read_genome_table(folder) if e.name not in holdout]
+        _check_not_reserved(Path(folder), [e.name for e in kept])
+        into.extend(kept)
+    if not calibration:
+        raise ValueError("no calibration genomes: --calibration-genomes names none")
+    compute = ComputeOptions() if compute is None else compute
+    exact = replace(compute, precision="fp32")
+
+    def finder_for(table: int) -> GeneFinder:
+        return GeneFinder(model, procedure="meta", translation_table=table, compute=exact,
+                          meta_library=False)
+
+    probe = finder_for(11)
+    from genoseq.genes.networks import load_gene_models
+
+    trained_on = set(load_gene_models(model)[3].get("training_genomes", []))
+    overlap = sorted(trained_on & {e.name for e in calibration})
+    if overlap:
+        raise ValueError(f"calibration genome(s) {', '.join(overlap)} were training genomes of "
+                         "the model's networks: calibrate on genomes they never saw")
+    start = probe.adapted_params or replace(probe.params, hexamer_weight=0.2,
+                                            profile_weight=0.3)
+    start = replace(start, self_training_rounds=1)
+    library = build_library(entries + calibration, start, progress=progress)
+    contigs = []
+    for entry in calibration:
+        contigs.extend(calibration_contigs(finder_for, entry))
+        if log is not None:
+            log(f"scored {entry.name}: {sum(c.genome == entry.name for c in contigs)} contigs")
+    params, figures = calibrate_library(library, contigs, lambda records, params: None, start,
+                                        log=log)
+    library.params = params
+    library.metadata = {
+        "library_genomes": [e.name for e in entries + calibration],
+        "calibration_genomes": [e.name for e in calibration],
+        "held_out_genomes": list(holdout),
+        "model": "shipped weights" if model is None else Path(model).name,
+        "calibration_contig": CALIBRATION_CONTIG,
+        "calibration_figures": figures,
+        "statistics_from": "reference CDS of each genome's annotation",
+    }
+    library.save(out)
+    return library
