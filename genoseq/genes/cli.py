@@ -124,7 +124,8 @@ def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
     finder = GeneFinder(args.model, translation_table=args.translation_table,
                         procedure=args.procedure, min_len=args.min_len, closed=args.closed,
                         mask_n=args.mask, recheck=args.recheck,
-                        compute=compute_options(args, stderr))
+                        compute=compute_options(args, stderr),
+                        meta_library=args.meta_library)
     if training is not None:
         try:
             finder.use_training(training)
@@ -281,6 +282,10 @@ def register(commands, parser_class) -> None:
     predict.add_argument("--no-recheck", dest="recheck", action="store_false",
                          help="in bf16/fp16, do not re-score near-tied calls in fp32 (faster; "
                               "a rare near tie may then go the other way)")
+    predict.add_argument("--no-meta-library", dest="meta_library", action="store_false",
+                         help="-p meta: decode each record with the networks and the general "
+                              "weights only, without borrowing the hexamer and start "
+                              "statistics of the model's library genomes")
     predict.set_defaults(run=_run_predict)
 
 

@@ -1,0 +1,218 @@
+"""Metagenome mode's statistics library: building, files, choosing an entry, calibration, use."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from conftest import DATA
+
+from genoseq.cli import main
+from genoseq.device import ComputeOptions
+from genoseq.genes.adapt import SelfTraining
+from genoseq.genes.dataset import load_genome, read_genome_table
+from genoseq.genes.finder import GeneFinder
+from genoseq.genes.metalib import (
+    LibraryEntry,
+    MetaLibrary,
+    build_library,
+    calibration_contigs,
+    choose_statistics,
+    contig_counts,
+    library_figures,
+    library_path_for,
+    read_library,
+    train_meta_library,
+)
+from genoseq.genes.scoring import DecoderParams
+from genoseq.genes.train import objective
+from genoseq.io import InvalidFileError, read_fasta
+
+PIECE = 30_000
+FP32 = ComputeOptions(device="cpu", precision="fp32", threads=1)
+
+
+@pytest.fixture(scope="module")
+def genome_folder(tmp_path_factory):
+    """Three 'genomes': consecutive 30 kb pieces of the bundled E. coli slice with their CDS."""
+    folder = tmp_path_factory.mktemp("genomes")
+    seq = next(read_fasta(DATA / "ecoli_k12_500kb.fna.gz")).seq
+    gff_lines = [line.split("\t") for line in (DATA / "ecoli_k12_500kb.gff3").read_text()
+                 .splitlines() if line and not line.startswith("#")]
+    rows = ["name\torganism\ttranslation_table\tgc_percent"]
+    for k in range(3):
+        name, first = f"p{k}", k * PIECE
+        piece = seq[first:first + PIECE]
+        (folder / f"{name}.fna").write_text(f">{name}\n{piece.decode()}\n")
+        kept = []
+        for cols in gff_lines:
+            start, end = int(cols[3]), int(cols[4])
+            if cols[2] == "CDS" and start > first and end <= first + PIECE:
+                kept.append("\t".join([name, *cols[1:3], str(start - first), str(end - first),
+                                       *cols[5:]]))
+        (folder / f"{name}.gff3").write_text("##gff-version 3\n" + "\n".join(kept) + "\n")
+        rows.append(f"{name}\tEscherichia coli piece {k}\t11\t50.8")
+    (folder / "genomes.tsv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def library(genome_folder):
+    return build_library(read_genome_table(genome_folder),
+                         DecoderParams(coding_weight=0.003, start_weight=1.0, gene_bias=-9.0,
+                                       length_bias=30.0, hexamer_weight=0.4,
+                                       profile_weight=0.4))
+
+
+def entry(name, gc, table=11, scale=1.0):
+    training = SelfTraining(hexamer_log_ratios=np.full(4096, scale),
+                            start_profile=np.zeros((60, 5)), translation_table=table)
+    return LibraryEntry(name, f"organism {name}", table, gc, training)
+
+
+def test_entries_are_learned_from_the_reference_genes(genome_folder, library):
+    assert [e.name for e in library.entries] == ["p0", "p1", "p2"]
+    assert [e.organism for e in library.entries] == [f"Escherichia coli piece {k}"
+                                                    for k in range(3)]
+    for e in library.entries:
+        records = load_genome(next(x for x in read_genome_table(genome_folder)
+                                   if x.name == e.name))
+        # Almost every reference CDS is an ORF candidate and was learned from.
+        assert 0.9 * len(records[0].cds) <= e.training.genes <= len(records[0].cds)
+        assert 0.45 < e.gc < 0.56
+        assert e.training.hexamer_log_ratios.shape == (4096,)
+        assert np.isfinite(e.training.start_profile).all()
+
+
+def test_a_library_file_reads_back_as_it_was_written(library, tmp_path):
+    library.metadata = {"note": "test"}
+    library.save(tmp_path / "lib.meta.npz")
+    back = read_library(tmp_path / "lib.meta.npz")
+    assert back.params == library.params
+    assert (back.gc_window, back.nearest, back.metadata) == (library.gc_window,
+                                                             library.nearest, {"note": "test"})
+    for a, b in zip(library.entries, back.entries, strict=True):
+        assert (a.name, a.organism, a.translation_table, a.gc) == (
+            b.name, b.organism, b.translation_table, b.gc)
+        np.testing.assert_array_equal(a.training.hexamer_log_ratios, b.training.hexamer_log_ratios)
+        np.testing.assert_array_equal(a.training.start_profile, b.training.start_profile)
+    assert library_path_for(tmp_path / "lib") == tmp_path / "lib.meta.npz"
+    assert library_path_for(tmp_path / "other") is None
+
+
+def test_a_file_that_is_no_library_is_refused_by_name(tmp_path):
+    bad = tmp_path / "bad.meta.npz"
+    bad.write_bytes(b"not a zip file")
+    with pytest.raises(InvalidFileError, match="bad.meta.npz"):
+        read_library(bad)
+    other = tmp_path / "other.meta.npz"
+    np.savez(other, header=np.array('{"format": 99}'), hexamer=np.zeros((0, 4096)),
+             profile=np.zeros((0, 60, 5)))
+    with pytest.raises(InvalidFileError, match="format 99"):
+        read_library(other)
+
+
+def test_entries_tried_follow_gc_table_and_exclusion():
+    library = MetaLibrary([entry("low", 0.30), entry("mid", 0.50), entry("mid2", 0.58),
+                           entry("high", 0.70), entry("t4", 0.50, table=4)], DecoderParams())
+    bases = np.array([0, 1, 2, 3] * 50, dtype=np.uint8)  # GC 0.5
+    assert library.candidates_for(bases, 11) == [1, 2]
+    assert library.candidates_for(bases, 11, exclude="mid") == [2]
+    assert library.candidates_for(bases, 4) == [4]
+    # No entry of the table: all tables; none within the window: the nearest.
+    assert library.candidates_for(bases, 25) == [1, 2, 4]
+    at = np.array([0, 3] * 100 + [4] * 50, dtype=np.uint8)  # GC 0 over A/C/G/T, N ignored
+    assert library.candidates_for(at, 11) == [0]
+
+
+def test_each_record_keeps_the_entry_whose_genes_score_highest(genome_folder, library):
+    """The true statistics of a piece win over the same statistics turned upside down."""
+    finder = GeneFinder(procedure="meta", compute=FP32, meta_library=False)
+    seq = (genome_folder / "p1.fna").read_text().split("\n", 1)[1].replace("\n", "")
+    records = finder.score_records([seq.encode()])
+    true = library.entries[1]
+    upside_down = LibraryEntry("inverted", "inverted", 11, true.gc, dataclasses.replace(
+        true.training, hexamer_log_ratios=-true.training.hexamer_log_ratios,
+        start_profile=-true.training.start_profile))
+    both = MetaLibrary([upside_down, true], library.params)
+    picks = choose_statistics(both, records, 11, finder.fill_start_logits_many)
+    assert picks == [1]
+    scored = records[0][1]
+    expected = dataclasses.replace(scored)
+    from genoseq.genes.adapt import apply_training
+
+    apply_training(true.training, [(records[0][0], expected)])
+    np.testing.assert_array_equal(scored.hexamer, expected.hexamer)
+    np.testing.assert_array_equal(scored.profile, expected.profile)
+
+
+def test_calibration_improves_its_objective_and_leaves_each_genome_out(genome_folder, library):
+    entries = read_genome_table(genome_folder)
+    contigs = []
+    for e in entries:
+        contigs.extend(calibration_contigs(
+            lambda table: GeneFinder(procedure="meta", translation_table=table, compute=FP32,
+                                     meta_library=False), e, length=15_000))
+    assert {c.genome for c in contigs} == {"p0", "p1", "p2"}
+    assert all(len(c.reference) > 0 for c in contigs)
+    from genoseq.genes.metalib import calibrate_library
+
+    start = library.params
+    for contig in contigs:
+        choose_statistics(library, [(contig.index, contig.scored)], 11,
+                          lambda records, params: None, start, exclude=contig.genome)
+        contig.hexamer, contig.profile = contig.scored.hexamer, contig.scored.profile
+    before = library_figures(contigs, start)
+    params, after = calibrate_library(library, contigs, lambda records, params: None, start,
+                                      rounds=1)
+    assert objective(after) >= objective(before)
+    assert 0.5 < after["f1"] <= 1.0
+
+
+def test_contig_counts_leave_edge_genes_out():
+    from genoseq.genes.orfs import find_orfs
+    from genoseq.genes.scoring import ScoredCandidates
+
+    seq = b"TAA" + b"ATG" + b"GCT" * 40 + b"TAA" + b"CCC" * 10 + b"ATG" + b"GCA" * 30
+    c = find_orfs(seq, 11)
+    n = len(c.start)
+    scored = ScoredCandidates(candidates=c, coding=np.zeros(n), start=np.zeros(n),
+                              start_known=np.zeros(n, dtype=bool))
+    complete = int(np.flatnonzero((c.start == 3) & (c.strand > 0) & ~c.partial_left)[0])
+    edge = np.flatnonzero(c.partial_right & (c.strand > 0))
+    reference = {(1, 3, 129)}
+    counts = contig_counts(scored, reference, np.array([complete, *edge]))
+    assert counts == (1, 1, 1, 1)
+
+
+def test_meta_mode_uses_the_shipped_library_and_names_the_genome_it_borrowed(tmp_path):
+    seq = next(read_fasta(DATA / "ecoli_k12_500kb.fna.gz")).seq[:20_000].decode()
+    fasta = tmp_path / "contig.fna"
+    fasta.write_text(f">contig\n{seq}\n")
+    out = tmp_path / "genes.gff"
+    assert main(["predict", "-i", str(fasta), "-o", str(out), "-p", "meta", "-q"]) == 0
+    header = out.read_text()
+    assert 'statistics of ' in header
+    plain = tmp_path / "plain.gff"
+    assert main(["predict", "-i", str(fasta), "-o", str(plain), "-p", "meta", "-q",
+                 "--no-meta-library"]) == 0
+    assert "statistics of" not in plain.read_text()
+    finder = GeneFinder(procedure="meta", compute=FP32)
+    assert finder.meta_library is not None and len(finder.meta_library.entries) >= 10
+    prediction = finder.predict_genome([("contig", seq)])[0]
+    assert prediction.statistics in {e.organism for e in finder.meta_library.entries}
+    assert finder.params_of(prediction) == finder.meta_library.params
+    assert GeneFinder(compute=FP32).meta_library is None  # single mode never reads it
+
+
+def test_training_a_library_refuses_genomes_the_networks_learned(genome_folder, tmp_path):
+    folder = tmp_path / "seen"
+    folder.mkdir()
+    for suffix in (".fna", ".gff3"):
+        (folder / f"bsub_best7003{suffix}").write_text(
+            (genome_folder / f"p0{suffix}").read_text().replace("p0", "bsub_best7003"))
+    (folder / "genomes.tsv").write_text("name\torganism\ttranslation_table\n"
+                                        "bsub_best7003\tBacillus subtilis\t11\n")
+    with pytest.raises(ValueError, match="bsub_best7003 were training genomes"):
+        train_meta_library([genome_folder], [folder], tmp_path / "lib.meta.npz",
+                           compute=FP32, progress=False)
+    assert not (tmp_path / "lib.meta.npz").exists()
