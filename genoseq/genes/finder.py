@@ -22,7 +22,8 @@ that. Metagenome mode (``"meta"``) decodes each record independently; with a
 statistics library (:mod:`genoseq.genes.metalib`, shipped with the model) it
 borrows the hexamer and start statistics of the library genome whose
 statistics give the record's genes the highest score, as Prodigal chooses
-among its metagenomic bins.
+among its metagenomic bins. A single-mode input too short to self-train on
+is decoded the same way.
 
 Those statistics can also be learned once (:meth:`GeneFinder.train`), saved
 as a training file and given to another finder (``training=``, Prodigal's
@@ -278,9 +279,7 @@ class GeneFinder:
                            else f"weights {os.path.basename(os.fspath(model))}")
         self._place(models)
         self.use_training(training)
-        if meta_library is True:
-            meta_library = library_path_for(model) if procedure == "meta" else None
-        self.use_library(meta_library)
+        self.use_library(library_path_for(model) if meta_library is True else meta_library)
 
     @classmethod
     def from_models(cls, models: GeneModels, params: DecoderParams | None = None,
@@ -394,17 +393,27 @@ class GeneFinder:
         self.training = training
 
     def use_library(self, library: MetaLibrary | str | os.PathLike | bool | None) -> None:
-        """Set :attr:`meta_library`, the statistics library of metagenome mode (None/False: none).
+        """Set :attr:`meta_library`, the statistics library (None/False: none).
 
-        A path is read with :func:`~genoseq.genes.metalib.read_library`. The
-        library serves meta mode only; single mode never reads it.
+        A path is read with :func:`~genoseq.genes.metalib.read_library` when
+        the library is first needed. It serves every input that is not
+        self-trained: each record of metagenome mode, and single-mode inputs
+        too short to self-train on (without a training file).
         """
-        if library is None or library is False:
-            self.meta_library = None
-        elif isinstance(library, MetaLibrary):
-            self.meta_library = library
-        else:
-            self.meta_library = read_library(library)
+        self._library_path = None
+        self._library = None
+        if isinstance(library, MetaLibrary):
+            self._library = library
+        elif library is not None and library is not False:
+            self._library_path = library
+
+    @property
+    def meta_library(self) -> MetaLibrary | None:
+        """The statistics library (:mod:`genoseq.genes.metalib`), read on first use; None: none."""
+        if self._library is None and self._library_path is not None:
+            self._library = read_library(self._library_path)
+            self._library_path = None
+        return self._library
 
     def params_of(self, prediction: Prediction) -> DecoderParams:
         """The decoder weights that decided ``prediction``'s genes."""
@@ -693,7 +702,7 @@ class GeneFinder:
                 self.fill_start_logits(index, scored, self.adapted_params)
         params = self.adapted_params if adapted else self.params
         statistics = [None] * len(scored_records)
-        if self.procedure == "meta" and self.meta_library is not None and scored_records:
+        if not adapted and scored_records and self.meta_library is not None:
             params = self.meta_library.params
             picks = choose_statistics(self.meta_library, scored_records,
                                       self.translation_table, self.fill_start_logits_many)

@@ -163,11 +163,13 @@ def _size_hint(source) -> int | None:
 def _warn_short_genome(source, finder: GeneFinder, bases: int) -> None:
     """Single mode on an input too short to self-train on: say what happens instead."""
     if finder.adapts and finder.training is None and 0 < bases < finder.adapt_min_length:
+        how = ("with statistics borrowed from the model's library genomes"
+               if finder.meta_library is not None else "with the model's general weights")
         warnings.warn(
             f"{source}: {bases:,} bp in all, under the {finder.adapt_min_length:,} bp that "
-            "self-training needs: genes predicted with the model's general weights, without "
-            "self-training, as -p meta does (Prodigal refuses to train below "
-            f"{PRODIGAL_MIN_SINGLE_GENOME:,} bp and points to -p meta)",
+            f"self-training needs: genes predicted {how}, without self-training, as -p meta "
+            f"does (Prodigal refuses to train below {PRODIGAL_MIN_SINGLE_GENOME:,} bp and "
+            "points to -p meta)",
             GenoseqWarning, stacklevel=3)
 
 

@@ -201,7 +201,12 @@ def test_meta_mode_uses_the_shipped_library_and_names_the_genome_it_borrowed(tmp
     prediction = finder.predict_genome([("contig", seq)])[0]
     assert prediction.statistics in {e.organism for e in finder.meta_library.entries}
     assert finder.params_of(prediction) == finder.meta_library.params
-    assert GeneFinder(compute=FP32).meta_library is None  # single mode never reads it
+    # Single mode reads it only for an input too short to self-train on.
+    single = GeneFinder(compute=FP32)
+    assert single._library is None
+    short = single.predict_genome([("contig", seq)])[0]
+    assert not short.adapted and short.statistics is not None
+    assert [g.start for g in short.genes] == [g.start for g in prediction.genes]
 
 
 def test_training_a_library_refuses_genomes_the_networks_learned(genome_folder, tmp_path):

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from conftest import DATA
 
+from genoseq.device import ComputeOptions
 from genoseq.encoding import dna_to_index
 from genoseq.genes.finder import GeneFinder
 from genoseq.genes.labels import coding_labels
@@ -129,3 +130,23 @@ def test_whole_held_out_genomes(shared_data, name, table, floor):
     matched = len(keys_pred & keys_ref)
     f1 = 2 * matched / (len(keys_pred) + len(keys_ref))
     assert f1 > floor
+
+
+def test_meta_library_statistics_help_on_held_out_contigs(ecoli_piece):
+    """Meta mode's statistics library on 20 kb contigs of the held-out slice.
+
+    Measured on the first 200 kb (fp32): with the shipped library F1 0.936 and exact start
+    0.883; without it (--no-meta-library) 0.937 and 0.859; with every entry's hexamer and
+    start-profile values shuffled, F1 0.308 and exact start 0.656.
+    """
+    record, reference = ecoli_piece
+    length = 200_000
+    meta = GeneFinder(procedure="meta", compute=ComputeOptions(device="cpu", precision="fp32"))
+    predictions = meta.predict_genome([(f"c{offset}", record.seq[offset:offset + 20_000])
+                                       for offset in range(0, length, 20_000)])
+    genes = [replace(g, start=g.start + int(p.seqid[1:]), end=g.end + int(p.seqid[1:]))
+             for p in predictions for g in p.genes]
+    assert all(p.statistics is not None for p in predictions)
+    _, _, f1, exact = score(genes, [c for c in reference if c.end <= length])
+    assert f1 > 0.92, f1
+    assert exact > 0.87, exact
