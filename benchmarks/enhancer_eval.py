@@ -62,7 +62,7 @@ import genoseq
 from genoseq.device import ComputeOptions, set_threads
 from genoseq.enhancers.loci import element_feature_matrix, labels
 from genoseq.enhancers.model import EnhancerModelConfig
-from genoseq.enhancers.predict import element_effects, loci_for
+from genoseq.enhancers.predict import element_effects, element_scores, loci_for
 from genoseq.enhancers.table import numeric_column, read_pairs
 from genoseq.enhancers.train import (
     EnhancerTrainConfig,
@@ -82,6 +82,8 @@ MAIN = "leaky integrator (shipped configuration)"
 LOGISTIC = "logistic regression, same inputs (nested C)"
 GBM = "gradient boosting, same inputs (nested settings)"
 NESTED = "leaky integrator, design chosen by nested CV among the rows below"
+PAIR = ("leaky integrator + pair readout (log effect and the pair's own inputs in one "
+        "logistic link)")
 
 
 def integrator_variants() -> dict[str, EnhancerModelConfig]:
@@ -97,6 +99,7 @@ def integrator_variants() -> dict[str, EnhancerModelConfig]:
         "ablation: no competition (each element alone with its promoter)": replace(
             main, neighbourhood_kb=0.0, competition=False),
         "ablation: element-specific leaks (barriers) on": replace(main, barriers=True),
+        PAIR: replace(main, pair_readout=True),
     }
 
 
@@ -178,9 +181,8 @@ def integrator_inner_auprc(table, train, y, config, settings, chroms, n_inner, s
     for fold in range(n_inner):
         held = group == fold
         model, _ = train_enhancer_model(table.iloc[rows[~held]], config, settings, source=source)
-        pooled[held] = np.abs(element_effects(model, loci_for(model, table.iloc[rows[held]],
-                                                                source),
-                                              compute=ComputeOptions(device="cpu")))
+        pooled[held] = element_scores(model, loci_for(model, table.iloc[rows[held]], source),
+                                      compute=ComputeOptions(device="cpu"))
     return float(average_precision_score(y[rows], pooled))
 
 
@@ -278,11 +280,12 @@ def main(argv=None) -> int:
         for name, config in variants.items():
             tick = time.perf_counter()
             model, metadata = train_enhancer_model(table[train], config, settings, source=source)
-            effects = element_effects(model, loci_for(model, table[test], source),
-                                      compute=ComputeOptions(device="cpu"))
-            model_scores[name][test] = np.abs(effects)
+            loci = loci_for(model, table[test], source)
+            effects = element_effects(model, loci, compute=ComputeOptions(device="cpu"))
+            model_scores[name][test] = element_scores(model, loci,
+                                                      compute=ComputeOptions(device="cpu"))
             negative[name] += int((effects < 0).sum())
-            per_fold[name].append(ranking_metrics(y[test], np.abs(effects))["auprc"])
+            per_fold[name].append(ranking_metrics(y[test], model_scores[name][test])["auprc"])
             learnt[name].append({**describe_model(model), "steps": metadata["steps"]})
             print(f"fold {fold} {name}: held-out AUPRC {per_fold[name][-1]:.4f} "
                   f"({time.perf_counter() - tick:.0f} s)", file=sys.stderr, flush=True)

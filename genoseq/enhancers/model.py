@@ -40,6 +40,8 @@ SHIPPED_MODEL = "enhancer"
 DEFAULT_LEAKS_PER_KB = (0.001, 0.00316, 0.01, 0.0316, 0.1, 0.316, 1.0)
 #: Effects below this magnitude are treated as this magnitude in the log link.
 EFFECT_FLOOR = 1e-30
+#: Added to |offset| (kb) before the pair readout takes its log: an element at the TSS.
+PAIR_DISTANCE_FLOOR_KB = 0.01
 #: Untested elements this close to a TSS kick too: every tested pair of the K562
 #: screens lies within it (largest distance 2.38 Mb); fixed before any evaluation.
 NEIGHBOURHOOD_KB = 2500.0
@@ -77,6 +79,12 @@ class EnhancerModelConfig(DictConfig):
         The response is the readout (sweet spot or monotone sigmoid) of the
         log input. False: the response is the log input itself, so an
         effect is the log-fold drop of the input, ``−log(1 − share)``.
+    pair_readout : bool
+        The link to P(regulated) also reads the pair's own inputs linearly
+        (the element's standardised features, log distance to the TSS and
+        the gene features: what a logistic regression on the pair reads),
+        beside the log of the integrator's effect; the pair's score is then
+        that logit. False: the score is the effect alone.
     """
 
     element_columns: tuple[str, ...] = SIGNAL_COLUMNS + PLAIN_COLUMNS
@@ -90,6 +98,7 @@ class EnhancerModelConfig(DictConfig):
     barriers: bool = False
     competition: bool = True
     saturation: bool = False
+    pair_readout: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "element_columns", tuple(self.element_columns))
@@ -112,6 +121,9 @@ class LocusResponse:
         Log of the integrated state at each TSS.
     contributions : torch.Tensor, shape (n, length)
         What each element adds to its TSS's state (0 outside element slots).
+    pair_logit : torch.Tensor, shape (n, length), or None
+        With ``pair_readout``: the linear readout of each slot's own pair
+        inputs, added to the link's logit.
     effects : torch.Tensor, shape (n, length)
         Response with all kicks minus response without the element's kick
         (0 outside element slots); positive: removing the element lowers the
@@ -123,6 +135,7 @@ class LocusResponse:
     log_input: torch.Tensor
     contributions: torch.Tensor
     effects: torch.Tensor
+    pair_logit: torch.Tensor | None = None
 
 
 def _kick_network(n_features: int, hidden: int) -> nn.Module:
@@ -157,6 +170,11 @@ class EnhancerModel(nn.Module):
         # The link from |effect| to P(regulated): logit = slope · log|effect| + bias.
         self.log_link_slope = nn.Parameter(torch.zeros(()))
         self.link_bias = nn.Parameter(torch.zeros(()))
+        if config.pair_readout:
+            self.pair_net = nn.Linear(n_features + 1 + len(config.gene_columns), 1)
+            with torch.no_grad():
+                self.pair_net.weight.zero_()
+                self.pair_net.bias.zero_()
 
     @torch.no_grad()
     def set_feature_scaling(self, buckets: list[LocusBucket]) -> None:
@@ -197,13 +215,31 @@ class EnhancerModel(nn.Module):
         else:
             effects = drop
         effects = effects * bucket.is_element
+        pair_logit = None
+        if self.config.pair_readout:
+            distance = torch.log(bucket.positions.abs() + PAIR_DISTANCE_FLOOR_KB)
+            genes = bucket.gene_features.unsqueeze(1).expand(-1, scaled.shape[1], -1)
+            pair_logit = self.pair_net(torch.cat([scaled, distance.unsqueeze(-1), genes],
+                                                 dim=-1)).squeeze(-1) * bucket.is_element
         return LocusResponse(kicks=kicks, log_pass=log_pass, log_input=log_input,
-                             contributions=contributions, effects=effects)
+                             contributions=contributions, effects=effects,
+                             pair_logit=pair_logit)
 
-    def regulated_logit(self, effects: torch.Tensor) -> torch.Tensor:
-        """Logit of P(regulated) from effects, any shape: monotone in ``|effect|``."""
+    def regulated_logit(self, effects: torch.Tensor,
+                        pair_logit: torch.Tensor | None = None) -> torch.Tensor:
+        """Logit of P(regulated) from effects, any shape: monotone in ``|effect|``.
+
+        ``pair_logit`` (the response's, with ``pair_readout``) is added.
+        """
         magnitude = effects.abs().clamp_min(EFFECT_FLOOR)
-        return self.log_link_slope.exp() * torch.log(magnitude) + self.link_bias
+        logit = self.log_link_slope.exp() * torch.log(magnitude) + self.link_bias
+        return logit if pair_logit is None else logit + pair_logit
+
+    def pair_scores(self, response: LocusResponse) -> torch.Tensor:
+        """Ranking score of every slot: ``|effect|``, or with ``pair_readout`` the logit."""
+        if self.config.pair_readout:
+            return self.regulated_logit(response.effects, response.pair_logit)
+        return response.effects.abs()
 
 
 def save_enhancer_model(model: EnhancerModel, path_stem: str | os.PathLike,

@@ -49,10 +49,26 @@ def element_effects(model: EnhancerModel, loci: Loci, *,
     return loci.scatter(effects)
 
 
+def element_scores(model: EnhancerModel, loci: Loci, *,
+                   compute: ComputeOptions | None = None) -> np.ndarray:
+    """Each pair's ranking score, ``(rows,)``: ``|effect|``, or the logit of a pair-readout model.
+
+    As :func:`element_effects` otherwise (NaN for pairs without a TSS).
+    """
+    device = (ComputeOptions() if compute is None else compute).torch_device()
+    model = model.to(device).eval()
+    with torch.inference_mode():
+        scores = [model.pair_scores(model(bucket.to(device))) for bucket in loci.buckets]
+    return loci.scatter(scores)
+
+
 def score_enhancer_pairs(table: pd.DataFrame, model: EnhancerModel | None = None, *,
                          compute: ComputeOptions | None = None, source: str = "<table>"
                          ) -> pd.DataFrame:
-    """The table with a :data:`SCORE_COLUMN` column: ``|effect|``, higher = more likely regulated.
+    """The table with a :data:`SCORE_COLUMN` column, higher = more likely regulated.
+
+    The score is the element's effect ``|effect|``, or for a model with a
+    pair readout the logit of P(regulated) (:meth:`EnhancerModel.pair_scores`).
 
     Every row is kept. A pair whose gene has no TSS (empty ``startTSS``)
     cannot be placed in a locus: its score is NaN, and one
@@ -72,10 +88,10 @@ def score_enhancer_pairs(table: pd.DataFrame, model: EnhancerModel | None = None
     """
     if model is None:
         model, _ = load_enhancer_model()
-    effects = element_effects(model, loci_for(model, table, source), compute=compute)
+    scores = element_scores(model, loci_for(model, table, source), compute=compute)
     unplaced = int((~has_tss(table, source)).sum())
     if unplaced:
         warnings.warn(f"{source}: {unplaced} of {len(table)} pairs have no TSS (empty "
                       f"startTSS) and cannot be scored; their {SCORE_COLUMN} is left empty",
                       GenoseqWarning, stacklevel=2)
-    return table.assign(**{SCORE_COLUMN: np.abs(effects)})
+    return table.assign(**{SCORE_COLUMN: scores})

@@ -24,7 +24,7 @@ from genoseq.config import DictConfig
 from genoseq.device import ComputeOptions
 from genoseq.enhancers.loci import Loci, build_loci, labels
 from genoseq.enhancers.model import EnhancerModel, EnhancerModelConfig
-from genoseq.enhancers.predict import element_effects
+from genoseq.enhancers.predict import element_scores
 from genoseq.enhancers.table import has_tss
 from genoseq.io import GenoseqWarning
 
@@ -99,17 +99,17 @@ def _labels_by_bucket(loci: Loci, y: np.ndarray, device: torch.device) -> list[t
     return [bucket.gather(y).to(device) for bucket in loci.buckets]
 
 
-def _bucket_loss(model: EnhancerModel, effects: torch.Tensor, bucket, target: torch.Tensor
+def _bucket_loss(model: EnhancerModel, response, bucket, target: torch.Tensor
                  ) -> torch.Tensor:
     """Summed logistic loss of one bucket's element slots."""
-    logits = model.regulated_logit(effects)
+    logits = model.regulated_logit(response.effects, response.pair_logit)
     losses = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
     return (losses * (bucket.rows >= 0)).sum()
 
 
 def _loss(model: EnhancerModel, buckets, targets: list[torch.Tensor], n_pairs: int
           ) -> torch.Tensor:
-    total = sum(_bucket_loss(model, model(bucket).effects, bucket, target)
+    total = sum(_bucket_loss(model, model(bucket), bucket, target)
                 for bucket, target in zip(buckets, targets, strict=True))
     return total / n_pairs
 
@@ -134,7 +134,7 @@ def fit_enhancer_model(config: EnhancerModelConfig, train: Loci, train_y: np.nda
     """Fit a fresh model, seeded by ``settings.seed``, with early stopping.
 
     Trains up to ``settings.max_steps`` full-batch steps on the logistic
-    loss and returns the model of the best validation AUPRC of ``|effect|``
+    loss and returns the model of the best validation AUPRC of its scores (``|effect|``, or the logit with ``pair_readout``)
     (evaluated every ``eval_every`` steps and at the last one), stopping
     after ``patience`` steps without improvement. AUPRC, not the validation
     loss: the loss also measures calibration, which shifts between
@@ -197,11 +197,11 @@ def fit_enhancer_model(config: EnhancerModelConfig, train: Loci, train_y: np.nda
             model.eval()
             with torch.no_grad():
                 responses = [model(bucket) for bucket in valid_buckets]
-                valid_loss = sum(_bucket_loss(model, response.effects, bucket, target)
+                valid_loss = sum(_bucket_loss(model, response, bucket, target)
                                  for response, bucket, target
                                  in zip(responses, valid_buckets, valid_targets, strict=True))
-                effects = valid.scatter([response.effects for response in responses])
-            valid_auprc = ranking_metrics(valid_y, np.abs(effects))["auprc"]
+                scores = valid.scatter([model.pair_scores(response) for response in responses])
+            valid_auprc = ranking_metrics(valid_y, scores)["auprc"]
             history.append({"step": step, "train_loss": loss.item(),
                             "valid_loss": float(valid_loss) / n_valid,
                             "valid_auprc": valid_auprc})
@@ -277,7 +277,7 @@ def train_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
     valid_y = labels(valid_part, source)
     result = fit_enhancer_model(config, fit_loci, labels(fit_part, source), valid_loci, valid_y,
                                 settings, compute=compute)
-    valid_scores = np.abs(element_effects(result.model, valid_loci, compute=compute))
+    valid_scores = element_scores(result.model, valid_loci, compute=compute)
     metadata = {
         "train_config": settings.to_dict(),
         "steps": result.steps,
