@@ -280,8 +280,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"{max(torch.rss) - max(ours.rss):.0f} MiB saved); the target is "
                       "<= 1.0 s."]
     lines += ["", "pyrodigal in single mode refuses records under 20,000 bp (Prodigal "
-                  "too, pointing to `-p meta`); genoseq predicts them with its general "
-                  "weights, as in meta mode, and warns."]
+                  "too, pointing to `-p meta`); genoseq predicts them without "
+                  "self-training, as in meta mode (with the statistics of its best "
+                  "library genome), and warns."]
     if break_even:
         lines += [
             "",
