@@ -152,7 +152,8 @@ def _frame_prefix_values(codes: np.ndarray, log_ratios: np.ndarray, frame: np.nd
 
 
 def hexamer_scores(bases: np.ndarray, log_ratios: np.ndarray, start: np.ndarray,
-                   end: np.ndarray, strand: np.ndarray) -> np.ndarray:
+                   end: np.ndarray, strand: np.ndarray,
+                   codes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Summed in-frame hexamer log-ratio of each candidate gene of one record.
 
     Parameters
@@ -163,15 +164,23 @@ def hexamer_scores(bases: np.ndarray, log_ratios: np.ndarray, start: np.ndarray,
     start, end, strand : np.ndarray, shape (n,)
         Candidate genes, forward-strand half-open coordinates.
 
+    codes : (np.ndarray, np.ndarray), optional
+        :func:`hexamer_codes` of the record and of its reverse complement,
+        when the caller scores it with several statistics.
+
     Returns
     -------
     np.ndarray, shape (n,), float64
     """
     length = len(bases)
     scores = np.zeros(len(start), dtype=np.float64)
-    for sign, seq in ((1, bases), (-1, reverse_complement_index(bases))):
-        codes = hexamer_codes(seq)
-        del seq
+    for k, sign in enumerate((1, -1)):
+        if codes is None:
+            seq = bases if sign > 0 else reverse_complement_index(bases)
+            strand_codes = hexamer_codes(seq)
+            del seq
+        else:
+            strand_codes = codes[k]
         chosen = strand == sign
         # A − strand gene [s, e) is the + strand gene [L - e, L - s) of the reverse complement.
         gene_start = start[chosen] if sign > 0 else length - end[chosen]
@@ -180,10 +189,11 @@ def hexamer_scores(bases: np.ndarray, log_ratios: np.ndarray, start: np.ndarray,
         last = np.maximum(gene_end - 5, gene_start)
         frame = gene_start % 3
         n = len(gene_start)
-        values = _frame_prefix_values(codes, log_ratios, np.concatenate([frame, frame]),
+        values = _frame_prefix_values(strand_codes, log_ratios,
+                                      np.concatenate([frame, frame]),
                                       np.concatenate([last, gene_start]))
         scores[chosen] = values[:n] - values[n:]
-        del codes
+        del strand_codes
     return scores
 
 

@@ -32,9 +32,17 @@ from pathlib import Path
 import numpy as np
 
 from genoseq import __version__
-from genoseq.genes.adapt import SelfTraining, apply_training, learn_training
+from genoseq.encoding import reverse_complement_index
+from genoseq.genes.adapt import (
+    SelfTraining,
+    hexamer_codes,
+    hexamer_scores,
+    learn_training,
+    start_profile_scores,
+)
 from genoseq.genes.decode import decode
 from genoseq.genes.scoring import DecoderParams, ScoredCandidates, total_scores
+from genoseq.genes.starts import gene_start_positions, start_windows
 from genoseq.io.errors import InvalidFileError
 
 #: File name of the shipped library in genoseq/weights.
@@ -187,12 +195,25 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
     params = library.params if params is None else params
     tried = [library.candidates_for(index, translation_table, exclude) for index, _ in records]
     best: list[tuple | None] = [None] * len(records)
+    # What every entry's scoring reads, computed once per record: the hexamer codes of
+    # both strands and the start windows (apply_training's values, without repeating it).
+    cache: dict[int, tuple] = {}
     for k, entry in enumerate(library.entries):
         members = [i for i, ks in enumerate(tried) if k in ks]
         if not members:
             continue
         subset = [records[i] for i in members]
-        apply_training(entry.training, subset)
+        for i, (index, scored) in zip(members, subset, strict=True):
+            if i not in cache:
+                c = scored.candidates
+                cache[i] = ((hexamer_codes(index), hexamer_codes(reverse_complement_index(index))),
+                            start_windows(index, gene_start_positions(c), c.strand))
+            codes, windows = cache[i]
+            c = scored.candidates
+            scored.hexamer = hexamer_scores(index, entry.training.hexamer_log_ratios, c.start,
+                                            c.end, c.strand, codes=codes)
+            scored.profile = np.where(c.partial_5prime, 0.0, start_profile_scores(
+                windows, entry.training.start_profile))
         fill_starts(subset, params)
         for i, (_, scored) in zip(members, subset, strict=True):
             chosen = decode(scored, params)
