@@ -65,6 +65,7 @@ from genoseq.enhancers.model import EnhancerModelConfig
 from genoseq.enhancers.predict import element_effects, element_scores, loci_for
 from genoseq.enhancers.table import numeric_column, read_pairs
 from genoseq.enhancers.train import (
+    PAIR_READOUT_TRAINING,
     EnhancerTrainConfig,
     chromosome_folds,
     describe_model,
@@ -103,9 +104,8 @@ def integrator_variants() -> dict[str, EnhancerModelConfig]:
     }
 
 
-#: Training of the pair-readout design: AdamW, because L-BFGS's line search stalls at
-#: its first steps with that readout (session 10: every fold stopped at step 5).
-PAIR_TRAINING = {"optimizer": "adamw", "learning_rate": 0.05}
+#: Training of the pair-readout design (AdamW: L-BFGS stalls with that readout).
+PAIR_TRAINING = PAIR_READOUT_TRAINING
 
 
 def settings_for(name: str, settings: EnhancerTrainConfig) -> EnhancerTrainConfig:

@@ -41,7 +41,11 @@ def _run_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
 def _run_train_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
     from genoseq.enhancers.model import EnhancerModelConfig, save_enhancer_model
     from genoseq.enhancers.table import read_pairs
-    from genoseq.enhancers.train import EnhancerTrainConfig, train_enhancer_model
+    from genoseq.enhancers.train import (
+        PAIR_READOUT_TRAINING,
+        EnhancerTrainConfig,
+        train_enhancer_model,
+    )
     from genoseq.nn.leaky import SweetSpotConfig
 
     table = read_pairs(args.pairs)
@@ -53,9 +57,11 @@ def _run_train_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
     defaults = EnhancerModelConfig()
     readout = SweetSpotConfig(**{**defaults.readout.to_dict(),
                                  "monotone": args.readout == "monotone"})
-    config = EnhancerModelConfig(readout=readout, saturation=args.readout != "log")
+    config = EnhancerModelConfig(readout=readout, saturation=args.readout != "log",
+                                 pair_readout=args.pair_readout)
     steps = {} if args.max_steps is None else {"max_steps": args.max_steps}
-    settings = EnhancerTrainConfig(seed=args.seed, **steps)
+    optimiser = PAIR_READOUT_TRAINING if args.pair_readout else {}
+    settings = EnhancerTrainConfig(seed=args.seed, **steps, **optimiser)
     with warnings_to(stderr):
         model, metadata = train_enhancer_model(table, config, settings, source=args.pairs,
                                                compute=compute_options(args, stderr))
@@ -114,8 +120,12 @@ def register_training(train_tasks, parser_class) -> None:
                        help="promoter readout: log of the input (default; an effect is the "
                        "log-fold drop of the input), a sweet-spot window or a monotone "
                        "threshold on it")
+    train.add_argument("--pair-readout", action="store_true",
+                       help="the link to P(regulated) also reads the pair's own inputs "
+                            "(element features, log distance, gene flag) beside the log "
+                            "effect; the score is that logit (trained with AdamW)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--max-steps", type=int, metavar="N",
-                       help="most training steps (default: 1000)")
+                       help="most training steps (default: 300)")
     add_compute_arguments(train, quiet="no progress bar")
     train.set_defaults(run=_run_train_enhancer)

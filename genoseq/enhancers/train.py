@@ -67,6 +67,11 @@ class EnhancerTrainConfig(DictConfig):
             raise ValueError(f"optimizer {self.optimizer!r}: expected 'adamw' or 'lbfgs'")
 
 
+#: Optimiser of a model with a pair readout (``pair_readout``): L-BFGS's line search stalls
+#: at its first steps with that readout (session 10: every fold stopped at step 5).
+PAIR_READOUT_TRAINING = {"optimizer": "adamw", "learning_rate": 0.05}
+
+
 def chromosome_folds(chromosomes: Sequence[str], n_folds: int) -> dict[str, int]:
     """Assign chromosomes to ``n_folds`` groups with balanced pair counts (deterministic).
 
