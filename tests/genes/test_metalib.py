@@ -221,3 +221,34 @@ def test_training_a_library_refuses_genomes_the_networks_learned(genome_folder, 
         train_meta_library([genome_folder], [folder], tmp_path / "lib.meta.npz",
                            compute=FP32, progress=False)
     assert not (tmp_path / "lib.meta.npz").exists()
+
+
+def test_train_meta_library_command_writes_a_library_the_finder_reads(genome_folder, tmp_path,
+                                                                      capsys):
+    calibration = tmp_path / "calibration"
+    calibration.mkdir()
+    rows = (genome_folder / "genomes.tsv").read_text().splitlines()
+    for suffix in (".fna", ".gff3"):
+        (calibration / f"p2{suffix}").write_text((genome_folder / f"p2{suffix}").read_text())
+    (calibration / "genomes.tsv").write_text("\n".join([rows[0], rows[3]]) + "\n")
+    library_folder = tmp_path / "library"
+    library_folder.mkdir()
+    for name in ("p0", "p1"):
+        for suffix in (".fna", ".gff3"):
+            (library_folder / f"{name}{suffix}").write_text(
+                (genome_folder / f"{name}{suffix}").read_text())
+    (library_folder / "genomes.tsv").write_text("\n".join(rows[:3]) + "\n")
+    out = tmp_path / "lib.meta.npz"
+    assert main(["train", "meta-library", "--genomes", str(library_folder),
+                 "--calibration-genomes", str(calibration), "-o", str(out), "-q",
+                 "--threads", "1"]) == 0
+    assert "3 genomes in the library" in capsys.readouterr().out
+    library = read_library(out)
+    assert [e.name for e in library.entries] == ["p0", "p1", "p2"]
+    assert library.metadata["calibration_genomes"] == ["p2"]
+    assert 0.5 < library.metadata["calibration_figures"]["f1"] <= 1.0
+    finder = GeneFinder(procedure="meta", compute=FP32, meta_library=out)
+    seq = (genome_folder / "p2.fna").read_text().split("\n", 1)[1].replace("\n", "")
+    prediction = finder.predict_genome([("p2", seq)])[0]
+    assert prediction.statistics in {"Escherichia coli piece 0", "Escherichia coli piece 1",
+                                     "Escherichia coli piece 2"}
