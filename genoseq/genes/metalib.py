@@ -55,6 +55,11 @@ GC_WINDOW = 0.1
 NEAREST = 1
 
 
+def gc_fraction(index: np.ndarray) -> float:
+    """G + C over the A/C/G/T bases of a record (bases as A=0, C=1, G=2, T=3, other=4)."""
+    return float(((index == 1) | (index == 2)).sum() / max(int((index < 4).sum()), 1))
+
+
 @dataclass(eq=False)
 class LibraryEntry:
     """One genome's reference-learned statistics."""
@@ -104,8 +109,7 @@ class MetaLibrary:
                 if e.translation_table == translation_table and e.name != exclude]
         if not pool:
             pool = [k for k, e in enumerate(self.entries) if e.name != exclude]
-        known = index < 4
-        gc = float(((index == 1) | (index == 2)).sum() / max(int(known.sum()), 1))
+        gc = gc_fraction(index)
         distance = {k: abs(self.entries[k].gc - gc) for k in pool}
         near = [k for k in pool if distance[k] <= self.gc_window]
         if len(near) < self.nearest:
@@ -204,12 +208,11 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
             continue
         subset = [records[i] for i in members]
         for i, (index, scored) in zip(members, subset, strict=True):
+            c = scored.candidates
             if i not in cache:
-                c = scored.candidates
                 cache[i] = ((hexamer_codes(index), hexamer_codes(reverse_complement_index(index))),
                             start_windows(index, gene_start_positions(c), c.strand))
             codes, windows = cache[i]
-            c = scored.candidates
             scored.hexamer = hexamer_scores(index, entry.training.hexamer_log_ratios, c.start,
                                             c.end, c.strand, codes=codes)
             scored.profile = np.where(c.partial_5prime, 0.0, start_profile_scores(
@@ -277,8 +280,7 @@ def build_library(entries, params: DecoderParams, progress: bool = False) -> Met
         organism = _organism(entry)
         records = load_genome(entry)
         training = reference_statistics(records, entry.translation_table)
-        bases = np.concatenate([r.index for r in records])
-        gc = float(((bases == 1) | (bases == 2)).sum() / max(int((bases < 4).sum()), 1))
+        gc = gc_fraction(np.concatenate([r.index for r in records]))
         built.append(LibraryEntry(entry.name, organism,
                                   entry.translation_table, round(gc, 4),
                                   replace(training, model_name=entry.name)))
@@ -350,10 +352,16 @@ def calibrate_library(library: MetaLibrary, contigs: list[CalibrationContig], fi
     objective) refits the weights with those choices fixed. Returns the
     weights and their figures (:func:`library_figures`).
     """
-    from genoseq.genes.train import _moves, objective
+    from genoseq.genes.train import search_params
 
     names = ("hexamer_weight", "coding_weight", "profile_weight", "start_weight", "gene_bias",
              "length_bias", "penalty", "orf_length_bias")
+
+    def report(params: DecoderParams, figures: dict) -> None:
+        if log is not None:
+            log(f"calibration: F1 {figures['f1']:.4f}, exact start "
+                f"{figures['exact_start']:.3f}, {params}")
+
     params = start
     figures = None
     for _ in range(rounds):
@@ -361,19 +369,8 @@ def calibrate_library(library: MetaLibrary, contigs: list[CalibrationContig], fi
             choose_statistics(library, [(contig.index, contig.scored)], contig.translation_table,
                               fill_starts, params, exclude=contig.genome)
             contig.hexamer, contig.profile = contig.scored.hexamer, contig.scored.profile
-        figures = library_figures(contigs, params)
-        for _ in range(4):
-            improved = False
-            for name in names:
-                for candidate in _moves(params, name):
-                    trial = library_figures(contigs, candidate)
-                    if objective(trial) > objective(figures) + 1e-6:
-                        params, figures, improved = candidate, trial, True
-            if log is not None:
-                log(f"calibration: F1 {figures['f1']:.4f}, exact start "
-                    f"{figures['exact_start']:.3f}, {params}")
-            if not improved:
-                break
+        params, figures = search_params(lambda candidate: library_figures(contigs, candidate),
+                                        params, names, log=report)
     return params, figures
 
 
@@ -430,16 +427,14 @@ def train_meta_library(genome_dirs, calibration_dirs, out, *, model=None,
         return GeneFinder(model, procedure="meta", translation_table=table, compute=exact,
                           meta_library=False)
 
-    probe = finder_for(11)
     from genoseq.genes.networks import load_gene_models
 
-    trained_on = set(load_gene_models(model)[3].get("training_genomes", []))
-    overlap = sorted(trained_on & {e.name for e in calibration})
+    _, params, adapted, metadata = load_gene_models(model)
+    overlap = sorted(set(metadata.get("training_genomes", [])) & {e.name for e in calibration})
     if overlap:
         raise ValueError(f"calibration genome(s) {', '.join(overlap)} were training genomes of "
                          "the model's networks: calibrate on genomes they never saw")
-    start = probe.adapted_params or replace(probe.params, hexamer_weight=0.2,
-                                            profile_weight=0.3)
+    start = adapted or replace(params, hexamer_weight=0.2, profile_weight=0.3)
     start = replace(start, self_training_rounds=1)
     library = build_library(entries + calibration, start, progress=progress)
     contigs = []

@@ -29,6 +29,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -228,26 +229,40 @@ def _moves(params: DecoderParams, name: str) -> list[DecoderParams]:
     return [replace(params, **{name: v}) for v in values]
 
 
-def coordinate_search(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]],
-                      params: DecoderParams, names: tuple[str, ...], rounds: int = 4
-                      ) -> tuple[DecoderParams, dict]:
+def search_params(evaluate: Callable[[DecoderParams], dict], params: DecoderParams,
+                  names: tuple[str, ...], rounds: int = 4,
+                  log: Callable[[DecoderParams, dict], None] | None = None
+                  ) -> tuple[DecoderParams, dict]:
     """Improve ``params`` one parameter at a time until no move helps (or ``rounds`` pass).
 
-    Weights move by factors (log scale, zero included), the bias and the
-    overlap penalty by offsets, so parameters whose good values differ by
-    orders of magnitude are all found without a grid fixed in advance.
+    ``evaluate`` gives the figures of a set of weights (with what
+    :func:`objective` reads). Weights move by factors (log scale, zero
+    included), the bias and the overlap penalty by offsets, so parameters
+    whose good values differ by orders of magnitude are all found without a
+    grid fixed in advance. ``log`` is called after each round with the best
+    weights and figures so far.
     """
-    best = evaluate_params(finder, records, params)
+    best = evaluate(params)
     for _ in range(rounds):
         improved = False
         for name in names:
             for candidate in _moves(params, name):
-                figures = evaluate_params(finder, records, candidate)
+                figures = evaluate(candidate)
                 if objective(figures) > objective(best) + 1e-6:
                     params, best, improved = candidate, figures, True
+        if log is not None:
+            log(params, best)
         if not improved:
             break
     return params, best
+
+
+def coordinate_search(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]],
+                      params: DecoderParams, names: tuple[str, ...], rounds: int = 4
+                      ) -> tuple[DecoderParams, dict]:
+    """:func:`search_params` of the stop-level figures of ``records`` (:func:`evaluate_params`)."""
+    return search_params(lambda candidate: evaluate_params(finder, records, candidate),
+                         params, names, rounds)
 
 
 def best_of(results) -> tuple[DecoderParams, dict]:
