@@ -11,6 +11,32 @@ TEST_DATA = REPO / "tests" / "data"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def write_ecoli_pieces(folder: Path, prefix: str, count: int, piece: int) -> Path:
+    """A genome folder of ``count`` 'genomes': consecutive ``piece`` bp slices of the bundled
+    E. coli slice (``PREFIX0``, ``PREFIX1``, ...), each with its CDS, and a genomes.tsv."""
+    from genoseq.io import read_fasta
+
+    seq = next(read_fasta(DATA / "ecoli_k12_500kb.fna.gz")).seq
+    gff_lines = [line.split("\t") for line in (DATA / "ecoli_k12_500kb.gff3").read_text()
+                 .splitlines() if line and not line.startswith("#")]
+    rows = ["name\torganism\ttranslation_table\tgc_percent"]
+    for k in range(count):
+        name, first = f"{prefix}{k}", k * piece
+        part = seq[first:first + piece]
+        (folder / f"{name}.fna").write_text(f">{name}\n{part.decode()}\n")
+        kept = []
+        for cols in gff_lines:
+            start, end = int(cols[3]), int(cols[4])
+            if cols[2] == "CDS" and start > first and end <= first + piece:
+                kept.append("\t".join([name, *cols[1:3], str(start - first), str(end - first),
+                                       *cols[5:]]))
+        (folder / f"{name}.gff3").write_text("##gff-version 3\n" + "\n".join(kept) + "\n")
+        gc = 100 * sum(part.count(b) for b in (b"G", b"C")) / len(part)
+        rows.append(f"{name}\tEscherichia coli piece {k}\t11\t{gc:.2f}")
+    (folder / "genomes.tsv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data``; tests using it are skipped where it is absent."""

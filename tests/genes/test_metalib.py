@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import DATA
+from conftest import DATA, write_ecoli_pieces
 
 from genoseq.cli import main
 from genoseq.device import ComputeOptions
@@ -34,25 +34,7 @@ FP32 = ComputeOptions(device="cpu", precision="fp32", threads=1)
 @pytest.fixture(scope="module")
 def genome_folder(tmp_path_factory):
     """Three 'genomes': consecutive 30 kb pieces of the bundled E. coli slice with their CDS."""
-    folder = tmp_path_factory.mktemp("genomes")
-    seq = next(read_fasta(DATA / "ecoli_k12_500kb.fna.gz")).seq
-    gff_lines = [line.split("\t") for line in (DATA / "ecoli_k12_500kb.gff3").read_text()
-                 .splitlines() if line and not line.startswith("#")]
-    rows = ["name\torganism\ttranslation_table\tgc_percent"]
-    for k in range(3):
-        name, first = f"p{k}", k * PIECE
-        piece = seq[first:first + PIECE]
-        (folder / f"{name}.fna").write_text(f">{name}\n{piece.decode()}\n")
-        kept = []
-        for cols in gff_lines:
-            start, end = int(cols[3]), int(cols[4])
-            if cols[2] == "CDS" and start > first and end <= first + PIECE:
-                kept.append("\t".join([name, *cols[1:3], str(start - first), str(end - first),
-                                       *cols[5:]]))
-        (folder / f"{name}.gff3").write_text("##gff-version 3\n" + "\n".join(kept) + "\n")
-        rows.append(f"{name}\tEscherichia coli piece {k}\t11\t50.8")
-    (folder / "genomes.tsv").write_text("\n".join(rows) + "\n")
-    return folder
+    return write_ecoli_pieces(tmp_path_factory.mktemp("genomes"), "p", 3, PIECE)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import json
 import os
 
 import pytest
-from conftest import DATA
+from conftest import write_ecoli_pieces
 
 from genoseq.cli import main
 from genoseq.device import ComputeOptions
@@ -17,7 +17,6 @@ from genoseq.genes.train import (
     calibration_folds_of,
     train_gene_finder,
 )
-from genoseq.io import read_fasta
 from genoseq.nn.train import TrainConfig
 
 PIECE = 40_000
@@ -26,26 +25,7 @@ PIECE = 40_000
 @pytest.fixture(scope="module")
 def genome_folder(tmp_path_factory):
     """Five 'genomes': consecutive 40 kb pieces of the bundled E. coli slice with their CDS."""
-    folder = tmp_path_factory.mktemp("genomes")
-    seq = next(read_fasta(DATA / "ecoli_k12_500kb.fna.gz")).seq
-    gff_lines = [line.split("\t") for line in (DATA / "ecoli_k12_500kb.gff3").read_text()
-                 .splitlines() if line and not line.startswith("#")]
-    rows = ["name\torganism\ttranslation_table\tgc_percent"]
-    for k in range(5):
-        name, first = f"g{k}", k * PIECE
-        piece = seq[first:first + PIECE]
-        (folder / f"{name}.fna").write_text(f">{name}\n{piece.decode()}\n")
-        kept = []
-        for cols in gff_lines:
-            start, end = int(cols[3]), int(cols[4])
-            if cols[2] == "CDS" and start > first and end <= first + PIECE:
-                kept.append("\t".join([name, *cols[1:3], str(start - first), str(end - first),
-                                       *cols[5:]]))
-        (folder / f"{name}.gff3").write_text("##gff-version 3\n" + "\n".join(kept) + "\n")
-        gc = 100 * sum(piece.count(b) for b in (b"G", b"C")) / len(piece)
-        rows.append(f"{name}\tEscherichia coli piece {k}\t11\t{gc:.2f}")
-    (folder / "genomes.tsv").write_text("\n".join(rows) + "\n")
-    return folder
+    return write_ecoli_pieces(tmp_path_factory.mktemp("genomes"), "g", 5, PIECE)
 
 
 def test_folds_are_dealt_by_gc_and_cover_every_genome():
