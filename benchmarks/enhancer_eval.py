@@ -62,7 +62,7 @@ import genoseq
 from genoseq.device import ComputeOptions, set_threads
 from genoseq.enhancers.loci import element_feature_matrix, labels
 from genoseq.enhancers.model import EnhancerModelConfig
-from genoseq.enhancers.predict import element_effects, element_scores, loci_for
+from genoseq.enhancers.predict import element_effects_and_scores, element_scores, loci_for
 from genoseq.enhancers.table import numeric_column, read_pairs
 from genoseq.enhancers.train import (
     PAIR_READOUT_TRAINING,
@@ -104,13 +104,9 @@ def integrator_variants() -> dict[str, EnhancerModelConfig]:
     }
 
 
-#: Training of the pair-readout design (AdamW: L-BFGS stalls with that readout).
-PAIR_TRAINING = PAIR_READOUT_TRAINING
-
-
 def settings_for(name: str, settings: EnhancerTrainConfig) -> EnhancerTrainConfig:
     """The training settings of one integrator row: the run's, AdamW for the pair readout."""
-    return replace(settings, **PAIR_TRAINING) if name == PAIR else settings
+    return replace(settings, **PAIR_READOUT_TRAINING) if name == PAIR else settings
 
 
 def three_digits(value):
@@ -291,10 +287,8 @@ def main(argv=None) -> int:
             tick = time.perf_counter()
             model, metadata = train_enhancer_model(table[train], config,
                                                    settings_for(name, settings), source=source)
-            loci = loci_for(model, table[test], source)
-            effects = element_effects(model, loci, compute=ComputeOptions(device="cpu"))
-            model_scores[name][test] = element_scores(model, loci,
-                                                      compute=ComputeOptions(device="cpu"))
+            effects, model_scores[name][test] = element_effects_and_scores(
+                model, loci_for(model, table[test], source), compute=ComputeOptions(device="cpu"))
             negative[name] += int((effects < 0).sum())
             per_fold[name].append(ranking_metrics(y[test], model_scores[name][test])["auprc"])
             learnt[name].append({**describe_model(model), "steps": metadata["steps"]})
@@ -398,7 +392,7 @@ def main(argv=None) -> int:
     lines += [
         "",
         f"Settings: `{json.dumps(settings.to_dict())}` (the pair readout: "
-        f"`{json.dumps(PAIR_TRAINING)}` instead); model "
+        f"`{json.dumps(PAIR_READOUT_TRAINING)}` instead); model "
         f"`{json.dumps(EnhancerModelConfig().to_dict())}`.",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, "
         f"torch {torch.__version__} on {torch.get_num_threads()} thread(s), Python "

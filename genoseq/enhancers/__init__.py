@@ -25,6 +25,7 @@ _EXPORTS = {
     "load_enhancer_model": "genoseq.enhancers.model",
     "save_enhancer_model": "genoseq.enhancers.model",
     "element_effects": "genoseq.enhancers.predict",
+    "element_effects_and_scores": "genoseq.enhancers.predict",
     "element_scores": "genoseq.enhancers.predict",
     "score_enhancer_pairs": "genoseq.enhancers.predict",
     "EnhancerTrainConfig": "genoseq.enhancers.train",

@@ -23,14 +23,17 @@ def loci_for(model: EnhancerModel, table: pd.DataFrame, source: str = "<table>")
                       source=source, neighbourhood_kb=model.config.neighbourhood_kb)
 
 
-def element_effects(model: EnhancerModel, loci: Loci, *,
-                    compute: ComputeOptions | None = None) -> np.ndarray:
-    """Effect of each pair's element on its gene, one value per table row, ``(rows,)``.
+def element_effects_and_scores(model: EnhancerModel, loci: Loci, *,
+                               compute: ComputeOptions | None = None
+                               ) -> tuple[np.ndarray, np.ndarray]:
+    """Effect and ranking score of each pair's element, one forward pass per locus bucket.
 
-    Positive: removing the element lowers the promoter's response (a
-    CRISPRi knock-down would reduce expression); negative: it raises it
-    (the state was above the sweet spot). NaN for a pair whose gene has no
-    TSS (it belongs to no locus).
+    Each a value per table row, ``(rows,)``, NaN for a pair whose gene has
+    no TSS (it belongs to no locus). The effect: positive when removing the
+    element lowers the promoter's response (a CRISPRi knock-down would
+    reduce expression), negative when it raises it (the state was above the
+    sweet spot). The score: ``|effect|``, or the logit of a pair-readout
+    model (:meth:`EnhancerModel.pair_scores`).
 
     Parameters
     ----------
@@ -44,22 +47,25 @@ def element_effects(model: EnhancerModel, loci: Loci, *,
     """
     device = (ComputeOptions() if compute is None else compute).torch_device()
     model = model.to(device).eval()
+    effects, scores = [], []
     with torch.inference_mode():
-        effects = [model(bucket.to(device)).effects for bucket in loci.buckets]
-    return loci.scatter(effects)
+        for bucket in loci.buckets:
+            response = model(bucket.to(device))
+            effects.append(response.effects)
+            scores.append(model.pair_scores(response))
+    return loci.scatter(effects), loci.scatter(scores)
+
+
+def element_effects(model: EnhancerModel, loci: Loci, *,
+                    compute: ComputeOptions | None = None) -> np.ndarray:
+    """The effects of :func:`element_effects_and_scores`."""
+    return element_effects_and_scores(model, loci, compute=compute)[0]
 
 
 def element_scores(model: EnhancerModel, loci: Loci, *,
                    compute: ComputeOptions | None = None) -> np.ndarray:
-    """Each pair's ranking score, ``(rows,)``: ``|effect|``, or the logit of a pair-readout model.
-
-    As :func:`element_effects` otherwise (NaN for pairs without a TSS).
-    """
-    device = (ComputeOptions() if compute is None else compute).torch_device()
-    model = model.to(device).eval()
-    with torch.inference_mode():
-        scores = [model.pair_scores(model(bucket.to(device))) for bucket in loci.buckets]
-    return loci.scatter(scores)
+    """The ranking scores of :func:`element_effects_and_scores`."""
+    return element_effects_and_scores(model, loci, compute=compute)[1]
 
 
 def score_enhancer_pairs(table: pd.DataFrame, model: EnhancerModel | None = None, *,
