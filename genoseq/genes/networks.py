@@ -237,11 +237,11 @@ class NetworkEvidence:
         only its own bases, unknown ones past the record's ends, so records
         packed into one ``index`` with at least ``START_WINDOW`` unknown bases
         between them get the logits each gets alone. A record longer than
-        ``2 * START_SLICE`` is scored a slice at a time, so the detector's
-        activations follow the slice (about 0.25 GB for the 2**18-base
-        segments of a whole record); the convolution then runs over segments
-        of another length, which moves a logit by float32 rounding at most
-        (5e-7 on 54 of 117,284 starts of 2 Mbp of P. fluorescens).
+        ``2 * START_SLICE`` is scored a slice at a time, so the padded copies
+        of each strand follow the slice, not the record; the convolution then
+        runs over segments cut elsewhere, which moves a logit by float32
+        rounding at most (5e-7 on 54 of 117,284 starts of 2 Mbp of
+        P. fluorescens).
         """
         precision = self.precision if precision is None else precision
         start = self.models.start
