@@ -34,7 +34,8 @@ def _run_train_ss(args, stdout: TextIO, stderr: TextIO) -> int:
                                seed=args.seed, monitor=args.monitor)
     options = dict(model_config=model_config, max_residues=args.max_residues, crop=args.crop,
                    valid_chains=args.valid_chains, label_smoothing=args.label_smoothing,
-                   compute=compute_options(args, stderr))
+                   exclude=args.exclude, pseudo=args.pseudo,
+                   pseudo_fraction=args.pseudo_fraction, compute=compute_options(args, stderr))
     if args.seeds:
         from genoseq.structure.train import train_ss_ensemble
 
@@ -51,10 +52,34 @@ def _run_train_ss(args, stdout: TextIO, stderr: TextIO) -> int:
 def _run_combine_ss(args, stdout: TextIO, stderr: TextIO) -> int:
     from genoseq.structure.train import combine_ss_models
 
-    metadata = combine_ss_models(args.models, args.valid, args.out,
+    metadata = combine_ss_models(args.models, args.valid, args.out, exclude=args.exclude,
                                  compute=compute_options(args, stderr))
     _report_scores(metadata, args.out, stdout)
     return 0
+
+
+def _run_pseudo_label(args, stdout: TextIO, stderr: TextIO) -> int:
+    from genoseq.structure.pseudo import pseudo_label_table
+
+    counts = pseudo_label_table(args.input, args.output, model=args.model,
+                                min_confidence=args.min_confidence, min_length=args.min_length,
+                                compute=compute_options(args, stderr))
+    stdout.write(f"labelled {counts['proteins']} proteins ({counts['residues']} residues, "
+                 f"{counts['kept_residues']} with mask 1; {counts['skipped_short']} shorter "
+                 f"than {args.min_length} left out); wrote {args.output}\n")
+    return 0
+
+
+def _fraction(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: expected a number from 0 to 1")
+    return value
 
 
 def _report_scores(metadata: dict, out, stdout: TextIO) -> None:
@@ -102,7 +127,7 @@ def register(commands, parser_class) -> None:
 
 
 def register_training(train_tasks, parser_class) -> None:
-    """Add ``ss`` and ``ss-ensemble`` to the ``genoseq train`` tasks."""
+    """Add ``ss``, ``ss-ensemble`` and ``ss-pseudolabel`` to the ``genoseq train`` tasks."""
     train = train_tasks.add_parser(
         "ss", help="train the secondary-structure model",
         description="Train the Q8+Q3 BiLSTM on a table in the format of "
@@ -134,6 +159,15 @@ def register_training(train_tasks, parser_class) -> None:
     train.add_argument("--valid-chains", type=int, default=None, metavar="N",
                        help="early-stop on N random validation chains (default: all)")
     train.add_argument("--label-smoothing", type=float, default=0.0)
+    train.add_argument("--exclude", metavar="FILE",
+                       help="chain ids to leave out of --train and --valid (first column; a "
+                       "header 'id' is skipped), e.g. benchmarks/results/"
+                       "ss_clean_split_removed.tsv")
+    train.add_argument("--pseudo", metavar="FILE",
+                       help="pseudo-labelled table ('genoseq train ss-pseudolabel') to train on "
+                       "beside --train")
+    train.add_argument("--pseudo-fraction", type=_fraction, default=0.5, metavar="F",
+                       help="share of training batches drawn from --pseudo (default: 0.5)")
     architecture = "(default: the shipped model's)"
     train.add_argument("--conv-channels", type=int, help=f"conv front width {architecture}")
     train.add_argument("--conv-kernel", type=int, help=f"first conv kernel {architecture}")
@@ -154,5 +188,26 @@ def register_training(train_tasks, parser_class) -> None:
     combine.add_argument("--valid", required=True, metavar="FILE", help="validation table")
     combine.add_argument("-o", "--out", required=True, metavar="STEM",
                          help="write STEM.pt (weights) and STEM.json (config, metrics)")
+    combine.add_argument("--exclude", metavar="FILE",
+                         help="chain ids to leave out of --valid (as for 'train ss')")
     add_compute_arguments(combine, quiet=None)
     combine.set_defaults(run=_run_combine_ss)
+
+    label = train_tasks.add_parser(
+        "ss-pseudolabel", help="label unlabelled proteins with a secondary-structure teacher",
+        description="Predict Q8 and Q3 for the proteins of a FASTA file with a trained model "
+        "(the teacher) and write them as a training table (id, seq, q8, q3, mask) for 'genoseq "
+        "train ss --pseudo'. Filter the proteins against the benchmark sets first (at most 25%% "
+        "identity), as for labelled chains.")
+    label.add_argument("-i", "--input", required=True, metavar="FILE", help="protein FASTA")
+    label.add_argument("-o", "--output", required=True, metavar="FILE",
+                       help="table to write (.gz: gzip)")
+    label.add_argument("--model", metavar="STEM", help="teacher STEM.pt/.json (default: shipped)")
+    label.add_argument("--min-confidence", type=_fraction, default=0.0, metavar="P",
+                       help="mask residues whose Q3 call has a teacher probability below P "
+                       "(default: 0, keep all)")
+    label.add_argument("--min-length", type=int, default=30, metavar="AA",
+                       help="leave out proteins shorter than this (default: 30)")
+    add_compute_arguments(label, batch_size=64, batch_help="chains per batch, batched by length",
+                          precision=True, quiet="no progress bar")
+    label.set_defaults(run=_run_pseudo_label)

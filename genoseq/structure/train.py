@@ -38,6 +38,7 @@ from genoseq.structure.model import (
     q3_probabilities,
 )
 from genoseq.structure.predict import load_ss_model, predict_probabilities, save_ss_model
+from genoseq.structure.pseudo import MixedBatchSampler, drop_chains, read_id_list
 
 
 def score_chains(model: SecondaryStructureModel, chains: Sequence[Chain], *,
@@ -90,6 +91,9 @@ def train_secondary_structure(
     crop: int = 256,
     valid_chains: int | None = None,
     label_smoothing: float = 0.0,
+    exclude: str | os.PathLike | None = None,
+    pseudo: str | os.PathLike | None = None,
+    pseudo_fraction: float = 0.5,
     compute: ComputeOptions | None = None,
 ) -> dict:
     """Train, early-stop and save a secondary-structure model.
@@ -114,6 +118,16 @@ def train_secondary_structure(
         Early-stop on this many validation chains (a seeded random choice),
         to save time per epoch; the final scores use every chain.
     label_smoothing : float
+    exclude : path, optional
+        Chain ids (:func:`~genoseq.structure.pseudo.read_id_list`) left out
+        of the training and validation tables, e.g. those within 25%
+        identity of a test set (``benchmarks/ss_clean_split.py``).
+    pseudo : path, optional
+        A pseudo-labelled table (:func:`~genoseq.structure.pseudo.pseudo_label_table`)
+        trained on beside the training table.
+    pseudo_fraction : float
+        Share of training batches drawn from ``pseudo`` (same number of
+        steps in all: the budget of a labelled-only run).
     compute : ComputeOptions or None
         Device, threads and progress bars (batches are ``max_residues``).
 
@@ -130,6 +144,11 @@ def train_secondary_structure(
     device = compute.torch_device()
     train_chains = read_ss_table(train_path)
     valid = read_ss_table(valid_path)
+    excluded = {"train": 0, "valid": 0}
+    if exclude is not None:
+        ids = read_id_list(exclude)
+        train_chains, excluded["train"] = drop_chains(train_chains, ids)
+        valid, excluded["valid"] = drop_chains(valid, ids)
     stopping = valid
     if valid_chains is not None and valid_chains < len(valid):
         chosen = np.random.default_rng(train_config.seed).choice(len(valid), valid_chains,
@@ -138,14 +157,25 @@ def train_secondary_structure(
     torch.manual_seed(train_config.seed)
     model = SecondaryStructureModel(model_config)
     started = time.perf_counter()
-    result = train_tagger(model, CroppedBatchSampler(train_chains, max_residues, crop),
+    sampler = CroppedBatchSampler(train_chains, max_residues, crop)
+    data = {"train": os.path.basename(train_path), "valid": os.path.basename(valid_path),
+            "train_chains": len(train_chains), "valid_chains": len(valid),
+            "early_stopping_chains": len(stopping)}
+    if exclude is not None:
+        data.update(exclude=os.path.basename(exclude), excluded_train_chains=excluded["train"],
+                    excluded_valid_chains=excluded["valid"])
+    if pseudo is not None:
+        pseudo_chains = read_ss_table(pseudo)
+        sampler = MixedBatchSampler(sampler, CroppedBatchSampler(pseudo_chains, max_residues,
+                                                                 crop), pseudo_fraction)
+        data.update(pseudo=os.path.basename(pseudo), pseudo_chains=len(pseudo_chains),
+                    pseudo_fraction=pseudo_fraction)
+    result = train_tagger(model, sampler,
                           validation_batches(stopping), train_config, run_dir, device=device,
                           objective=SecondaryStructureObjective(label_smoothing),
                           progress=compute.progress)
     metadata = {
-        "data": {"train": os.path.basename(train_path), "valid": os.path.basename(valid_path),
-                 "train_chains": len(train_chains), "valid_chains": len(valid),
-                 "early_stopping_chains": len(stopping)},
+        "data": data,
         "train_config": train_config.to_dict(),
         "batches": {"max_residues": max_residues, "crop": crop,
                     "label_smoothing": label_smoothing},
@@ -183,21 +213,27 @@ def train_ss_ensemble(train_path: str | os.PathLike, valid_path: str | os.PathLi
     metadata = {
         "ensemble_seeds": list(seeds),
         "members": member_cards,
-        "valid_scores": score_chains(ensemble, read_ss_table(valid_path), compute=compute),
+        "valid_scores": score_chains(ensemble, _valid_chains(valid_path, options.get("exclude")),
+                                     compute=compute),
     }
     save_ss_model(ensemble, out_stem, metadata)
     return metadata
 
 
+def _valid_chains(valid_path, exclude=None) -> list[Chain]:
+    valid = read_ss_table(valid_path)
+    return valid if exclude is None else drop_chains(valid, read_id_list(exclude))[0]
+
+
 def combine_ss_models(stems: Sequence[str | os.PathLike], valid_path: str | os.PathLike,
-                      out_stem: str | os.PathLike, *,
+                      out_stem: str | os.PathLike, *, exclude: str | os.PathLike | None = None,
                       compute: ComputeOptions | None = None) -> dict:
     """Save the ensemble of saved models (single networks or ensembles, any architectures).
 
     Every member of every input becomes a member of the new ensemble, which
     averages their probabilities like :func:`train_ss_ensemble`'s; it is
-    scored on the whole validation table and written to ``<out_stem>.pt``/``.json``
-    with the members' model cards.
+    scored on the whole validation table (less the ids of ``exclude``) and
+    written to ``<out_stem>.pt``/``.json`` with the members' model cards.
     """
     members, member_cards = [], []
     for stem in stems:
@@ -213,7 +249,8 @@ def combine_ss_models(stems: Sequence[str | os.PathLike], valid_path: str | os.P
     metadata = {
         "ensemble_of": [os.path.basename(str(stem)) for stem in stems],
         "members": member_cards,
-        "valid_scores": score_chains(ensemble, read_ss_table(valid_path), compute=compute),
+        "valid_scores": score_chains(ensemble, _valid_chains(valid_path, exclude),
+                                     compute=compute),
     }
     Path(out_stem).parent.mkdir(parents=True, exist_ok=True)
     save_ss_model(ensemble, out_stem, metadata)
