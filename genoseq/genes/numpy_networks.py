@@ -11,6 +11,11 @@ weights of the model file (read by :func:`genoseq.nn.numpy_state.load_numpy_stat
 It computes what the torch networks compute in eval mode, to float32
 rounding (about 1e-5 on a logit), and offers the methods of
 :class:`~genoseq.genes.networks.NetworkEvidence` that a fp32 run uses.
+Its matrix products run on one BLAS thread (threadpoolctl): they are small
+(a batch of rows times a 96 x 384 matrix per LSTM step), and BLAS threads
+that spin-wait at every step collapse when other processes keep the CPUs
+busy (one LSTM direction over 50 rows of 217 steps: 26 ms on one thread,
+730 ms on OpenBLAS's default two beside a two-thread torch job).
 
 A call over more than :data:`NUMPY_MAX_BASES` bases goes to the torch
 networks instead, built on first need from the same weights: on long
@@ -35,6 +40,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from threadpoolctl import threadpool_limits
 
 from genoseq.device import ComputeOptions, resolve_precision, resolves_to_cpu
 from genoseq.genes.frames import N_FRAME_CHANNELS, frame_channels_numpy, stop_codon_mask
@@ -548,6 +554,10 @@ class NumpyNetworkEvidence:
         if self._to_torch(sum(map(len, indices)), precision):
             return self.torch_evidence.coding_logits_many(indices, precision, spans, on_batch,
                                                           batch_size)
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._coding_logits_numpy(indices, spans, on_batch)
+
+    def _coding_logits_numpy(self, indices, spans, on_batch) -> list[np.ndarray]:
         outs = [np.empty((len(values), N_CLASSES), dtype=np.float32) for values in indices]
         rows = window_rows(indices, window=self.window, context=self.context, multiple=3,
                            pad_value=4, spans=spans)
@@ -600,7 +610,8 @@ class NumpyNetworkEvidence:
         if self._to_torch(len(index), precision):
             return self.torch_evidence.start_logits_at(index, position, strand, precision)
         windows = start_windows(index, np.asarray(position, dtype=np.int64), np.asarray(strand))
-        return self.start(windows).astype(np.float64)
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self.start(windows).astype(np.float64)
 
     def exact_start_logits(self, index: np.ndarray, candidates: OrfCandidates,
                            which: np.ndarray, rows: int = 1024) -> np.ndarray:
@@ -609,4 +620,5 @@ class NumpyNetworkEvidence:
             return self.torch_evidence.exact_start_logits(index, candidates, which, rows)
         positions = gene_start_positions(candidates)[which]
         windows = start_windows(index, positions, candidates.strand[which])
-        return self.start(windows).astype(np.float64)
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self.start(windows).astype(np.float64)
