@@ -476,6 +476,8 @@ class GeneFinder:
                      ) -> list[tuple[np.ndarray, ScoredCandidates]]:
         """Coding scores of the candidates of one group of records; start logits not yet known."""
         exact = self.network_precision == "fp32"
+        # Start logits are fp32 on the CPU whatever the coding model's arithmetic.
+        start_exact = exact or getattr(self.networks, "start_precision", None) == "fp32"
         # Records without a candidate need no coding model: nothing in them is scored.
         wanted = [r for r, found in enumerate(candidates) if keep_log_probs or len(found)]
         skipped = sum(len(indices[r]) for r in set(range(len(indices))) - set(wanted))
@@ -509,7 +511,7 @@ class GeneFinder:
                 start_known=found.partial_5prime.copy(),
                 log_probs=self.networks.log_softmax(logits) if keep_log_probs else None,
                 exact=np.full(len(found), exact),
-                start_exact=np.full(len(found), exact))
+                start_exact=np.full(len(found), start_exact))
             records.append((index, scored))
         return records
 

@@ -155,8 +155,8 @@ def rescore_exact(networks: NetworkEvidence, items: list[tuple[Record, np.ndarra
     records, each exactly as an fp32 run of the whole record runs it;
     every candidate lying within the bases they give gets its fp32
     coding score (per-base log-ratios clipped to ``llr_clip``). Start logits
-    are recomputed for the listed ORFs only, each from its own window
-    (:meth:`NetworkEvidence.exact_start_logits`).
+    not yet exact are recomputed for the listed ORFs only, each from its own
+    window (:meth:`NetworkEvidence.exact_start_logits`).
     """
     spans, members = [], []
     for (_, scored), orfs in items:
@@ -184,7 +184,10 @@ def rescore_exact(networks: NetworkEvidence, items: list[tuple[Record, np.ndarra
             if scored.exact is not None:
                 scored.exact[inside] = True
         known = which[scored.start_known[which] & ~c.partial_5prime[which]]
-        scored.start[known] = np.clip(networks.exact_start_logits(index, c, known),
-                                      -START_LOGIT_CAP, START_LOGIT_CAP)
+        if scored.start_exact is not None:
+            known = known[~scored.start_exact[known]]  # fp32 already (the CPU's start logits)
+        if len(known):
+            scored.start[known] = np.clip(networks.exact_start_logits(index, c, known),
+                                          -START_LOGIT_CAP, START_LOGIT_CAP)
         if scored.start_exact is not None:
             scored.start_exact[which] = True
