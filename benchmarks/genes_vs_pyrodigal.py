@@ -33,7 +33,7 @@ from machine import machine_line  # benchmarks/machine.py: scripts run from this
 import genoseq
 from genoseq.device import PRECISIONS, ComputeOptions, resolve_device, set_threads
 from genoseq.genes.dataset import read_genome_table
-from genoseq.genes.finder import GeneFinder
+from genoseq.genes.finder import DEFAULT_CONTEXT, DEFAULT_WINDOW, GeneFinder
 from genoseq.genes.networks import load_gene_models
 from genoseq.genes.predict import predict_to_files, run_prediction
 from genoseq.io import read_fasta, read_gff3_cds
@@ -203,10 +203,11 @@ def main(argv=None) -> int:
     parser.add_argument("--speed-precision", default=None, metavar="LIST",
                         help="genoseq precisions timed on the speed genome (default: fp32,bf16 "
                              "on the CPU, auto,fp32 on a GPU); calls are compared with the first")
-    parser.add_argument("--speed-windows", default="5400,6600", metavar="LIST",
+    parser.add_argument("--speed-windows", default="6000,9600", metavar="LIST",
                         help="coding-model window sizes (bp) also run in fp32 on the speed genome, "
                              "to show how many near-tied calls any numerical change moves "
-                             "('' to skip; default 5400,6600; genoseq's default is 6000)")
+                             "('' to skip; default 6000,9600; genoseq's default is "
+                             f"{DEFAULT_WINDOW})")
     parser.add_argument("--repeats", type=int, default=3, metavar="N",
                         help="time each tool N times on the speed genome and keep the fastest "
                              "(default 3: the shared machine's timings vary by up to 20%%)")
@@ -367,8 +368,9 @@ def main(argv=None) -> int:
             lines += ["", "In reduced precision genoseq re-scores near ties in fp32 before "
                       "deciding (the default); `--no-recheck` skips that."]
         if any(label.startswith("fp32, window") for label, _, _ in timings):
-            lines += ["", "The coding model reads a genome in overlapping windows of 6,000 bp "
-                      "(600 bp of context on each side). The rows with another window size "
+            lines += ["", f"The coding model reads a genome in overlapping windows of "
+                      f"{DEFAULT_WINDOW:,} bp ({DEFAULT_CONTEXT} bp of context on each side). "
+                      "The rows with another window size "
                       "change nothing but where the windows are cut, in the same fp32 "
                       "arithmetic (timed once): the calls they move are near-ties that any numerical "
                       "change can tip."]

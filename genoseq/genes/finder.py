@@ -95,6 +95,12 @@ SCORE_GROUP_BASES = 4_000_000
 #: logits (28 bytes per base) and float64 prefix sums (56) of one chunk at a time.
 STREAM_CODING_FROM = 1_000_000
 CODING_CHUNK_BASES = 600_000
+#: Bases per coding-model window (context included), and context on each side. 9,000
+#: rather than the 6,000 of sessions 1-10: the context is then 13% of the network's
+#: work instead of 20%; on P. fluorescens (6.06 Mbp, fp32) 9.6 s against 10.2 s, 5
+#: near-tie calls of 5,356 moved (benchmarks/results/genes.md).
+DEFAULT_WINDOW = 9000
+DEFAULT_CONTEXT = 600
 #: Records shorter than this share one start-detector pass in
 #: :meth:`GeneFinder.fill_start_logits_many`; longer ones are convolved on their own.
 PACK_STARTS_BELOW = 20_000
@@ -228,7 +234,8 @@ class GeneFinder:
         windows per batch (default 32) and precision. Precision "auto":
         mixed precision (bf16, or fp16 on GPUs without bf16) on CUDA; on the
         CPU, bf16 where the processor has native bf16 instructions
-        (AVX512-BF16 or AMX), about twice as fast there, else fp32.
+        (AVX512-BF16 or AMX), else fp32; near ties are then re-scored in
+        fp32 (``recheck``), so the calls are those of an fp32 run.
     window, context : int
         Coding-model windows of ``window`` bases, of which ``context`` bases on
         each side only give context (both multiples of 3).
@@ -260,7 +267,8 @@ class GeneFinder:
     def __init__(self, model: str | os.PathLike | None = None, *, translation_table: int = 11,
                  procedure: str = "single", min_len: int = 90, closed: bool = False,
                  mask_n: bool = False, recheck: bool = True,
-                 compute: ComputeOptions | None = None, window: int = 6000, context: int = 600,
+                 compute: ComputeOptions | None = None, window: int = DEFAULT_WINDOW,
+                 context: int = DEFAULT_CONTEXT,
                  adapt_min_length: int = 100_000,
                  training: SelfTraining | str | os.PathLike | None = None,
                  meta_library: bool | str | os.PathLike | MetaLibrary = True):
@@ -305,7 +313,8 @@ class GeneFinder:
     def _setup(self, *, translation_table: int = 11, procedure: str = "single",
                min_len: int = 90, closed: bool = False, mask_n: bool = False,
                recheck: bool = True, compute: ComputeOptions | None = None,
-               window: int = 6000, context: int = 600, adapt_min_length: int = 100_000,
+               window: int = DEFAULT_WINDOW, context: int = DEFAULT_CONTEXT,
+               adapt_min_length: int = 100_000,
                numpy_allowed: bool = True) -> None:
         check_translation_table(translation_table)
         check_min_len(min_len)

@@ -33,7 +33,7 @@ from genoseq.nn.motif_cnn import MotifCNNConfig
 from genoseq.nn.tagger import TaggerConfig
 
 #: Windows per forward pass of :meth:`NetworkEvidence.coding_logits_chunks` (a long
-#: record's chunks): a batch of 6 kb windows holds ~7 MB of activations per window.
+#: record's chunks): a window holds ~1.2 kB of activations per base (~10 MB for 9 kb).
 STREAM_BATCH = 8
 #: Bases of a long record whose start codons :meth:`NetworkEvidence.start_logits_at`
 #: scores in one call of the start detector.

@@ -44,6 +44,9 @@ TIE_START = 0.025
 #: bp on B. subtilis, 0.3% of candidates beyond the span bound, the worst by 54% of
 #: its score), which a bound in the span alone does not cover.
 TIE_CODING_RELATIVE = 0.2
+#: Records longer than this have their near ties re-scored a stretch of this many
+#: bases at a time (:func:`rescore_exact`).
+RESCORE_CHUNK_BASES = 600_000
 
 #: One record's ``(index, scored)``: its bases (A=0 ... other=4) and scored candidates.
 Record = tuple[np.ndarray, ScoredCandidates]
@@ -146,6 +149,20 @@ def covered_runs(length: int, ranges: np.ndarray, window: int, context: int
     return runs
 
 
+def _exact_coding(networks: NetworkEvidence, record: Record, ranges: np.ndarray,
+                  values: np.ndarray, llr_clip: float) -> None:
+    """Give the candidates inside the windows run for ``ranges`` their fp32 coding scores."""
+    index, scored = record
+    c = scored.candidates
+    for lo, hi in covered_runs(len(index), ranges, networks.window, networks.context):
+        inside = np.flatnonzero((c.start >= lo) & (c.end <= hi))
+        cumulative = coding_evidence(values[lo:hi], clip=llr_clip)
+        scored.coding[inside] = coding_scores(cumulative, c.start[inside], c.end[inside],
+                                              c.strand[inside], offset=lo)
+        if scored.exact is not None:
+            scored.exact[inside] = True
+
+
 def rescore_exact(networks: NetworkEvidence, items: list[tuple[Record, np.ndarray]], *,
                   llr_clip: float) -> None:
     """Give the candidates of the listed ORFs fp32 scores (coding and start), in place.
@@ -171,18 +188,29 @@ def rescore_exact(networks: NetworkEvidence, items: list[tuple[Record, np.ndarra
                                    np.maximum.reduceat(c.end[inexact], first)], axis=1))
         else:
             spans.append(np.zeros((0, 2), dtype=np.int64))
-    indices = [index for (index, _), _ in items]
-    logits = networks.coding_logits_many(indices, precision="fp32", spans=spans)
-    for ((index, scored), _), ranges, which, values in zip(items, spans, members, logits,
-                                                           strict=True):
+    # Records up to RESCORE_CHUNK_BASES share forward passes; a longer record's spans run a
+    # stretch at a time, so that the fp32 logits held (28 bytes per base of the stretch,
+    # in an array as long as the record whose untouched pages cost nothing) follow the
+    # stretch, not the record: re-scoring the near ties of a 20 Mbp record otherwise
+    # touched most of a 560 MB array.
+    short = [k for k, ((index, _), _) in enumerate(items) if len(index) <= RESCORE_CHUNK_BASES]
+    if short:
+        logits = networks.coding_logits_many([items[k][0][0] for k in short], precision="fp32",
+                                             spans=[spans[k] for k in short])
+        for k, values in zip(short, logits, strict=True):
+            _exact_coding(networks, items[k][0], spans[k], values, llr_clip)
+        del logits
+    for k, ((index, scored), _) in enumerate(items):
+        if len(index) <= RESCORE_CHUNK_BASES or not len(spans[k]):
+            continue
+        ranges = spans[k][np.argsort(spans[k][:, 0], kind="stable")]
+        stretch = ranges[:, 0] // RESCORE_CHUNK_BASES
+        for part in np.split(ranges, np.flatnonzero(np.diff(stretch)) + 1):
+            values, = networks.coding_logits_many([index], precision="fp32", spans=[part])
+            _exact_coding(networks, (index, scored), part, values, llr_clip)
+            del values
+    for ((index, scored), _), which in zip(items, members, strict=True):
         c = scored.candidates
-        for lo, hi in covered_runs(len(index), ranges, networks.window, networks.context):
-            inside = np.flatnonzero((c.start >= lo) & (c.end <= hi))
-            cumulative = coding_evidence(values[lo:hi], clip=llr_clip)
-            scored.coding[inside] = coding_scores(cumulative, c.start[inside],
-                                                  c.end[inside], c.strand[inside], offset=lo)
-            if scored.exact is not None:
-                scored.exact[inside] = True
         known = which[scored.start_known[which] & ~c.partial_5prime[which]]
         if scored.start_exact is not None:
             known = known[~scored.start_exact[known]]  # fp32 already (the CPU's start logits)
