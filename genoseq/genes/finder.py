@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genoseq.device import ComputeOptions, resolve_precision
+from genoseq.device import ComputeOptions
 from genoseq.encoding import DNA_UNKNOWN, dna_to_index, genetic_code_ids
 from genoseq.genes.adapt import (
     SelfTraining,
@@ -62,6 +62,7 @@ from genoseq.genes.metalib import (
 )
 from genoseq.genes.numpy_networks import (
     NumpyNetworkEvidence,
+    gene_precision,
     load_numpy_gene_models,
     network_backend,
     state_fingerprint_items,
@@ -232,10 +233,10 @@ class GeneFinder:
     compute : ComputeOptions or None
         Device (None: CUDA when present, else CPU), threads, coding-model
         windows per batch (default 32) and precision. Precision "auto":
-        mixed precision (bf16, or fp16 on GPUs without bf16) on CUDA; on the
-        CPU, bf16 where the processor has native bf16 instructions
-        (AVX512-BF16 or AMX), else fp32; near ties are then re-scored in
-        fp32 (``recheck``), so the calls are those of an fp32 run.
+        mixed precision (bf16, or fp16 on GPUs without bf16) on CUDA, with
+        near ties re-scored in fp32 (``recheck``) so that the calls are those
+        of an fp32 run; fp32 on the CPU (:func:`~genoseq.genes.numpy_networks.gene_precision`:
+        bf16 with its recheck was slower there even on a CPU with AMX-BF16).
     window, context : int
         Coding-model windows of ``window`` bases, of which ``context`` bases on
         each side only give context (both multiples of 3).
@@ -337,7 +338,7 @@ class GeneFinder:
         self.backend = network_backend(self.compute) if numpy_allowed else "torch"
         self.device = "cpu" if self.backend == "numpy" else self.compute.torch_device()
         #: What "auto" resolved to on this device: the arithmetic actually used.
-        self.network_precision = resolve_precision(self.device, self.compute.precision)
+        self.network_precision = gene_precision(self.device, self.compute.precision)
 
     def _place(self, models: GeneModels | tuple) -> None:
         """Run ``models``: GeneModels, or (state, coding config, start config) for numpy."""

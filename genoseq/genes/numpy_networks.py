@@ -24,7 +24,7 @@ matter. Once torch is loaded, every later call goes to it too, so that a
 finder gives each record one backend's values however records are grouped.
 :func:`network_backend` decides which finders use this class: the
 CPU known without torch (:func:`genoseq.device.resolves_to_cpu`) and fp32
-arithmetic (``precision`` fp32, or auto on a CPU without native bf16). The
+arithmetic (``precision`` fp32 or auto: :func:`gene_precision`). The
 environment variable ``GENOSEQ_NETWORKS`` forces a backend: ``torch``
 never uses numpy, ``numpy`` uses it for every size (still only on the
 CPU in fp32); ``auto`` or unset is the default above.
@@ -75,6 +75,21 @@ START_ROWS = 4096
 _BATCH_NORM_EPS = 1e-5
 
 
+def gene_precision(device, precision: str) -> str:
+    """The arithmetic of the gene finder's networks: :func:`~genoseq.device.resolve_precision`,
+    except that "auto" on the CPU is always fp32.
+
+    On a CPU with native bf16 (an Intel Xeon with AMX-BF16), bf16 with the fp32
+    recheck that keeps its calls those of an fp32 run took longer than fp32 on
+    P. fluorescens (6.06 Mbp: 10.9 s vs 9.9 s, benchmarks/results/genes.md, session
+    11), used more memory, and ruled out the numpy networks that spare small
+    inputs torch's import. ``precision="bf16"`` still asks for it.
+    """
+    if precision == "auto" and resolves_to_cpu(device):
+        return "fp32"
+    return resolve_precision(device, precision)
+
+
 def network_backend(compute: ComputeOptions) -> str:
     """"numpy" when a finder with these options may use :class:`NumpyNetworkEvidence`, else "torch".
 
@@ -86,7 +101,7 @@ def network_backend(compute: ComputeOptions) -> str:
         raise ValueError(f"{BACKEND_VARIABLE}={choice!r}: expected auto, numpy or torch")
     if choice == "torch" or not resolves_to_cpu(compute.device):
         return "torch"
-    return "numpy" if resolve_precision("cpu", compute.precision) == "fp32" else "torch"
+    return "numpy" if gene_precision("cpu", compute.precision) == "fp32" else "torch"
 
 
 def numpy_max_bases() -> float:

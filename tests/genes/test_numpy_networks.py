@@ -163,7 +163,8 @@ def test_backend_choice(monkeypatch):
     assert network_backend(ComputeOptions(device="cpu", precision="bf16")) == "torch"
     assert network_backend(ComputeOptions(device="cuda")) == "torch"
     monkeypatch.setattr("genoseq.device.cpu_has_native_bf16", lambda: True)
-    assert network_backend(ComputeOptions(device="cpu")) == "torch"
+    # The gene finder's "auto" is fp32 on every CPU (gene_precision).
+    assert network_backend(ComputeOptions(device="cpu")) == "numpy"
     monkeypatch.setenv(BACKEND_VARIABLE, "torch")
     assert network_backend(ComputeOptions(device="cpu", precision="fp32")) == "torch"
     monkeypatch.setenv(BACKEND_VARIABLE, "bogus")
