@@ -487,7 +487,7 @@ class GeneFinder:
         """Coding scores of the candidates of one group of records; start logits not yet known."""
         exact = self.network_precision == "fp32"
         # Start logits are fp32 on the CPU whatever the coding model's arithmetic.
-        start_exact = exact or getattr(self.networks, "start_precision", None) == "fp32"
+        start_exact = exact or self.networks.start_precision == "fp32"
         # Records without a candidate need no coding model: nothing in them is scored.
         wanted = [r for r, found in enumerate(candidates) if keep_log_probs or len(found)]
         skipped = sum(len(indices[r]) for r in set(range(len(indices))) - set(wanted))

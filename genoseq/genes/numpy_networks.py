@@ -111,6 +111,11 @@ def numpy_max_bases() -> float:
     return NUMPY_MAX_BASES
 
 
+def _one_blas_thread():
+    """Context in which numpy's matrix products run on one BLAS thread (see the module doc)."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 # --- elementwise functions, float32 --------------------------------------------------
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -329,6 +334,10 @@ class NumpyCodingModel:
 
     def __call__(self, index: np.ndarray, lengths: np.ndarray | None = None,
                  stops: np.ndarray | None = None) -> np.ndarray:
+        with _one_blas_thread():
+            return self._forward(index, lengths, stops)
+
+    def _forward(self, index, lengths, stops) -> np.ndarray:
         index = np.asarray(index)
         batch, length = index.shape
         stride = self.config.stride
@@ -392,6 +401,10 @@ class NumpyStartModel:
         return scores
 
     def __call__(self, windows: np.ndarray) -> np.ndarray:
+        with _one_blas_thread():
+            return self._forward(windows)
+
+    def _forward(self, windows: np.ndarray) -> np.ndarray:
         windows = np.minimum(np.asarray(windows, dtype=np.intp), 4)
         out = np.empty(len(windows), dtype=np.float32)
         config = self.config
@@ -513,6 +526,9 @@ class NumpyNetworkEvidence:
         self.start_config = start_config
         self.coding = NumpyCodingModel(state, coding_config)
         self.start = NumpyStartModel(state, start_config)
+        #: As :attr:`NetworkEvidence.start_precision <genoseq.genes.networks.NetworkEvidence.start_precision>`:
+        #: numpy and the CPU torch networks it hands long inputs to both give fp32 start logits.
+        self.start_precision = "fp32"
         self.stops = stop_codon_mask(translation_table) if self.coding.uses_frames else None
         self.batch_size = batch_size
         self.window = window
@@ -569,10 +585,6 @@ class NumpyNetworkEvidence:
         if self._to_torch(sum(map(len, indices)), precision):
             return self.torch_evidence.coding_logits_many(indices, precision, spans, on_batch,
                                                           batch_size)
-        with threadpool_limits(limits=1, user_api="blas"):
-            return self._coding_logits_numpy(indices, spans, on_batch)
-
-    def _coding_logits_numpy(self, indices, spans, on_batch) -> list[np.ndarray]:
         outs = [np.empty((len(values), N_CLASSES), dtype=np.float32) for values in indices]
         rows = window_rows(indices, window=self.window, context=self.context, multiple=3,
                            pad_value=4, spans=spans)
@@ -625,8 +637,7 @@ class NumpyNetworkEvidence:
         if self._to_torch(len(index), precision):
             return self.torch_evidence.start_logits_at(index, position, strand, precision)
         windows = start_windows(index, np.asarray(position, dtype=np.int64), np.asarray(strand))
-        with threadpool_limits(limits=1, user_api="blas"):
-            return self.start(windows).astype(np.float64)
+        return self.start(windows).astype(np.float64)
 
     def exact_start_logits(self, index: np.ndarray, candidates: OrfCandidates,
                            which: np.ndarray, rows: int = 1024) -> np.ndarray:
@@ -635,5 +646,4 @@ class NumpyNetworkEvidence:
             return self.torch_evidence.exact_start_logits(index, candidates, which, rows)
         positions = gene_start_positions(candidates)[which]
         windows = start_windows(index, positions, candidates.strand[which])
-        with threadpool_limits(limits=1, user_api="blas"):
-            return self.start(windows).astype(np.float64)
+        return self.start(windows).astype(np.float64)
