@@ -42,6 +42,35 @@ def chains(path: Path) -> dict[str, str]:
         return {row[0]: row[1] for row in rows}
 
 
+#: The MMseqs2 search: sensitive (7.5), weak hits too (E <= 10), identity from the full
+#: backtrace (alignment mode 3).
+SEARCH = ["--search-type", "1", "-s", "7.5", "-e", "10", "--max-seqs", "1000", "-a",
+          "--alignment-mode", "3"]
+
+
+def identity_hits(queries: dict[str, str], targets: dict[str, str], threads: int
+                  ) -> list[tuple[str, str, float, float]]:
+    """Every MMseqs2 alignment of a query to a target: (query, target, identity, E-value).
+
+    Identity is the alignment's identical residues over the length of the
+    shorter of the two chains.
+    """
+    hits = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        write_fasta(tmp / "query.fa", queries)
+        write_fasta(tmp / "target.fa", targets)
+        subprocess.run(["mmseqs", "easy-search", tmp / "query.fa", tmp / "target.fa",
+                        tmp / "hits.tsv", tmp / "work", *SEARCH, "--threads", str(threads),
+                        "--format-output", "query,target,nident,qlen,tlen,evalue"],
+                       check=True, stdout=subprocess.DEVNULL)
+        for line in (tmp / "hits.tsv").read_text().splitlines():
+            query, target, nident, qlen, tlen, evalue = line.split("\t")
+            hits.append((query, target, int(nident) / min(int(qlen), int(tlen)),
+                         float(evalue)))
+    return hits
+
+
 def write_fasta(path: Path, sequences: dict[str, str]) -> None:
     with open(path, "w", encoding="ascii") as handle:
         for name, seq in sequences.items():
@@ -63,29 +92,18 @@ def main(argv=None) -> int:
              "ts115": chains(args.data / "ts115.tsv.gz")}
     version = subprocess.run(["mmseqs", "version"], capture_output=True, text=True,
                              check=True).stdout.strip()
-    command = ["--search-type", "1", "-s", "7.5", "-e", "10", "--max-seqs", "1000",
-               "-a", "--alignment-mode", "3",
-               "--threads", str(args.threads), "--format-output",
-               "query,target,nident,qlen,tlen,alnlen,fident,evalue"]
     closest: dict[str, tuple[float, str]] = {}
     close_tests: set[str] = set()  # test chains with a train/valid chain above the threshold
     significant: dict[str, float] = {}  # the same, counting only alignments with E <= 1e-3
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        write_fasta(tmp / "query.fa", {**train, **valid})
-        write_fasta(tmp / "target.fa", {k: v for t in tests.values() for k, v in t.items()})
-        subprocess.run(["mmseqs", "easy-search", tmp / "query.fa", tmp / "target.fa",
-                        tmp / "hits.tsv", tmp / "work", *command], check=True,
-                       stdout=subprocess.DEVNULL)
-        for line in (tmp / "hits.tsv").read_text().splitlines():
-            query, target, nident, qlen, tlen, _, _, evalue = line.split("\t")
-            identity = int(nident) / min(int(qlen), int(tlen))
-            if identity > closest.get(query, (0.0, ""))[0]:
-                closest[query] = (identity, target)
-            if identity > THRESHOLD:
-                close_tests.add(target)
-            if float(evalue) <= 1e-3:
-                significant[query] = max(identity, significant.get(query, 0.0))
+    hits = identity_hits({**train, **valid},
+                         {k: v for t in tests.values() for k, v in t.items()}, args.threads)
+    for query, target, identity, evalue in hits:
+        if identity > closest.get(query, (0.0, ""))[0]:
+            closest[query] = (identity, target)
+        if identity > THRESHOLD:
+            close_tests.add(target)
+        if evalue <= 1e-3:
+            significant[query] = max(identity, significant.get(query, 0.0))
     removed = {name: hit for name, hit in closest.items() if hit[0] > THRESHOLD}
     removed_path = args.out.with_name("ss_clean_split_removed.tsv")
     with open(removed_path, "w", encoding="utf-8") as handle:
@@ -115,7 +133,7 @@ def main(argv=None) -> int:
         "# Secondary structure: the ≤ 25% identity split",
         "",
         f"Measured {datetime.date.today()} by `python benchmarks/ss_clean_split.py` "
-        f"(MMseqs2 {version}, `easy-search {' '.join(command[:11])}`: sequence identity "
+        f"(MMseqs2 {version}, `easy-search {' '.join(SEARCH)}`: sequence identity "
         "from the full backtrace).",
         "",
         "A train or valid chain is removed when any alignment to a CB513 or TS115 chain has "

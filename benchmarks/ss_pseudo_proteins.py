@@ -26,13 +26,12 @@ import datetime
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from Bio.Seq import Seq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ss_clean_split import SS, THRESHOLD, chains, write_fasta  # noqa: E402
+from ss_clean_split import SEARCH, SS, THRESHOLD, chains, identity_hits, write_fasta  # noqa: E402
 
 from genoseq.genes.dataset import read_genome_table  # noqa: E402
 from genoseq.io.fasta import read_fasta  # noqa: E402
@@ -41,8 +40,6 @@ from genoseq.io.gff import read_gff3_cds  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 MIN_LENGTH = 30
-SEARCH = ["--search-type", "1", "-s", "7.5", "-e", "10", "--max-seqs", "1000", "-a",
-          "--alignment-mode", "3"]
 
 
 def proteome(entry) -> dict[str, str]:
@@ -93,19 +90,8 @@ def main(argv=None) -> int:
     tests = {**chains(args.tests / "cb513.tsv.gz"), **chains(args.tests / "ts115.tsv.gz")}
     version = subprocess.run(["mmseqs", "version"], capture_output=True, text=True,
                              check=True).stdout.strip()
-    close: set[str] = set()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        write_fasta(tmp / "query.fa", proteins)
-        write_fasta(tmp / "target.fa", tests)
-        subprocess.run(["mmseqs", "easy-search", tmp / "query.fa", tmp / "target.fa",
-                        tmp / "hits.tsv", tmp / "work", *SEARCH, "--threads", str(args.threads),
-                        "--format-output", "query,target,nident,qlen,tlen"], check=True,
-                       stdout=subprocess.DEVNULL)
-        for line in (tmp / "hits.tsv").read_text().splitlines():
-            query, _, nident, qlen, tlen = line.split("\t")
-            if int(nident) / min(int(qlen), int(tlen)) > THRESHOLD:
-                close.add(query)
+    close = {query for query, _, identity, _ in identity_hits(proteins, tests, args.threads)
+             if identity > THRESHOLD}
     kept = {name: p for name, p in proteins.items() if name not in close}
     for name in close:
         per_genome[name.split("|")[0]].append(name)
