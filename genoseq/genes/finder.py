@@ -269,13 +269,14 @@ class GeneFinder:
                  procedure: str = "single", min_len: int = 90, closed: bool = False,
                  mask_n: bool = False, recheck: bool = True,
                  compute: ComputeOptions | None = None, window: int = DEFAULT_WINDOW,
-                 context: int = DEFAULT_CONTEXT,
+                 context: int = DEFAULT_CONTEXT, edge_padding: bool = True,
                  adapt_min_length: int = 100_000,
                  training: SelfTraining | str | os.PathLike | None = None,
                  meta_library: bool | str | os.PathLike | MetaLibrary = True):
         self._setup(translation_table=translation_table, procedure=procedure, min_len=min_len,
                     closed=closed, mask_n=mask_n, recheck=recheck, compute=compute,
-                    window=window, context=context, adapt_min_length=adapt_min_length)
+                    window=window, context=context, edge_padding=edge_padding,
+                    adapt_min_length=adapt_min_length)
         if self.backend == "numpy":
             state, coding, start, self.params, self.adapted_params, _ = \
                 load_numpy_gene_models(model)
@@ -315,6 +316,7 @@ class GeneFinder:
                min_len: int = 90, closed: bool = False, mask_n: bool = False,
                recheck: bool = True, compute: ComputeOptions | None = None,
                window: int = DEFAULT_WINDOW, context: int = DEFAULT_CONTEXT,
+               edge_padding: bool = True,
                adapt_min_length: int = 100_000,
                numpy_allowed: bool = True) -> None:
         check_translation_table(translation_table)
@@ -332,6 +334,7 @@ class GeneFinder:
         self.compute = ComputeOptions() if compute is None else compute
         self.window = window
         self.context = context
+        self.edge_padding = edge_padding
         self.adapt_min_length = adapt_min_length
         #: "numpy": the torch-free networks (genoseq.genes.numpy_networks), which hand
         #: long inputs to torch; "torch": the torch networks for every input.
@@ -343,7 +346,8 @@ class GeneFinder:
     def _place(self, models: GeneModels | tuple) -> None:
         """Run ``models``: GeneModels, or (state, coding config, start config) for numpy."""
         options = dict(batch_size=self.compute.batch(self.BATCH_SIZE), window=self.window,
-                       context=self.context, translation_table=self.translation_table)
+                       context=self.context, translation_table=self.translation_table,
+                       edge_padding=self.edge_padding)
         if isinstance(models, tuple):
             def make_torch(torch_models):
                 from genoseq.genes.networks import NetworkEvidence

@@ -104,7 +104,8 @@ class NetworkEvidence:
     """
 
     def __init__(self, models: GeneModels, *, device: torch.device, precision: str,
-                 batch_size: int, window: int, context: int, translation_table: int = 11):
+                 batch_size: int, window: int, context: int, translation_table: int = 11,
+                 edge_padding: bool = True):
         if window % 3 or context % 3 or window <= 2 * context:
             raise ValueError("window and context must be multiples of 3 with window > 2*context")
         self.models = models.to(device).eval()
@@ -120,6 +121,7 @@ class NetworkEvidence:
         self.batch_size = batch_size
         self.window = window
         self.context = context
+        self.edge_padding = edge_padding
 
     log_softmax = staticmethod(log_softmax)
 
@@ -182,7 +184,8 @@ class NetworkEvidence:
                                  window=self.window,
                                  context=self.context, multiple=3, pad_value=4,
                                  autocast=inference_autocast(self.device, precision),
-                                 spans=spans, on_batch=on_batch)
+                                 spans=spans, on_batch=on_batch,
+                                 edge_padding=self.edge_padding)
 
     def coding_logits_chunks(self, index: np.ndarray, chunk: int,
                              on_batch: Callable[[int], None] | None = None

@@ -517,7 +517,7 @@ class NumpyNetworkEvidence:
 
     def __init__(self, state: dict[str, np.ndarray], coding_config: TaggerConfig,
                  start_config: MotifCNNConfig, *, batch_size: int, window: int, context: int,
-                 translation_table: int = 11,
+                 translation_table: int = 11, edge_padding: bool = True,
                  make_torch: Callable | None = None):
         if window % 3 or context % 3 or window <= 2 * context:
             raise ValueError("window and context must be multiples of 3 with window > 2*context")
@@ -533,6 +533,7 @@ class NumpyNetworkEvidence:
         self.batch_size = batch_size
         self.window = window
         self.context = context
+        self.edge_padding = edge_padding
         self.translation_table = translation_table
         self._make_torch = make_torch
         self._torch = None
@@ -554,7 +555,7 @@ class NumpyNetworkEvidence:
                 self._torch = NetworkEvidence(
                     models, device=torch.device("cpu"), precision="fp32",
                     batch_size=self.batch_size, window=self.window, context=self.context,
-                    translation_table=self.translation_table)
+                    translation_table=self.translation_table, edge_padding=self.edge_padding)
         return self._torch
 
     @property
@@ -587,10 +588,9 @@ class NumpyNetworkEvidence:
                                                           batch_size)
         outs = [np.empty((len(values), N_CLASSES), dtype=np.float32) for values in indices]
         rows = window_rows(indices, window=self.window, context=self.context, multiple=3,
-                           pad_value=4, spans=spans)
+                           pad_value=4, spans=spans, edge_padding=self.edge_padding)
         rows.sort(key=lambda row: -row.size)
         first = 0
-        context = self.context
         while first < len(rows):
             longest = rows[first].size
             count = max(1, BATCH_POSITIONS // longest)
@@ -598,13 +598,14 @@ class NumpyNetworkEvidence:
             first += len(chunk)
             batch = np.full((len(chunk), longest), 4, dtype=np.uint8)
             for r, row in enumerate(chunk):
-                batch[r, :row.size] = row.padded[row.first:row.first + row.size]
+                batch[r, :row.size] = row.values
             lengths = None
             if chunk[-1].size != longest:
                 lengths = np.array([row.size for row in chunk])
-            kept = self.coding(batch, lengths, self.stops)[:, context:longest - context]
+            logits = self.coding(batch, lengths, self.stops)
             for r, row in enumerate(chunk):
-                outs[row.item][row.first:row.stop] = kept[r, :row.stop - row.first]
+                outs[row.item][row.first:row.stop] = logits[r, row.lead:
+                                                            row.lead + row.stop - row.first]
             if on_batch is not None:
                 on_batch(sum(row.stop - row.first for row in chunk))
         return outs

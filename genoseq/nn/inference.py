@@ -40,7 +40,7 @@ __all__ = ["Row", "length_batches", "predict_positions", "window_rows"]
 
 @dataclass(frozen=True)
 class Row:
-    """One window of one sequence: ``padded[first - context + offset ...]`` for ``size`` positions.
+    """One window of one sequence: ``padded[begin:begin + size]``, of which ``stop - first`` are kept.
 
     Attributes
     ----------
@@ -53,6 +53,12 @@ class Row:
         the right to fill the last window).
     first, stop : int
         Sequence positions ``first .. stop - 1`` are kept from this row.
+    begin : int
+        Where the row starts in ``padded`` (``first`` when the row has its
+        full ``context`` on the left: ``padded`` has ``context`` pad values first).
+    lead : int
+        Positions of the row before its kept ones (``context``, or fewer where
+        the row was not padded past the sequence's start).
     """
 
     size: int
@@ -60,11 +66,19 @@ class Row:
     padded: np.ndarray
     first: int
     stop: int
+    begin: int
+    lead: int
+
+    @property
+    def values(self) -> np.ndarray:
+        """The row's positions, context included."""
+        return self.padded[self.begin:self.begin + self.size]
 
 
 def window_rows(sequences: Sequence[np.ndarray], *, window: int | None, context: int = 0,
                 multiple: int = 1, pad_value: int = 0,
-                spans: Sequence[np.ndarray | None] | None = None) -> list[Row]:
+                spans: Sequence[np.ndarray | None] | None = None,
+                edge_padding: bool = True) -> list[Row]:
     """Cut sequences into the overlapping windows that :func:`predict_positions` runs.
 
     Parameters
@@ -84,6 +98,12 @@ def window_rows(sequences: Sequence[np.ndarray], *, window: int | None, context:
         Per sequence, ``[first, stop)`` ranges of positions wanted (None:
         none): only the rows whose kept positions meet one are returned,
         cut exactly as without ``spans``. None (default): every row.
+    edge_padding : bool
+        True (default): every row has ``context`` positions on each side,
+        pad values past the sequence's ends. False: a row stops at the
+        sequence's ends instead (a sequence no longer than a window is then one
+        row of its own bases, rounded up to ``multiple`` with pad values):
+        the kept positions and the interior rows are the same either way.
     """
     if window is not None and window <= 2 * context:
         raise ValueError(f"window ({window}) must be longer than twice the context ({context})")
@@ -105,7 +125,15 @@ def window_rows(sequences: Sequence[np.ndarray], *, window: int | None, context:
         for w in range(n_windows):
             first, stop = w * step, min((w + 1) * step, length)
             if wanted is None or np.any((wanted[:, 0] < stop) & (wanted[:, 1] > first)):
-                rows.append(Row(size, item, padded, first, stop))
+                if edge_padding:
+                    rows.append(Row(size, item, padded, first, stop, first, context))
+                    continue
+                # Rows begin at first - context, a multiple of ``multiple``; cut at 0 and
+                # at the sequence's end (rounded up to ``multiple``).
+                begin = max(first - context, 0)
+                end = min(first - context + size, multiple * math.ceil(length / multiple))
+                rows.append(Row(end - begin, item, padded, first, stop, begin + context,
+                                first - begin))
     return rows
 
 
@@ -158,6 +186,7 @@ def predict_positions(
     desc: str = "batches",
     spans: Sequence[np.ndarray | None] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    edge_padding: bool = True,
 ) -> list[np.ndarray]:
     """Per-position outputs of a model over sequences of any length, in input order.
 
@@ -177,7 +206,7 @@ def predict_positions(
     budget : int
         Padded positions per batch (rows × longest row); a row longer than
         that gets a batch of its own.
-    window, context, multiple, pad_value
+    window, context, multiple, pad_value, edge_padding
         See :func:`window_rows`.
     input_dtype : torch.dtype, optional
         Type of the batch tensor (default: that of the sequences).
@@ -207,7 +236,7 @@ def predict_positions(
 
     outs = [np.empty((len(values), channels), dtype=np.float32) for values in sequences]
     rows = window_rows(sequences, window=window, context=context, multiple=multiple,
-                       pad_value=pad_value, spans=spans)
+                       pad_value=pad_value, spans=spans, edge_padding=edge_padding)
     rows.sort(key=lambda row: -row.size)  # stable: equal sizes keep input order
     batches = []
     first = 0
@@ -224,8 +253,7 @@ def predict_positions(
             longest = chunk[0].size
             batch = np.full((len(chunk), longest), pad_value, dtype=chunk[0].padded.dtype)
             for r, row in enumerate(chunk):
-                # padded[row.first] is the row's first context position.
-                batch[r, :row.size] = row.padded[row.first:row.first + row.size]
+                batch[r, :row.size] = row.values
             lengths = None
             if chunk[-1].size != longest:
                 lengths = torch.tensor([row.size for row in chunk])
@@ -233,9 +261,12 @@ def predict_positions(
             if input_dtype is not None:
                 inputs = inputs.to(input_dtype)
             output = forward(inputs.to(device), lengths)
-            kept = output[:, context:longest - context].float().cpu().numpy()
+            lead = min(row.lead for row in chunk)
+            kept = output[:, lead:max(row.lead + row.stop - row.first for row in chunk)
+                          ].float().cpu().numpy()
             for r, row in enumerate(chunk):
-                outs[row.item][row.first:row.stop] = kept[r, :row.stop - row.first]
+                outs[row.item][row.first:row.stop] = kept[r, row.lead - lead:
+                                                          row.lead - lead + row.stop - row.first]
             if on_batch is not None:
                 on_batch(sum(row.stop - row.first for row in chunk))
     return outs

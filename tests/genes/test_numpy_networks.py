@@ -114,9 +114,10 @@ def test_coding_and_start_models_match_torch_on_random_weights(frames):
     np.testing.assert_allclose(start(windows), expected_start, atol=TOLERANCE, rtol=0)
 
 
-def evidences(frames: bool | None = None):
+def evidences(frames: bool | None = None, edge_padding: bool = True):
     """(numpy, torch) evidence of the shipped weights, or of random weights of a config."""
-    options = dict(batch_size=32, window=6000, context=600, translation_table=11)
+    options = dict(batch_size=32, window=6000, context=600, translation_table=11,
+                   edge_padding=edge_padding)
     if frames is None:
         state, coding, start, *_ = load_numpy_gene_models(None)
         models = load_gene_models(None)[0]
@@ -128,9 +129,10 @@ def evidences(frames: bool | None = None):
             NetworkEvidence(models, device=torch.device("cpu"), precision="fp32", **options))
 
 
-@pytest.mark.parametrize("frames", [None, False, True])
-def test_evidence_matches_torch(ecoli, frames):
-    ours, theirs = evidences(frames)
+@pytest.mark.parametrize(("frames", "edge_padding"),
+                         [(None, True), (None, False), (False, True), (True, True)])
+def test_evidence_matches_torch(ecoli, frames, edge_padding):
+    ours, theirs = evidences(frames, edge_padding)
     records = [dna_to_index(seq) for _, seq in pieces(ecoli[:150_000], 8, seed=2)]
     records.append(dna_to_index(ecoli[200_000:214_000]))  # several windows, stitched
     records.append(dna_to_index(b"ACGTN" * 20))

@@ -24,6 +24,38 @@ def test_windows_keep_every_position_exactly_once(length):
     assert (kept == 1).all()
 
 
+@pytest.mark.parametrize("length", [1, 5, 59, 60, 61, 200, 1001])
+def test_rows_cut_at_the_ends_keep_the_same_positions_and_interior_rows(length):
+    values = (np.arange(length) % 4).astype(np.uint8)
+    padded = window_rows([values], window=60, context=9, multiple=3, pad_value=4)
+    cut = window_rows([values], window=60, context=9, multiple=3, pad_value=4,
+                      edge_padding=False)
+    assert [(r.first, r.stop) for r in cut] == [(r.first, r.stop) for r in padded]
+    rounded = 3 * -(-length // 3)
+    for row, full in zip(cut, padded, strict=True):
+        assert row.size % 3 == 0 and row.size <= 60
+        begin = row.first - row.lead  # the row's first position in the sequence
+        assert begin % 3 == 0 and begin == max(row.first - 9, 0)
+        assert begin + row.size == min(row.first - 9 + full.size, rounded)
+        # No pad value before the sequence's start, at most two past its end.
+        assert np.count_nonzero(row.values == 4) == min(row.first - 9 + full.size,
+                                                          rounded) - max(
+            min(row.first - 9 + full.size, length), 0)
+        np.testing.assert_array_equal(row.values[row.lead:row.lead + row.stop - row.first],
+                                      values[row.first:row.stop])
+        if row.first >= 9 and row.first - 9 + full.size <= length:
+            np.testing.assert_array_equal(row.values, full.values)  # interior: unchanged
+
+
+def test_a_sequence_shorter_than_a_window_is_one_row_of_its_own_bases():
+    values = np.arange(100, dtype=np.uint8) % 4
+    row, = window_rows([values], window=600, context=90, multiple=3, pad_value=4,
+                       edge_padding=False)
+    assert (row.size, row.lead, row.first, row.stop) == (102, 0, 0, 100)
+    np.testing.assert_array_equal(row.values[:100], values)
+    assert (row.values[100:] == 4).all()
+
+
 def test_window_must_exceed_its_context():
     with pytest.raises(ValueError, match="context"):
         window_rows([np.zeros(10, np.uint8)], window=18, context=9)
@@ -46,7 +78,8 @@ def test_stitched_windows_equal_the_whole_sequence_when_context_covers_the_model
         np.testing.assert_allclose(out[:, 0], expected)
 
 
-def test_results_do_not_depend_on_batch_partners_or_padding():
+@pytest.mark.parametrize("edge_padding", [True, False])
+def test_results_do_not_depend_on_batch_partners_or_padding(edge_padding):
     torch.manual_seed(0)
     tagger = BiLSTMTagger(TaggerConfig(input_channels=5, n_classes=3, conv_channels=8,
                                        conv_kernel=5, conv_layers=1, hidden=8, lstm_layers=1,
@@ -57,12 +90,18 @@ def test_results_do_not_depend_on_batch_partners_or_padding():
 
     rng = np.random.default_rng(1)
     seqs = [rng.integers(0, 4, size=n).astype(np.uint8) for n in (3, 40, 41, 90, 17, 250)]
-    together = predict_positions(forward, seqs, channels=3, device=CPU, budget=400,
-                                 window=None, pad_value=4)
+    options = dict(channels=3, device=CPU, budget=400, pad_value=4, window=60, context=9,
+                   multiple=3, edge_padding=edge_padding)
+    together = predict_positions(forward, seqs, **options)
     for values, out in zip(seqs, together, strict=True):
-        alone = predict_positions(forward, [values], channels=3, device=CPU, budget=400,
-                                  window=None, pad_value=4)[0]
+        alone = predict_positions(forward, [values], **options)[0]
         np.testing.assert_allclose(out, alone, atol=1e-6)
+        if not edge_padding and len(values) <= 42:
+            # One row: the sequence alone, no context; pad values round it to codons.
+            row = np.full(3 * -(-len(values) // 3), 4, dtype=np.uint8)
+            row[:len(values)] = values
+            whole = forward(torch.from_numpy(row[None]), None)[0].detach().numpy()
+            np.testing.assert_allclose(out, whole[:len(values)], atol=1e-6)
 
 
 def test_batches_respect_the_row_limit_and_budget():
