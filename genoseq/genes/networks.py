@@ -101,11 +101,14 @@ class NetworkEvidence:
     window, context : int
         Coding-model windows of ``window`` bases, of which ``context`` bases on
         each side only give context (both multiples of 3, ``window > 2 * context``).
+    edge_padding : bool
+        Windows reach past a sequence's ends into N padding (True) or stop
+        there (False, the gene finder's default: :data:`genoseq.genes.finder.EDGE_PADDING`).
     """
 
     def __init__(self, models: GeneModels, *, device: torch.device, precision: str,
                  batch_size: int, window: int, context: int, translation_table: int = 11,
-                 edge_padding: bool = True):
+                 edge_padding: bool = False):
         if window % 3 or context % 3 or window <= 2 * context:
             raise ValueError("window and context must be multiples of 3 with window > 2*context")
         self.models = models.to(device).eval()

@@ -517,7 +517,7 @@ class NumpyNetworkEvidence:
 
     def __init__(self, state: dict[str, np.ndarray], coding_config: TaggerConfig,
                  start_config: MotifCNNConfig, *, batch_size: int, window: int, context: int,
-                 translation_table: int = 11, edge_padding: bool = True,
+                 translation_table: int = 11, edge_padding: bool = False,
                  make_torch: Callable | None = None):
         if window % 3 or context % 3 or window <= 2 * context:
             raise ValueError("window and context must be multiples of 3 with window > 2*context")

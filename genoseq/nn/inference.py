@@ -100,10 +100,13 @@ def window_rows(sequences: Sequence[np.ndarray], *, window: int | None, context:
         cut exactly as without ``spans``. None (default): every row.
     edge_padding : bool
         True (default): every row has ``context`` positions on each side,
-        pad values past the sequence's ends. False: a row stops at the
-        sequence's ends instead (a sequence no longer than a window is then one
-        row of its own bases, rounded up to ``multiple`` with pad values):
-        the kept positions and the interior rows are the same either way.
+        pad values past the sequence's ends. False: no row reaches past the
+        sequence's ends (rounded up to ``multiple`` with pad values); a
+        sequence no longer than a window is one row of its own bases, and the
+        first and last rows of a longer one are moved inside it, keeping their
+        size (more context on the inner side), so that all rows of a sequence
+        have one size. The kept positions and the interior rows are the same
+        either way.
     """
     if window is not None and window <= 2 * context:
         raise ValueError(f"window ({window}) must be longer than twice the context ({context})")
@@ -128,11 +131,13 @@ def window_rows(sequences: Sequence[np.ndarray], *, window: int | None, context:
                 if edge_padding:
                     rows.append(Row(size, item, padded, first, stop, first, context))
                     continue
-                # Rows begin at first - context, a multiple of ``multiple``; cut at 0 and
-                # at the sequence's end (rounded up to ``multiple``).
-                begin = max(first - context, 0)
-                end = min(first - context + size, multiple * math.ceil(length / multiple))
-                rows.append(Row(end - begin, item, padded, first, stop, begin + context,
+                # Rows of one size, all inside the sequence (rounded up to ``multiple``):
+                # one begins at first - context where it can, else at the sequence's start
+                # or ends at its end, with more context on the inner side.
+                rounded = multiple * math.ceil(length / multiple)
+                inside = min(size, rounded)
+                begin = min(max(first - context, 0), rounded - inside)
+                rows.append(Row(inside, item, padded, first, stop, begin + context,
                                 first - begin))
     return rows
 

@@ -20,27 +20,37 @@ def ecoli() -> bytes:
 
 
 def one_window_at_a_time(finder: GeneFinder, index: np.ndarray) -> np.ndarray:
-    """The windowing of GeneFinder written out plainly: one window per forward pass."""
-    context = finder.context
-    size = min(finder.window, 3 * math.ceil((len(index) + 2 * context) / 3))
+    """The windowing of GeneFinder written out plainly: one window per forward pass, each
+    with ``context`` bases on both sides, reaching into N padding past the sequence's ends
+    (``edge_padding``) or moved inside them, keeping its size."""
+    context, length = finder.context, len(index)
+    size = min(finder.window, 3 * math.ceil((length + 2 * context) / 3))
     step = size - 2 * context
-    n_windows = math.ceil(len(index) / step)
+    n_windows = math.ceil(length / step)
     padded = np.full(n_windows * step + 2 * context, 4, dtype=np.uint8)
-    padded[context:context + len(index)] = index
+    padded[context:context + length] = index
     out = []
     with torch.inference_mode():
         for w in range(n_windows):
-            row = torch.from_numpy(padded[None, w * step:w * step + size].copy())
-            logits = finder.models.coding(row)[0, context:context + step]
+            begin, end = w * step - context, w * step - context + size
+            if not finder.edge_padding:
+                rounded = 3 * math.ceil(length / 3)
+                begin = min(max(begin, 0), rounded - min(size, rounded))
+                end = begin + min(size, rounded)
+            row = torch.from_numpy(padded[None, begin + context:end + context].copy())
+            lead = w * step - begin
+            logits = finder.models.coding(row)[0, lead:lead + step]
             out.append(torch.log_softmax(logits, dim=-1).numpy())
-    return np.concatenate(out)[:len(index)]
+    return np.concatenate(out)[:length]
 
 
-def test_mixed_lengths_batched_equal_each_window_alone(ecoli, monkeypatch):
+@pytest.mark.parametrize("edge_padding", [False, True])
+def test_mixed_lengths_batched_equal_each_window_alone(ecoli, monkeypatch, edge_padding):
     # The torch networks' batching (the numpy networks of small inputs are compared
     # with torch in tests/genes/test_numpy_networks.py).
     monkeypatch.setenv("GENOSEQ_NETWORKS", "torch")
-    finder = GeneFinder(compute=ComputeOptions(device="cpu", precision="fp32", batch_size=4))
+    finder = GeneFinder(compute=ComputeOptions(device="cpu", precision="fp32", batch_size=4),
+                        edge_padding=edge_padding)
     # Pieces shorter than a window, one of exactly a window's interior, and
     # longer ones cut into several windows; ragged sizes share batches.
     sizes = [95, 301, 1000, finder.window - 2 * finder.context, 7001, 20_000, 2, 4999]

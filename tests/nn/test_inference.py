@@ -25,22 +25,21 @@ def test_windows_keep_every_position_exactly_once(length):
 
 
 @pytest.mark.parametrize("length", [1, 5, 59, 60, 61, 200, 1001])
-def test_rows_cut_at_the_ends_keep_the_same_positions_and_interior_rows(length):
+def test_rows_kept_inside_the_sequence_keep_its_positions_and_interior_rows(length):
     values = (np.arange(length) % 4).astype(np.uint8)
     padded = window_rows([values], window=60, context=9, multiple=3, pad_value=4)
-    cut = window_rows([values], window=60, context=9, multiple=3, pad_value=4,
-                      edge_padding=False)
-    assert [(r.first, r.stop) for r in cut] == [(r.first, r.stop) for r in padded]
+    inside = window_rows([values], window=60, context=9, multiple=3, pad_value=4,
+                         edge_padding=False)
+    assert [(r.first, r.stop) for r in inside] == [(r.first, r.stop) for r in padded]
     rounded = 3 * -(-length // 3)
-    for row, full in zip(cut, padded, strict=True):
-        assert row.size % 3 == 0 and row.size <= 60
+    assert {row.size for row in inside} == {min(padded[0].size, rounded)}  # one size
+    for row, full in zip(inside, padded, strict=True):
         begin = row.first - row.lead  # the row's first position in the sequence
-        assert begin % 3 == 0 and begin == max(row.first - 9, 0)
-        assert begin + row.size == min(row.first - 9 + full.size, rounded)
-        # No pad value before the sequence's start, at most two past its end.
-        assert np.count_nonzero(row.values == 4) == min(row.first - 9 + full.size,
-                                                          rounded) - max(
-            min(row.first - 9 + full.size, length), 0)
+        assert begin % 3 == 0 and 0 <= begin and begin + row.size <= rounded
+        assert row.lead >= min(row.first, 9)  # at least its context, or all there is
+        assert row.size - row.lead - (row.stop - row.first) >= min(rounded - row.stop, 9)
+        # Pad values only to round the sequence up to codons.
+        assert np.count_nonzero(row.values == 4) == max(begin + row.size - length, 0)
         np.testing.assert_array_equal(row.values[row.lead:row.lead + row.stop - row.first],
                                       values[row.first:row.stop])
         if row.first >= 9 and row.first - 9 + full.size <= length:
