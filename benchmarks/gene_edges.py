@@ -27,7 +27,8 @@ entry, so that no genome borrows its own statistics), beside pyrodigal -p meta:
 With ``--single``, also each whole genome in single mode (self-training, as
 ``genoseq predict`` runs it; pyrodigal trained on the genome), scored as the
 contigs are. Writes a Markdown table (``--out``) with the wall seconds of each
-run.
+run. With ``--edge-bonus 0,2,4`` it scores values of the library decoder weights'
+``edge_bonus`` instead (windows inside the sequence).
 
     python benchmarks/gene_edges.py --genomes ../shared/data/genomes_extra --out FILE
 """
@@ -123,8 +124,10 @@ def score_pieces(pieces, calls, reference) -> dict:
         for a, b, key in keyed:
             n_call += 1
             right += any(k == key and x < b and y > a for x, y, k in refs)
+    sensitivity, precision = found / max(n_ref, 1), right / max(n_call, 1)
     return dict(n_ref=n_ref, found=found, n_call=n_call, right=right,
-                sensitivity=found / max(n_ref, 1), precision=right / max(n_call, 1),
+                sensitivity=sensitivity, precision=precision,
+                f1=2 * sensitivity * precision / max(sensitivity + precision, 1e-12),
                 base_sensitivity=base_right / max(base_true, 1),
                 base_precision=base_right / max(base_called, 1))
 
@@ -167,6 +170,9 @@ def main(argv=None) -> int:
     parser.add_argument("--max-length", type=int, default=600)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--edge-bonus", help="comma-separated edge_bonus values of the "
+                        "library's decoder weights to score, windows inside the sequence "
+                        "(instead of the padded / inside comparison)")
     parser.add_argument("--single", action="store_true",
                         help="also score each whole genome in single mode")
     parser.add_argument("--out", type=Path, required=True)
@@ -177,7 +183,11 @@ def main(argv=None) -> int:
         wanted = args.names.split(",")
         entries = [e for e in entries if e.name in wanted]
     library = read_library(library_path_for(None))
-    variants = {"padded (600 N)": True, "inside the sequence": False}
+    # name: (edge_padding, edge_bonus of the library's weights; None: as shipped)
+    variants = {"padded (600 N)": (True, None), "inside the sequence": (False, None)}
+    if args.edge_bonus:
+        variants = {f"edge bonus {value}": (False, float(value))
+                    for value in args.edge_bonus.split(",")}
     rows = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -200,10 +210,12 @@ def main(argv=None) -> int:
                 result["pyrodigal -p meta"].update(
                     single=score(args.scorer, entry.gff, out, entry.verified_starts),
                     single_s=seconds)
-            for name, padding in variants.items():
+            for name, (padding, bonus) in variants.items():
+                library_used = own if bonus is None else dataclasses.replace(
+                    own, params=dataclasses.replace(own.params, edge_bonus=bonus))
                 finder = GeneFinder(translation_table=entry.translation_table, procedure="meta",
                                     compute=ComputeOptions(device="cpu", precision="fp32"),
-                                    edge_padding=padding, meta_library=own)
+                                    edge_padding=padding, meta_library=library_used)
                 out = tmp / "genoseq.gff"
                 seconds = meta_genoseq(contigs, contig_pieces, finder, out)
                 figures = dict(contigs=score(args.scorer, entry.gff, out, None), contig_s=seconds)
@@ -266,14 +278,15 @@ def main(argv=None) -> int:
     methods = list(rows[0][1])
     lines += ["", "Means over the genomes:", "",
               "| method | contigs F1 | contigs exact start | pieces sensitivity | "
-              "pieces precision | piece bases sensitivity | piece bases precision |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+              "pieces precision | pieces F1 | piece bases sensitivity | "
+              "piece bases precision |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for method in methods:
         def mean(part, key, method=method):
             return np.mean([result[method][part][key] for _, result in rows])
         lines.append(f"| {method} | {mean('contigs', 'f1'):.4f} | "
                      f"{mean('contigs', 'exact_start'):.3f} | {mean('pieces', 'sensitivity'):.3f}"
-                     f" | {mean('pieces', 'precision'):.3f} | "
+                     f" | {mean('pieces', 'precision'):.3f} | {mean('pieces', 'f1'):.3f} | "
                      f"{mean('pieces', 'base_sensitivity'):.3f} | "
                      f"{mean('pieces', 'base_precision'):.3f} |")
     if args.single:

@@ -173,8 +173,17 @@ def model_fingerprint(models: GeneModels | dict[str, np.ndarray], params: Decode
     for name, dtype, shape, data in items:
         digest.update(f"{name}:{dtype}:{shape}\n".encode())
         digest.update(data)
-    decoders = {"decoder": params.to_dict(),
-                "decoder_adapted": None if adapted_params is None else adapted_params.to_dict()}
+    def fields(p: DecoderParams | None) -> dict | None:
+        # edge_bonus came after the first training files; at 0 it leaves the fingerprint
+        # of weights that do not use it as it was.
+        if p is None:
+            return None
+        out = p.to_dict()
+        if not out["edge_bonus"]:
+            del out["edge_bonus"]
+        return out
+
+    decoders = {"decoder": fields(params), "decoder_adapted": fields(adapted_params)}
     digest.update(json.dumps(decoders, sort_keys=True).encode())
     return f"sha256:{digest.hexdigest()}"
 

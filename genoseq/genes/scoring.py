@@ -75,6 +75,11 @@ class DecoderParams(DictConfig):
     length_bias: float = 0.0
     orf_length_bias: float = 0.0
     edge_start_score: float = 0.0
+    #: Added once for each end of a candidate that runs off its sequence (5'- or 3'-partial):
+    #: a gene cut by a contig's end shows only part of its evidence, and its missing start
+    #: or stop would otherwise count against it. 0 in the shipped networks' weights; the
+    #: metagenome statistics library sets its own (genes.md).
+    edge_bonus: float = 0.0
     llr_clip: float = 8.0
     hexamer_weight: float = 0.0
     profile_weight: float = 0.0
@@ -255,13 +260,19 @@ def orf_lengths(candidates: OrfCandidates) -> np.ndarray:
 def prior_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
     """Per-candidate prior: a constant plus terms proportional to the gene's and its ORF's length.
 
+    (Plus ``edge_bonus`` for each end of the candidate that runs off the sequence.)
+
     With only a constant, a short gene must gather as much evidence per gene as
     a long one; the length terms let calibration trade the two. The gene's
     own length also favours its upstream starts; the ORF's length is the same
     for every start of the ORF and so says only whether the ORF holds a gene.
     """
-    length_kb = (scored.candidates.end - scored.candidates.start) / 1000.0
+    c = scored.candidates
+    length_kb = (c.end - c.start) / 1000.0
     prior = params.gene_bias + params.length_bias * length_kb
+    if params.edge_bonus:
+        prior = prior + params.edge_bonus * (c.partial_left.astype(np.float64)
+                                             + c.partial_right)
     if params.orf_length_bias:
         if scored.orf_length is None:
             scored.orf_length = orf_lengths(scored.candidates)

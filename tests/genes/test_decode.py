@@ -1,16 +1,25 @@
 """The gene decoder finds the best compatible gene set (checked by exhaustive search)."""
 
+import dataclasses
+import hashlib
 import itertools
+import json
 
 import numpy as np
 import pytest
 
 from genoseq.genes.decode import select_genes
+from genoseq.genes.finder import model_fingerprint
+from genoseq.genes.numpy_networks import load_numpy_gene_models, state_fingerprint_items
+from genoseq.genes.orfs import find_orfs
 from genoseq.genes.scoring import (
+    DecoderParams,
     OverlapRules,
+    ScoredCandidates,
     candidate_frame_class,
     coding_evidence,
     coding_scores,
+    prior_scores,
 )
 
 
@@ -77,3 +86,34 @@ def test_coding_scores_sum_the_gene_frame():
     assert scores[1] == pytest.approx(0.0)
     # − strand gene [6, 15): codons read from base 14 down, frame class 4 + 14 % 3 = 6.
     assert candidate_frame_class(np.array([6]), np.array([15]), np.array([-1]))[0] == 6
+
+
+def test_edge_bonus_counts_each_open_end_once():
+    rng = np.random.default_rng(3)
+    seq = bytes(rng.choice(list(b"ACGT"), 400).astype(np.uint8))
+    candidates = find_orfs(seq, 11, min_len=60, closed=False)
+    open_ends = candidates.partial_left.astype(int) + candidates.partial_right
+    assert {0, 1} <= set(open_ends.tolist())  # complete and partial candidates alike
+    scored = ScoredCandidates(candidates, np.zeros(len(candidates)),
+                              start=np.zeros(len(candidates)),
+                              start_known=np.ones(len(candidates), dtype=bool))
+    base = DecoderParams(gene_bias=-5.0, length_bias=10.0)
+    bonus = DecoderParams(gene_bias=-5.0, length_bias=10.0, edge_bonus=2.5)
+    np.testing.assert_allclose(prior_scores(scored, bonus) - prior_scores(scored, base),
+                               2.5 * open_ends)
+
+
+def test_edge_bonus_at_zero_keeps_the_model_fingerprint():
+    state, _, _, params, adapted, _ = load_numpy_gene_models()
+    # The fingerprint as written before edge_bonus existed.
+    digest = hashlib.sha256()
+    for name, dtype, shape, data in state_fingerprint_items(state):
+        digest.update(f"{name}:{dtype}:{shape}\n".encode())
+        digest.update(data)
+    old = {k: v for k, v in params.to_dict().items() if k != "edge_bonus"}
+    old_adapted = {k: v for k, v in adapted.to_dict().items() if k != "edge_bonus"}
+    digest.update(json.dumps({"decoder": old, "decoder_adapted": old_adapted},
+                             sort_keys=True).encode())
+    assert model_fingerprint(state, params, adapted) == f"sha256:{digest.hexdigest()}"
+    moved = dataclasses.replace(params, edge_bonus=1.0)
+    assert model_fingerprint(state, moved, adapted) != model_fingerprint(state, params, adapted)
