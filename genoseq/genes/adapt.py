@@ -197,6 +197,114 @@ def hexamer_scores(bases: np.ndarray, log_ratios: np.ndarray, start: np.ndarray,
     return scores
 
 
+#: Records of at most this many bases go through :func:`hexamer_scores_many` together.
+MANY_MAX_BASES = 3_000
+#: Padded positions per pass of :func:`hexamer_scores_many` (records x longest).
+MANY_PASS_POSITIONS = 1 << 21
+
+
+def hexamer_codes_many(indices: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`hexamer_codes` of each record and of its reverse complement, in two calls.
+
+    The records are joined with six unknown bases between neighbours, so
+    that no hexamer reads across two records: every record gets exactly
+    its own codes.
+    """
+    if not indices:
+        return []
+    gap = np.full(6, 4, dtype=np.uint8)
+    joined = np.concatenate([part for index in indices for part in (index, gap)])
+    forward = hexamer_codes(joined)
+    reverse = hexamer_codes(reverse_complement_index(joined))
+    total = len(joined)
+    out, offset = [], 0
+    for index in indices:
+        length = len(index)
+        # In the reverse complement the record (reversed) ends 6 bases before where its
+        # forward copy began, counted from the other end.
+        back = total - offset - length
+        out.append((forward[offset:offset + length].copy(),
+                    reverse[back:back + length].copy()))
+        offset += length + len(gap)
+    return out
+
+
+@dataclass(frozen=True)
+class HexamerPoints:
+    """Where :func:`hexamer_scores` reads one record's prefix sums, on each strand.
+
+    Per strand (+, −): ``(codes, frame, point)``, the strand's hexamer codes
+    and, for every candidate on it, its end point then its start point
+    (``2 n`` entries), so that a score is ``prefix[:n] − prefix[n:]``.
+    """
+
+    length: int
+    strands: tuple
+    chosen: tuple
+
+
+def hexamer_points(length: int, start: np.ndarray, end: np.ndarray, strand: np.ndarray,
+                   codes: tuple[np.ndarray, np.ndarray]) -> HexamerPoints:
+    """The prefix-sum points of :func:`hexamer_scores` for one record (its codes given)."""
+    strands, chosen_of = [], []
+    for k, sign in enumerate((1, -1)):
+        chosen = strand == sign
+        gene_start = start[chosen] if sign > 0 else length - end[chosen]
+        gene_end = end[chosen] if sign > 0 else length - start[chosen]
+        last = np.maximum(gene_end - 5, gene_start)
+        frame = gene_start % 3
+        strands.append((codes[k], np.concatenate([frame, frame]),
+                        np.concatenate([last, gene_start])))
+        chosen_of.append(chosen)
+    return HexamerPoints(length, tuple(strands), tuple(chosen_of))
+
+
+def hexamer_scores_many(points: list[HexamerPoints], log_ratios: np.ndarray
+                        ) -> list[np.ndarray]:
+    """:func:`hexamer_scores` of many short records, equal to it bit for bit.
+
+    The records' values are laid out as rows of a (records, rows of three
+    positions, 3) array and summed along the rows in one ``cumsum``: every
+    record gets the float64 additions, in the order, of its own prefix sums
+    (one block of :func:`_frame_prefix_values`), without one call per record
+    and strand. Records longer than ``3 * FRAME_PREFIX_ROWS`` bases are not
+    accepted (they take several blocks there).
+    """
+    out = [np.zeros(len(p.chosen[0]), dtype=np.float64) for p in points]
+    if not points:
+        return out
+    longest_rows = -(-max(p.length for p in points) // 3)
+    if longest_rows > FRAME_PREFIX_ROWS:
+        raise ValueError("hexamer_scores_many takes records of one prefix block")
+    order = sorted(range(len(points)), key=lambda r: points[r].length)
+    per_pass = max(1, MANY_PASS_POSITIONS // (3 * max(longest_rows, 1)))
+    for first in range(0, len(order), per_pass):
+        group = order[first:first + per_pass]
+        rows = max(1, -(-max(points[r].length for r in group) // 3))
+        for k in range(2):
+            codes = [points[r].strands[k][0] for r in group]
+            sizes = np.array([len(c) for c in codes])
+            owner = np.repeat(np.arange(len(group)), sizes)
+            position = np.arange(len(owner)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+            flat = np.concatenate(codes)
+            values = np.zeros((len(group), 3 * rows), dtype=np.float64)
+            values[owner, position] = np.where(flat >= 0, log_ratios[np.maximum(flat, 0)], 0.0)
+            values = values.reshape(len(group), rows, 3)
+            np.cumsum(values, axis=1, out=values)
+            counts = [len(points[r].strands[k][2]) for r in group]
+            frame = np.concatenate([points[r].strands[k][1] for r in group])
+            point = np.concatenate([points[r].strands[k][2] for r in group])
+            row = np.maximum((point - frame + 2) // 3, 0)
+            reader = np.repeat(np.arange(len(group)), counts)
+            read = np.zeros(len(point), dtype=np.float64)
+            inside = row > 0
+            read[inside] = values[reader[inside], row[inside] - 1, frame[inside]]
+            for r, part in zip(group, np.split(read, np.cumsum(counts)[:-1]), strict=True):
+                n = len(part) // 2
+                out[r][points[r].chosen[k]] = part[:n] - part[n:]
+    return out
+
+
 def start_profile(true_windows: np.ndarray, other_windows: np.ndarray,
                   pseudocount: float = 1.0) -> np.ndarray:
     """Position-specific log-odds of the bases around chosen starts against rival starts.

@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from genoseq.encoding import reverse_complement_index
-from genoseq.genes.adapt import hexamer_codes, hexamer_log_ratios, hexamer_scores
+from genoseq.genes.adapt import (
+    hexamer_codes,
+    hexamer_codes_many,
+    hexamer_log_ratios,
+    hexamer_points,
+    hexamer_scores,
+    hexamer_scores_many,
+)
+from genoseq.genes.orfs import find_orfs
 
 
 def code_of(text):
@@ -78,3 +86,22 @@ def test_start_profile_learns_the_planted_upstream_motif():
     scores_true = start_profile_scores(true[:50], profile)
     scores_other = start_profile_scores(other[:50], profile)
     assert scores_true.mean() > scores_other.mean() + 4
+
+
+def test_many_short_records_get_their_own_codes_and_scores_bit_for_bit():
+    rng = np.random.default_rng(4)
+    records = [rng.integers(0, 5 if k % 4 == 0 else 4, size=int(n)).astype(np.uint8)
+               for k, n in enumerate(rng.integers(0, 700, 120))]
+    log_ratios = rng.normal(size=4096)
+    codes = hexamer_codes_many(records)
+    points, expected = [], []
+    for index, (forward, reverse) in zip(records, codes, strict=True):
+        np.testing.assert_array_equal(forward, hexamer_codes(index))
+        np.testing.assert_array_equal(reverse, hexamer_codes(reverse_complement_index(index)))
+        c = find_orfs(np.frombuffer(b"ACGTN", dtype=np.uint8)[index], 11, min_len=60)
+        points.append(hexamer_points(len(index), c.start, c.end, c.strand, (forward, reverse)))
+        expected.append(hexamer_scores(index, log_ratios, c.start, c.end, c.strand))
+    got = hexamer_scores_many(points, log_ratios)
+    assert sum(len(e) for e in expected) > 500
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)  # equal, not merely close
