@@ -173,6 +173,8 @@ def main(argv=None) -> int:
     parser.add_argument("--edge-bonus", help="comma-separated edge_bonus values of the "
                         "library's decoder weights to score, windows inside the sequence "
                         "(instead of the padded / inside comparison)")
+    parser.add_argument("--library", type=Path, default=None,
+                        help="statistics library file (default: the shipped one)")
     parser.add_argument("--single", action="store_true",
                         help="also score each whole genome in single mode")
     parser.add_argument("--out", type=Path, required=True)
@@ -182,7 +184,7 @@ def main(argv=None) -> int:
     if args.names:
         wanted = args.names.split(",")
         entries = [e for e in entries if e.name in wanted]
-    library = read_library(library_path_for(None))
+    library = read_library(args.library or library_path_for(None))
     # name: (edge_padding, edge_bonus of the library's weights; None: as shipped)
     variants = {"padded (600 N)": (True, None), "inside the sequence": (False, None)}
     if args.edge_bonus:

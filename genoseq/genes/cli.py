@@ -214,7 +214,8 @@ def _run_train_meta_library(args, stdout: TextIO, stderr: TextIO) -> int:
     library = train_meta_library(args.genomes, args.calibration_genomes, args.out,
                                  model=args.model, holdout=holdout,
                                  compute=compute_options(args, stderr),
-                                 progress=not args.quiet, log=log)
+                                 progress=not args.quiet, log=log,
+                                 edge_bonus=args.edge_bonus)
     figures = library.metadata["calibration_figures"]
     stdout.write(f"{len(library.entries)} genomes in the library; calibration contigs of "
                  f"{', '.join(library.metadata['calibration_genomes'])}: F1 {figures['f1']:.4f} "
@@ -357,5 +358,9 @@ def register_training(train_tasks, parser_class) -> None:
                          help="the model whose networks score the contigs (default: shipped)")
     library.add_argument("-o", "--out", required=True, metavar="FILE",
                          help="library file to write (STEM.meta.npz beside a model STEM)")
+    library.add_argument("--edge-bonus", type=float, default=0.0, metavar="SCORE",
+                         help="score added for each end of a gene cut by a contig's end "
+                              "(chosen on short pieces by benchmarks/gene_edges.py "
+                              "--edge-bonus; the shipped library: 4; default %(default)s)")
     add_compute_arguments(library, batch_size=32, batch_help="coding-model windows per batch")
     library.set_defaults(run=_run_train_meta_library)

@@ -422,7 +422,7 @@ def calibration_contigs(finder_for, entry, length: int = CALIBRATION_CONTIG
 
 def train_meta_library(genome_dirs, calibration_dirs, out, *, model=None,
                        holdout: tuple[str, ...] = (), compute=None, progress: bool = True,
-                       log=None) -> MetaLibrary:
+                       log=None, edge_bonus: float = 0.0) -> MetaLibrary:
     """Build a model's statistics library and fit its decoder weights (``genoseq train meta-library``).
 
     The library holds every genome of ``genome_dirs`` and ``calibration_dirs``
@@ -430,7 +430,10 @@ def train_meta_library(genome_dirs, calibration_dirs, out, *, model=None,
     the genomes of ``calibration_dirs``, cut into contigs and scored by the
     model's networks, which must not have been trained on them. Written to
     ``out`` (``STEM.meta.npz`` beside the model ``STEM``, or the shipped
-    ``genes.meta.npz``).
+    ``genes.meta.npz``). ``edge_bonus`` is set in the fitted weights as given
+    (:attr:`DecoderParams.edge_bonus <genoseq.genes.scoring.DecoderParams.edge_bonus>`:
+    the calibration contigs count complete genes only, so it is chosen on
+    short pieces instead, by ``benchmarks/gene_edges.py --edge-bonus``).
     """
     from genoseq.device import ComputeOptions
     from genoseq.genes.dataset import read_genome_table
@@ -469,7 +472,7 @@ def train_meta_library(genome_dirs, calibration_dirs, out, *, model=None,
             log(f"scored {entry.name}: {sum(c.genome == entry.name for c in contigs)} contigs")
     params, figures = calibrate_library(library, contigs, lambda records, params: None, start,
                                         log=log)
-    library.params = params
+    library.params = replace(params, edge_bonus=edge_bonus)
     library.metadata = {
         "library_genomes": [e.name for e in entries + calibration],
         "calibration_genomes": [e.name for e in calibration],
