@@ -63,6 +63,12 @@ def benchmarks(quick: bool, out: Path, device: str, threads: int | None) -> list
          [py, str(HERE / "gene_ablation.py"), "--out", str(out / "gene_ablation.md"),
           "--device", device, *thread_args] + (["--quick"] if quick else []),
          out / "gene_ablation.md", genomes),
+        ("edges", "metagenome mode on short pieces and 20 kb contigs: windows at sequence "
+                  "ends, vs pyrodigal -p meta",
+         [py, str(HERE / "gene_edges.py"), "--genomes", str(genomes), "--names",
+          "mgen_g37" if quick else "ecoli_k12_mg1655,hsal_r1,mgen_g37", "--pieces",
+          "500" if quick else "2000", "--out", str(out / "gene_edges.md"), *thread_args],
+         out / "gene_edges.md", genomes),
         ("scale", "gene prediction on a large multi-record FASTA: peak memory",
          [py, str(HERE / "bench_scale.py"), "--out", str(out / "scale.md"),
           "--device", device, "--size-mb", "10" if quick else "100", *thread_args],
@@ -108,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="small inputs (< 5 min in all); results go to results/quick/")
     parser.add_argument("--only", metavar="NAMES",
                         help="comma-separated benchmarks: fasta, genes, precision, ablation, "
-                             "scale, memory, short, cold_start, shared, ss, motifs")
+                             "edges, scale, memory, short, cold_start, shared, ss, motifs")
     parser.add_argument("--device", default="cpu", help="device of genoseq's models (default cpu)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=None,
