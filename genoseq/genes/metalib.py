@@ -45,8 +45,8 @@ from genoseq.genes.adapt import (
     learn_training,
     start_profile_scores,
 )
-from genoseq.genes.decode import decode
-from genoseq.genes.scoring import DecoderParams, ScoredCandidates, total_scores
+from genoseq.genes.decode import decode, select_genes
+from genoseq.genes.scoring import DecoderParams, ScoredCandidates, prior_scores
 from genoseq.genes.starts import gene_start_positions, start_windows
 from genoseq.io.errors import InvalidFileError
 
@@ -216,6 +216,14 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
         c = records[i][1].candidates
         points[i] = hexamer_points(len(records[i][0]), c.start, c.end, c.strand, codes)
     codes_of: dict[int, tuple] = {}
+    priors: dict[int, np.ndarray] = {}
+
+    def prior_of(i: int) -> np.ndarray:
+        # The prior does not depend on the entry: computed once per record.
+        if i not in priors:
+            priors[i] = prior_scores(records[i][1], params)
+        return priors[i]
+
     for k, entry in enumerate(library.entries):
         members = [i for i, ks in enumerate(tried) if k in ks]
         if not members:
@@ -243,14 +251,55 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
         for (_, scored), values in zip(subset, scores, strict=True):
             scored.profile = np.where(scored.candidates.partial_5prime, 0.0, values)
         fill_starts(subset, params)
-        for i, (_, scored) in zip(members, subset, strict=True):
-            chosen = decode(scored, params)
-            score = float(total_scores(scored, params)[chosen].sum())
+        for i, score in zip(members, chosen_scores([scored for _, scored in subset], params,
+                                                   [prior_of(i) for i in members]),
+                            strict=True):
             if best[i] is None or score > best[i][0]:
-                best[i] = (score, k, scored.hexamer, scored.profile)
+                best[i] = (score, k, records[i][1].hexamer, records[i][1].profile)
     for (_, scored), (_, _, hexamer, profile) in zip(records, best, strict=True):
         scored.hexamer, scored.profile = hexamer, profile
     return [choice[1] for choice in best]
+
+
+def chosen_scores(scored: list[ScoredCandidates], params: DecoderParams,
+                  priors: list[np.ndarray]) -> np.ndarray:
+    """Summed score of the genes :func:`~genoseq.genes.decode.decode` chooses, per record.
+
+    ``priors`` are the records' :func:`~genoseq.genes.scoring.prior_scores` under
+    ``params``. Equal bit for bit to ``total_scores(s, params)[decode(s, params)].sum()``:
+    the totals of all records are computed in one pass with the operations of
+    :func:`~genoseq.genes.scoring.total_scores`, in its order; a record with at most
+    one positive candidate (most short records) chooses it or nothing without the
+    dynamic programme; the others are decoded as alone.
+    """
+    out = np.zeros(len(scored), dtype=np.float64)
+    if not scored:
+        return out
+    sizes = np.array([len(s.candidates) for s in scored])
+    total = (params.coding_weight * np.concatenate([s.coding for s in scored])
+             + params.start_weight * np.concatenate([s.start for s in scored])
+             + np.concatenate(priors))
+    extra = 0.0
+    if params.hexamer_weight and all(s.hexamer is not None for s in scored):
+        extra = extra + params.hexamer_weight * np.concatenate([s.hexamer for s in scored])
+    elif params.hexamer_weight and any(s.hexamer is not None for s in scored):
+        raise ValueError("chosen_scores needs hexamer scores for every record or none")
+    if params.profile_weight and all(s.profile is not None for s in scored):
+        extra = extra + params.profile_weight * np.concatenate([s.profile for s in scored])
+    elif params.profile_weight and any(s.profile is not None for s in scored):
+        raise ValueError("chosen_scores needs profile scores for every record or none")
+    total = total + extra
+    owner = np.repeat(np.arange(len(scored)), sizes)
+    positive = total > 0
+    count = np.bincount(owner[positive], minlength=len(scored))
+    out[:] = np.bincount(owner[positive], weights=total[positive], minlength=len(scored))
+    first = np.cumsum(sizes) - sizes
+    for r in np.flatnonzero(count > 1).tolist():
+        c = scored[r].candidates
+        values = total[first[r]:first[r] + sizes[r]]
+        chosen = select_genes(c.start, c.end, c.strand, values, params.overlap)
+        out[r] = float(values[chosen].sum())
+    return out
 
 
 def reference_statistics(records, translation_table: int) -> SelfTraining:

@@ -10,6 +10,7 @@ from genoseq.cli import main
 from genoseq.device import ComputeOptions
 from genoseq.genes.adapt import SelfTraining
 from genoseq.genes.dataset import load_genome, read_genome_table
+from genoseq.genes.decode import decode
 from genoseq.genes.finder import GeneFinder
 from genoseq.genes.metalib import (
     LibraryEntry,
@@ -17,13 +18,15 @@ from genoseq.genes.metalib import (
     build_library,
     calibration_contigs,
     choose_statistics,
+    chosen_scores,
     contig_counts,
     library_figures,
     library_path_for,
     read_library,
     train_meta_library,
 )
-from genoseq.genes.scoring import DecoderParams
+from genoseq.genes.orfs import find_orfs
+from genoseq.genes.scoring import DecoderParams, ScoredCandidates, prior_scores, total_scores
 from genoseq.genes.train import objective
 from genoseq.io import InvalidFileError, read_fasta
 
@@ -234,3 +237,24 @@ def test_train_meta_library_command_writes_a_library_the_finder_reads(genome_fol
     prediction = finder.predict_genome([("p2", seq)])[0]
     assert prediction.statistics in {"Escherichia coli piece 0", "Escherichia coli piece 1",
                                      "Escherichia coli piece 2"}
+
+
+def test_chosen_scores_equal_decoding_each_record_alone():
+    rng = np.random.default_rng(8)
+    params = DecoderParams(coding_weight=0.01, start_weight=1.3, gene_bias=-6.0,
+                           length_bias=20.0, edge_bonus=2.0, hexamer_weight=0.4,
+                           profile_weight=0.4)
+    scored = []
+    for length in rng.integers(0, 900, 300):
+        seq = bytes(rng.choice(list(b"ACGT"), int(length)).astype(np.uint8))
+        c = find_orfs(seq, 11, min_len=60)
+        n = len(c)
+        scored.append(ScoredCandidates(
+            c, rng.normal(0, 300, n), start=rng.normal(0, 4, n),
+            start_known=np.ones(n, dtype=bool), hexamer=rng.normal(0, 8, n),
+            profile=rng.normal(0, 3, n)))
+    got = chosen_scores(scored, params, [prior_scores(s, params) for s in scored])
+    expected = [float(total_scores(s, params)[decode(s, params)].sum()) for s in scored]
+    positives = [int((total_scores(s, params) > 0).sum()) for s in scored]
+    assert {0, 1} <= set(positives) and max(positives) > 2  # every path taken
+    np.testing.assert_array_equal(got, expected)  # equal, not merely close
