@@ -67,7 +67,7 @@ from genoseq.genes.numpy_networks import (
     network_backend,
     state_fingerprint_items,
 )
-from genoseq.genes.orfs import OrfCandidates, find_orfs
+from genoseq.genes.orfs import OrfCandidates, find_orfs, find_orfs_many
 from genoseq.genes.recheck import choose
 from genoseq.genes.scoring import (
     START_LOGIT_CAP,
@@ -495,9 +495,17 @@ class GeneFinder:
         results = []
         for group in groups_by_size(seqs, len, SCORE_GROUP_BASES):
             indices = [dna_to_index(member) for member in group]
-            candidates = [find_orfs(member, self.translation_table, min_len=self.min_len,
+            # Short records of plain A/C/G/T bases (most of a metagenome's contigs) get
+            # their candidates in one vectorised pass, exactly those of find_orfs alone.
+            plain = [r for r, index in enumerate(indices)
+                     if len(index) < PACK_STARTS_BELOW and not (index >= DNA_UNKNOWN).any()]
+            candidates = dict(zip(plain, find_orfs_many(
+                [indices[r] for r in plain], self.translation_table, min_len=self.min_len,
+                closed=self.closed), strict=True))
+            candidates = [candidates[r] if r in candidates else
+                          find_orfs(member, self.translation_table, min_len=self.min_len,
                                     closed=self.closed, mask_n=self.mask_n)
-                          for member in group]
+                          for r, member in enumerate(group)]
             scored_group = self._score_group(indices, candidates, keep_log_probs, progress)
             self.fill_start_logits_many(scored_group, None if all_starts else self.params)
             results.extend(scored_group)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from Bio.Data import CodonTable
 
-from genoseq.encoding import CODONS, reverse_complement, translate
-from genoseq.genes.orfs import OrfCandidates, find_orfs, start_codon_mask
+from genoseq.encoding import CODONS, dna_to_index, reverse_complement, translate
+from genoseq.genes.orfs import OrfCandidates, find_orfs, find_orfs_many, start_codon_mask
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 GENOMES = SHARED_DATA / "genomes"
@@ -382,3 +382,27 @@ def test_pyrodigal_genes_are_candidates(name):
             n_genes += 1
             n_partial += gene.partial_begin or gene.partial_end
     assert n_genes > 50 and n_partial > 5
+
+
+@pytest.mark.parametrize(("table", "options"), [(11, {}), (4, {}), (11, {"closed": True}),
+                                                (11, {"min_len": 60, "min_edge_len": 90})])
+def test_many_records_get_exactly_the_candidates_of_each_alone(table, options):
+    rng = np.random.default_rng(table + len(options))
+    lengths = [0, 1, 2, 3, 4, 5, 6, 59, 60, 61, 62, *rng.integers(0, 2500, 150).tolist()]
+    seqs = [bytes(rng.choice(list(b"ACGT"), n).astype(np.uint8)) for n in lengths]
+    many = find_orfs_many([dna_to_index(seq) for seq in seqs], table, **options)
+    assert sum(len(c) for c in many) > 1000
+    for seq, got in zip(seqs, many, strict=True):
+        alone = find_orfs(seq, table, **options)
+        assert (got.seq_length, got.translation_table) == (alone.seq_length,
+                                                           alone.translation_table)
+        for name in ("strand", "start", "end", "stop_pos", "start_codon", "partial_left",
+                     "partial_right", "orf_id"):
+            a, b = getattr(got, name), getattr(alone, name)
+            assert a.dtype == b.dtype, name
+            np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_many_records_refuse_unknown_bases():
+    with pytest.raises(ValueError, match="A/C/G/T"):
+        find_orfs_many([dna_to_index(b"ACGTNACGT")])
