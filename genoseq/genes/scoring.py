@@ -132,6 +132,9 @@ class ScoredCandidates:
     exact: np.ndarray | None = None
     start_exact: np.ndarray | None = None
     orf_length: np.ndarray | None = None
+    #: :func:`prior_scores` per decoder weights, computed once (the prior reads only the
+    #: candidates, which never change). Read-only arrays.
+    priors: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def coding_evidence(log_probs: np.ndarray, clip: float = 8.0) -> np.ndarray:
@@ -257,6 +260,10 @@ def orf_lengths(candidates: OrfCandidates) -> np.ndarray:
     return np.repeat(longest, np.diff(np.r_[first, len(length)]))
 
 
+#: Decoder weights whose priors a ScoredCandidates keeps (the latest ones).
+PRIORS_KEPT = 4
+
+
 def prior_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
     """Per-candidate prior: a constant plus terms proportional to the gene's and its ORF's length.
 
@@ -267,6 +274,9 @@ def prior_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
     own length also favours its upstream starts; the ORF's length is the same
     for every start of the ORF and so says only whether the ORF holds a gene.
     """
+    cached = scored.priors.get(params)
+    if cached is not None:
+        return cached
     c = scored.candidates
     length_kb = (c.end - c.start) / 1000.0
     prior = params.gene_bias + params.length_bias * length_kb
@@ -277,6 +287,11 @@ def prior_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
         if scored.orf_length is None:
             scored.orf_length = orf_lengths(scored.candidates)
         prior = prior + params.orf_length_bias * (scored.orf_length / 1000.0)
+    prior = np.asarray(prior, dtype=np.float64)
+    prior.flags.writeable = False
+    if len(scored.priors) >= PRIORS_KEPT:  # calibration tries thousands of weights
+        del scored.priors[next(iter(scored.priors))]
+    scored.priors[params] = prior
     return prior
 
 
