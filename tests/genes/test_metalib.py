@@ -11,7 +11,7 @@ from genoseq.device import ComputeOptions
 from genoseq.genes.adapt import SelfTraining
 from genoseq.genes.dataset import load_genome, read_genome_table
 from genoseq.genes.decode import decode
-from genoseq.genes.finder import GeneFinder
+from genoseq.genes.finder import GeneFinder, missing_starts_many
 from genoseq.genes.metalib import (
     LibraryEntry,
     MetaLibrary,
@@ -258,3 +258,27 @@ def test_chosen_scores_equal_decoding_each_record_alone():
     positives = [int((total_scores(s, params) > 0).sum()) for s in scored]
     assert {0, 1} <= set(positives) and max(positives) > 2  # every path taken
     np.testing.assert_array_equal(got, expected)  # equal, not merely close
+
+
+@pytest.mark.parametrize("statistics", [False, True])
+def test_missing_starts_of_many_records_equal_each_alone(statistics):
+    rng = np.random.default_rng(9)
+    params = DecoderParams(coding_weight=0.01, start_weight=1.3, gene_bias=-12.0,
+                           length_bias=20.0, edge_bonus=2.0, hexamer_weight=0.4,
+                           profile_weight=0.4)
+    scored = []
+    for length in rng.integers(0, 900, 200):
+        c = find_orfs(bytes(rng.choice(list(b"ACGT"), int(length)).astype(np.uint8)), 11,
+                      min_len=60)
+        n = len(c)
+        scored.append(ScoredCandidates(
+            c, rng.normal(0, 300, n), start=np.zeros(n), start_known=rng.random(n) < 0.3,
+            hexamer=rng.normal(0, 8, n) if statistics else None,
+            profile=rng.normal(0, 3, n) if statistics else None))
+    got = missing_starts_many(scored, params)
+    expected = [GeneFinder._missing_starts(s, params) for s in scored]
+    assert 0 < sum(map(len, expected)) < sum(len(s.candidates) for s in scored)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert all(np.array_equal(a, np.flatnonzero(~s.start_known))
+               for a, s in zip(missing_starts_many(scored, None), scored, strict=True))
