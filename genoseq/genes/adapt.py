@@ -259,50 +259,92 @@ def hexamer_points(length: int, start: np.ndarray, end: np.ndarray, strand: np.n
     return HexamerPoints(length, tuple(strands), tuple(chosen_of))
 
 
-def hexamer_scores_many(points: list[HexamerPoints], log_ratios: np.ndarray
-                        ) -> list[np.ndarray]:
-    """:func:`hexamer_scores` of many short records, equal to it bit for bit.
+class HexamerBatch:
+    """:func:`hexamer_scores` of many short records (:class:`HexamerPoints`), bit for bit.
 
     The records' values are laid out as rows of a (records, rows of three
     positions, 3) array and summed along the rows in one ``cumsum``: every
     record gets the float64 additions, in the order, of its own prefix sums
-    (one block of :func:`_frame_prefix_values`), without one call per record
-    and strand. Records longer than ``3 * FRAME_PREFIX_ROWS`` bases are not
-    accepted (they take several blocks there).
+    (one block of :func:`_frame_prefix_values`). Where each record's values go
+    and where its candidates read is worked out once, here; :meth:`scores`
+    then costs a few array operations per set of log-ratios, however many
+    records (a metagenome's contigs, once per library entry they try).
+    Records longer than ``3 * FRAME_PREFIX_ROWS`` bases are not accepted.
     """
-    out = [np.zeros(len(p.chosen[0]), dtype=np.float64) for p in points]
-    if not points:
+
+    def __init__(self, points: list[HexamerPoints]):
+        sizes = np.array([len(p.chosen[0]) for p in points], dtype=np.int64)
+        #: Candidates of each record and where they begin in :meth:`scores`' result.
+        self.sizes = sizes
+        self.offsets = np.cumsum(sizes) - sizes
+        self.passes = []
+        if not points:
+            return
+        if -(-max(p.length for p in points) // 3) > FRAME_PREFIX_ROWS:
+            raise ValueError("HexamerBatch takes records of one prefix block")
+        order = sorted(range(len(points)), key=lambda r: points[r].length)
+        longest_rows = max(1, -(-max(p.length for p in points) // 3))
+        per_pass = max(1, MANY_PASS_POSITIONS // (3 * longest_rows))
+        for first in range(0, len(order), per_pass):
+            group = order[first:first + per_pass]
+            rows = max(1, -(-max(points[r].length for r in group) // 3))
+            strands = []
+            for k in range(2):
+                codes = [points[r].strands[k][0] for r in group]
+                lengths = np.array([len(c) for c in codes], dtype=np.int64)
+                owner = np.repeat(np.arange(len(group)), lengths)
+                position = np.arange(len(owner)) - np.repeat(np.cumsum(lengths) - lengths,
+                                                              lengths)
+                # Candidate k of a record reads its end point, then its start point.
+                counts = np.array([len(points[r].strands[k][2]) // 2 for r in group])
+                frame = np.concatenate([points[r].strands[k][1][:n]
+                                        for r, n in zip(group, counts, strict=True)])
+                ends = np.concatenate([points[r].strands[k][2][:n]
+                                       for r, n in zip(group, counts, strict=True)])
+                begins = np.concatenate([points[r].strands[k][2][n:]
+                                         for r, n in zip(group, counts, strict=True)])
+                reader = np.repeat(np.arange(len(group)), counts)
+                target = np.concatenate([self.offsets[r] + np.flatnonzero(points[r].chosen[k])
+                                         for r in group])
+                reads = []
+                for point in (ends, begins):
+                    row = np.maximum((point - frame + 2) // 3, 0)
+                    inside = row > 0
+                    # Flat index of (record, row - 1, frame) in the (records, rows, 3) sums.
+                    reads.append((inside, (reader[inside] * rows + row[inside] - 1) * 3
+                                  + frame[inside]))
+                strands.append((np.concatenate(codes), owner * (3 * rows) + position, reads,
+                                target.astype(np.int64)))
+            self.passes.append((len(group), rows, strands))
+
+    def scores(self, log_ratios: np.ndarray) -> np.ndarray:
+        """Hexamer scores of every record's candidates, records one after another (float64)."""
+        out = np.zeros(int(self.sizes.sum()), dtype=np.float64)
+        for n_group, rows, strands in self.passes:
+            for codes, where, reads, target in strands:
+                flat = np.zeros(n_group * 3 * rows, dtype=np.float64)
+                flat[where] = np.where(codes >= 0, log_ratios[np.maximum(codes, 0)], 0.0)
+                values = flat.reshape(n_group, rows, 3)
+                np.cumsum(values, axis=1, out=values)
+                read = []
+                for inside, at in reads:
+                    got = np.zeros(len(inside), dtype=np.float64)
+                    got[inside] = flat[at]
+                    read.append(got)
+                out[target] = read[0] - read[1]
         return out
-    longest_rows = -(-max(p.length for p in points) // 3)
-    if longest_rows > FRAME_PREFIX_ROWS:
-        raise ValueError("hexamer_scores_many takes records of one prefix block")
-    order = sorted(range(len(points)), key=lambda r: points[r].length)
-    per_pass = max(1, MANY_PASS_POSITIONS // (3 * max(longest_rows, 1)))
-    for first in range(0, len(order), per_pass):
-        group = order[first:first + per_pass]
-        rows = max(1, -(-max(points[r].length for r in group) // 3))
-        for k in range(2):
-            codes = [points[r].strands[k][0] for r in group]
-            sizes = np.array([len(c) for c in codes])
-            owner = np.repeat(np.arange(len(group)), sizes)
-            position = np.arange(len(owner)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-            flat = np.concatenate(codes)
-            values = np.zeros((len(group), 3 * rows), dtype=np.float64)
-            values[owner, position] = np.where(flat >= 0, log_ratios[np.maximum(flat, 0)], 0.0)
-            values = values.reshape(len(group), rows, 3)
-            np.cumsum(values, axis=1, out=values)
-            counts = [len(points[r].strands[k][2]) for r in group]
-            frame = np.concatenate([points[r].strands[k][1] for r in group])
-            point = np.concatenate([points[r].strands[k][2] for r in group])
-            row = np.maximum((point - frame + 2) // 3, 0)
-            reader = np.repeat(np.arange(len(group)), counts)
-            read = np.zeros(len(point), dtype=np.float64)
-            inside = row > 0
-            read[inside] = values[reader[inside], row[inside] - 1, frame[inside]]
-            for r, part in zip(group, np.split(read, np.cumsum(counts)[:-1]), strict=True):
-                n = len(part) // 2
-                out[r][points[r].chosen[k]] = part[:n] - part[n:]
-    return out
+
+    def split(self, values: np.ndarray) -> list[np.ndarray]:
+        """``values`` (one per candidate, as :meth:`scores` gives) cut per record (views)."""
+        return [values[a:a + n] for a, n in zip(self.offsets.tolist(), self.sizes.tolist(),
+                                                strict=True)]
+
+
+def hexamer_scores_many(points: list[HexamerPoints], log_ratios: np.ndarray
+                        ) -> list[np.ndarray]:
+    """:func:`hexamer_scores` of many short records, equal to it bit for bit (:class:`HexamerBatch`)."""
+    batch = HexamerBatch(points)
+    return [part.copy() for part in batch.split(batch.scores(log_ratios))]
 
 
 def start_profile(true_windows: np.ndarray, other_windows: np.ndarray,

@@ -35,19 +35,18 @@ from genoseq import __version__
 from genoseq.encoding import reverse_complement_index
 from genoseq.genes.adapt import (
     MANY_MAX_BASES,
-    HexamerPoints,
+    HexamerBatch,
     SelfTraining,
     hexamer_codes,
     hexamer_codes_many,
     hexamer_points,
     hexamer_scores,
-    hexamer_scores_many,
     learn_training,
     start_profile_scores,
 )
 from genoseq.genes.decode import decode, select_genes
 from genoseq.genes.scoring import DecoderParams, ScoredCandidates, prior_scores
-from genoseq.genes.starts import gene_start_positions, start_windows
+from genoseq.genes.starts import START_WINDOW, gene_start_positions, start_windows
 from genoseq.io.errors import InvalidFileError
 
 #: File name of the shipped library in genoseq/weights.
@@ -206,15 +205,20 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
     best: list[tuple | None] = [None] * len(records)
     # What every entry's scoring reads, computed once per record: the hexamer codes of
     # both strands and the start windows (apply_training's values, without repeating it).
-    # Short records (most of a metagenome's) are scored together, bit for bit as alone
-    # (hexamer_scores_many): one call per entry instead of one per record and entry.
+    # Short records (most of a metagenome's) are scored together, bit for bit as alone:
+    # hexamers by a HexamerBatch and start profiles over all their windows at once, a few
+    # array operations per entry instead of several per record and entry.
     short = [i for i, (index, _) in enumerate(records) if len(index) <= MANY_MAX_BASES]
-    points: dict[int, HexamerPoints] = {}
+    slot = {i: s for s, i in enumerate(short)}
+    batch = HexamerBatch([
+        hexamer_points(len(records[i][0]), c.start, c.end, c.strand, codes)
+        for i, codes in zip(short, hexamer_codes_many([records[i][0] for i in short]),
+                            strict=True)
+        for c in (records[i][1].candidates,)])
+    short_windows = short_start_windows([records[i] for i in short])
+    short_partial_5 = (np.concatenate([records[i][1].candidates.partial_5prime for i in short])
+                       if short else np.zeros(0, dtype=bool))
     windows_of: dict[int, np.ndarray] = {}
-    for i, codes in zip(short, hexamer_codes_many([records[i][0] for i in short]),
-                        strict=True):
-        c = records[i][1].candidates
-        points[i] = hexamer_points(len(records[i][0]), c.start, c.end, c.strand, codes)
     codes_of: dict[int, tuple] = {}
     priors: dict[int, np.ndarray] = {}
 
@@ -230,26 +234,26 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
             continue
         subset = [records[i] for i in members]
         log_ratios, profile = entry.training.hexamer_log_ratios, entry.training.start_profile
-        together = [i for i in members if i in points]
-        for i, hexamer in zip(together, hexamer_scores_many([points[i] for i in together],
-                                                            log_ratios), strict=True):
-            records[i][1].hexamer = hexamer
+        if any(i in slot for i in members):
+            hexamers = batch.split(batch.scores(log_ratios))
+            # Each window's profile score is summed alone: one call over all windows.
+            profiles = batch.split(np.where(short_partial_5, 0.0, start_profile_scores(
+                short_windows, profile)))
+        long = []
         for i, (index, scored) in zip(members, subset, strict=True):
+            if i in slot:
+                scored.hexamer, scored.profile = hexamers[slot[i]], profiles[slot[i]]
+                continue
+            long.append(scored)
             c = scored.candidates
             if i not in windows_of:
                 windows_of[i] = start_windows(index, gene_start_positions(c), c.strand)
-            if i not in points:
-                if i not in codes_of:
-                    codes_of[i] = (hexamer_codes(index),
-                                   hexamer_codes(reverse_complement_index(index)))
-                scored.hexamer = hexamer_scores(index, log_ratios, c.start, c.end, c.strand,
-                                                codes=codes_of[i])
-        # Each window's profile score is summed alone: one call over all members' windows.
-        sizes = [len(windows_of[i]) for i in members]
-        scores = np.split(start_profile_scores(np.concatenate([windows_of[i] for i in members]),
-                                               profile), np.cumsum(sizes)[:-1])
-        for (_, scored), values in zip(subset, scores, strict=True):
-            scored.profile = np.where(scored.candidates.partial_5prime, 0.0, values)
+                codes_of[i] = (hexamer_codes(index),
+                               hexamer_codes(reverse_complement_index(index)))
+            scored.hexamer = hexamer_scores(index, log_ratios, c.start, c.end, c.strand,
+                                            codes=codes_of[i])
+            scored.profile = np.where(c.partial_5prime, 0.0,
+                                      start_profile_scores(windows_of[i], profile))
         fill_starts(subset, params)
         for i, score in zip(members, chosen_scores([scored for _, scored in subset], params,
                                                    [prior_of(i) for i in members]),
@@ -259,6 +263,26 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
     for (_, scored), (_, _, hexamer, profile) in zip(records, best, strict=True):
         scored.hexamer, scored.profile = hexamer, profile
     return [choice[1] for choice in best]
+
+
+def short_start_windows(records: list[tuple[np.ndarray, ScoredCandidates]]) -> np.ndarray:
+    """:func:`~genoseq.genes.starts.start_windows` of every candidate of many records, joined.
+
+    One call over the records joined with ``START_WINDOW`` unknown bases between
+    neighbours, so that every window reads its own record and the unknown bases
+    past its ends, as alone; rows in record order, then candidate order.
+    """
+    if not records:
+        return np.zeros((0, START_WINDOW), dtype=np.uint8)
+    gap = np.full(START_WINDOW, 4, dtype=np.uint8)
+    joined = np.concatenate([part for index, _ in records for part in (index, gap)])
+    lengths = np.array([len(index) + len(gap) for index, _ in records], dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    position = np.concatenate([gene_start_positions(scored.candidates) + offset
+                               for (_, scored), offset in zip(records, offsets.tolist(),
+                                                              strict=True)])
+    strand = np.concatenate([scored.candidates.strand for _, scored in records])
+    return start_windows(joined, position, strand)
 
 
 def chosen_scores(scored: list[ScoredCandidates], params: DecoderParams,

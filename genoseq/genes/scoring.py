@@ -132,8 +132,8 @@ class ScoredCandidates:
     exact: np.ndarray | None = None
     start_exact: np.ndarray | None = None
     orf_length: np.ndarray | None = None
-    #: :func:`prior_scores` per decoder weights, computed once (the prior reads only the
-    #: candidates, which never change). Read-only arrays.
+    #: :func:`prior_scores` per decoder weights object, computed once (the prior reads only
+    #: the candidates, which never change): ``id(params) -> (params, read-only prior)``.
     priors: dict = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -274,9 +274,11 @@ def prior_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
     own length also favours its upstream starts; the ORF's length is the same
     for every start of the ORF and so says only whether the ORF holds a gene.
     """
-    cached = scored.priors.get(params)
-    if cached is not None:
-        return cached
+    # Keyed by identity (hashing the weights costs more than a short record's prior); the
+    # weights are kept beside their prior, so an id cannot be reused while it is cached.
+    cached = scored.priors.get(id(params))
+    if cached is not None and cached[0] is params:
+        return cached[1]
     c = scored.candidates
     length_kb = (c.end - c.start) / 1000.0
     prior = params.gene_bias + params.length_bias * length_kb
@@ -291,7 +293,7 @@ def prior_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
     prior.flags.writeable = False
     if len(scored.priors) >= PRIORS_KEPT:  # calibration tries thousands of weights
         del scored.priors[next(iter(scored.priors))]
-    scored.priors[params] = prior
+    scored.priors[id(params)] = (params, prior)
     return prior
 
 
