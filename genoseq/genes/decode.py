@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from genoseq.genes.scoring import DecoderParams, OverlapRules, ScoredCandidates, total_scores
+from genoseq.genes.scoring import (
+    DecoderParams,
+    OverlapRules,
+    ScoredCandidates,
+    prior_scores,
+    total_scores,
+)
 
 #: Prodigal's overlap limits and genoseq's default penalty.
 DEFAULT_OVERLAP = OverlapRules()
@@ -25,6 +31,58 @@ def decode(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
     """Indices of the candidates chosen under ``params``, sorted by start coordinate."""
     c = scored.candidates
     return select_genes(c.start, c.end, c.strand, total_scores(scored, params), params.overlap)
+
+
+def joined_totals(scored: list[ScoredCandidates], params: DecoderParams,
+                  priors: list[np.ndarray] | None = None) -> np.ndarray:
+    """:func:`~genoseq.genes.scoring.total_scores` of many records, joined in one array.
+
+    The same operations in the same order over the records' candidates joined,
+    so every value equals the record's own bit for bit. ``priors`` (the records'
+    :func:`~genoseq.genes.scoring.prior_scores` under ``params``) are computed if
+    not given.
+    """
+    if not scored:
+        return np.zeros(0, dtype=np.float64)
+    if priors is None:
+        priors = [prior_scores(s, params) for s in scored]
+    total = (params.coding_weight * np.concatenate([s.coding for s in scored])
+             + params.start_weight * np.concatenate([s.start for s in scored])
+             + np.concatenate(priors))
+    extra = 0.0
+    for weight, name in ((params.hexamer_weight, "hexamer"), (params.profile_weight, "profile")):
+        present = [getattr(s, name) is not None for s in scored]
+        if weight and all(present):
+            extra = extra + weight * np.concatenate([getattr(s, name) for s in scored])
+        elif weight and any(present):
+            raise ValueError(f"joined_totals needs {name} scores for every record or none")
+    return total + extra
+
+
+def decode_many(scored: list[ScoredCandidates], params: DecoderParams,
+                priors: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """:func:`decode` of many records, equal to decoding each alone.
+
+    Totals come from :func:`joined_totals`; a record with at most one
+    positive candidate (most short contigs) chooses it or nothing without the
+    dynamic programme, the others go through :func:`select_genes` alone.
+    """
+    total = joined_totals(scored, params, priors)
+    sizes = np.array([len(s.candidates) for s in scored], dtype=np.int64)
+    first = np.cumsum(sizes) - sizes
+    owner = np.repeat(np.arange(len(scored)), sizes)
+    positive = np.flatnonzero(total > 0)
+    count = np.bincount(owner[positive], minlength=len(scored))
+    out = [np.zeros(0, dtype=np.int64)] * len(scored)
+    one = count == 1
+    for r, at in zip(owner[positive][one[owner[positive]]].tolist(),
+                     positive[one[owner[positive]]].tolist(), strict=True):
+        out[r] = np.array([at - first[r]], dtype=np.int64)
+    for r in np.flatnonzero(count > 1).tolist():
+        c = scored[r].candidates
+        out[r] = select_genes(c.start, c.end, c.strand, total[first[r]:first[r] + sizes[r]],
+                              params.overlap)
+    return out
 
 
 def select_genes(start: np.ndarray, end: np.ndarray, strand: np.ndarray, score: np.ndarray,

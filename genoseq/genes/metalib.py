@@ -44,7 +44,7 @@ from genoseq.genes.adapt import (
     learn_training,
     start_profile_scores,
 )
-from genoseq.genes.decode import decode, select_genes
+from genoseq.genes.decode import decode, joined_totals, select_genes
 from genoseq.genes.scoring import DecoderParams, ScoredCandidates, prior_scores
 from genoseq.genes.starts import START_WINDOW, gene_start_positions, start_windows
 from genoseq.io.errors import InvalidFileError
@@ -291,28 +291,15 @@ def chosen_scores(scored: list[ScoredCandidates], params: DecoderParams,
 
     ``priors`` are the records' :func:`~genoseq.genes.scoring.prior_scores` under
     ``params``. Equal bit for bit to ``total_scores(s, params)[decode(s, params)].sum()``:
-    the totals of all records are computed in one pass with the operations of
-    :func:`~genoseq.genes.scoring.total_scores`, in its order; a record with at most
-    one positive candidate (most short records) chooses it or nothing without the
-    dynamic programme; the others are decoded as alone.
+    the totals come from :func:`~genoseq.genes.decode.joined_totals` (one pass), a
+    record with at most one positive candidate (most short records) chooses it or
+    nothing without the dynamic programme, and the others are decoded as alone.
     """
     out = np.zeros(len(scored), dtype=np.float64)
     if not scored:
         return out
     sizes = np.array([len(s.candidates) for s in scored])
-    total = (params.coding_weight * np.concatenate([s.coding for s in scored])
-             + params.start_weight * np.concatenate([s.start for s in scored])
-             + np.concatenate(priors))
-    extra = 0.0
-    if params.hexamer_weight and all(s.hexamer is not None for s in scored):
-        extra = extra + params.hexamer_weight * np.concatenate([s.hexamer for s in scored])
-    elif params.hexamer_weight and any(s.hexamer is not None for s in scored):
-        raise ValueError("chosen_scores needs hexamer scores for every record or none")
-    if params.profile_weight and all(s.profile is not None for s in scored):
-        extra = extra + params.profile_weight * np.concatenate([s.profile for s in scored])
-    elif params.profile_weight and any(s.profile is not None for s in scored):
-        raise ValueError("chosen_scores needs profile scores for every record or none")
-    total = total + extra
+    total = joined_totals(scored, params, priors)
     owner = np.repeat(np.arange(len(scored)), sizes)
     positive = total > 0
     count = np.bincount(owner[positive], minlength=len(scored))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from genoseq.genes.decode import decode, select_genes
+from genoseq.genes.decode import decode, decode_many, select_genes
 from genoseq.genes.scoring import (
     START_LOGIT_CAP,
     DecoderParams,
@@ -62,7 +62,7 @@ def choose(networks: NetworkEvidence, records: list[Record], params: DecoderPara
     ``llr_clip``) and the records are decoded again, until no such decision
     is left on an ORF not yet re-scored.
     """
-    chosen = [decode(scored, params) for _, scored in records]
+    chosen = decode_many([scored for _, scored in records], params)
     if not recheck or networks.precision == "fp32":
         return chosen
     while True:

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from genoseq.genes.decode import select_genes
+from genoseq.genes.decode import decode, decode_many, select_genes
 from genoseq.genes.finder import model_fingerprint
 from genoseq.genes.numpy_networks import load_numpy_gene_models, state_fingerprint_items
 from genoseq.genes.orfs import find_orfs
@@ -117,3 +117,22 @@ def test_edge_bonus_at_zero_keeps_the_model_fingerprint():
     assert model_fingerprint(state, params, adapted) == f"sha256:{digest.hexdigest()}"
     moved = dataclasses.replace(params, edge_bonus=1.0)
     assert model_fingerprint(state, moved, adapted) != model_fingerprint(state, params, adapted)
+
+
+def test_decode_many_equals_decoding_each_record_alone():
+    rng = np.random.default_rng(11)
+    params = DecoderParams(coding_weight=0.01, start_weight=1.3, gene_bias=-6.0,
+                           length_bias=20.0, edge_bonus=2.0)
+    scored = []
+    for length in rng.integers(0, 1500, 300):
+        c = find_orfs(bytes(rng.choice(list(b"ACGT"), int(length)).astype(np.uint8)), 11,
+                      min_len=60)
+        n = len(c)
+        scored.append(ScoredCandidates(c, rng.normal(0, 300, n), start=rng.normal(0, 4, n),
+                                       start_known=np.ones(n, dtype=bool)))
+    got = decode_many(scored, params)
+    expected = [decode(s, params) for s in scored]
+    assert {len(e) for e in expected} >= {0, 1, 2}
+    for a, b in zip(got, expected, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
