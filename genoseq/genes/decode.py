@@ -19,7 +19,7 @@ from genoseq.genes.scoring import (
     DecoderParams,
     OverlapRules,
     ScoredCandidates,
-    prior_scores,
+    prior_scores_many,
     total_scores,
 )
 
@@ -45,7 +45,7 @@ def joined_totals(scored: list[ScoredCandidates], params: DecoderParams,
     if not scored:
         return np.zeros(0, dtype=np.float64)
     if priors is None:
-        priors = [prior_scores(s, params) for s in scored]
+        priors = prior_scores_many(scored, params)
     total = (params.coding_weight * np.concatenate([s.coding for s in scored])
              + params.start_weight * np.concatenate([s.start for s in scored])
              + np.concatenate(priors))

@@ -78,7 +78,7 @@ from genoseq.genes.scoring import (
     coding_evidence,
     coding_part,
     coding_scores,
-    prior_scores,
+    prior_scores_many,
     total_scores,
 )
 from genoseq.genes.starts import START_WINDOW, gene_start_positions
@@ -208,7 +208,7 @@ def missing_starts_many(scored: list[ScoredCandidates], params: DecoderParams | 
         return [GeneFinder._missing_starts(s, params) for s in scored]
     sizes = np.array([len(s.candidates) for s in scored])
     best = (params.coding_weight * np.concatenate([s.coding for s in scored])
-            + np.concatenate([prior_scores(s, params) for s in scored]))
+            + np.concatenate(prior_scores_many(scored, params)))
     extra = 0.0
     if hexamer and scored[0].hexamer is not None:
         extra = extra + params.hexamer_weight * np.concatenate([s.hexamer for s in scored])
@@ -216,10 +216,12 @@ def missing_starts_many(scored: list[ScoredCandidates], params: DecoderParams | 
         extra = extra + params.profile_weight * np.concatenate([s.profile for s in scored])
     best = best + extra
     best = best + params.start_weight * START_LOGIT_CAP
-    missing = ~np.concatenate([s.start_known for s in scored]) & (best > 0)
+    missing = np.flatnonzero(~np.concatenate([s.start_known for s in scored]) & (best > 0))
+    # Global positions back to each record's own candidate indices, one piece per record.
     first = np.cumsum(sizes) - sizes
-    return [np.flatnonzero(missing[a:a + n]) for a, n in zip(first.tolist(), sizes.tolist(),
-                                                                strict=True)]
+    owner = np.searchsorted(first, missing, side="right") - 1
+    counts = np.bincount(owner, minlength=len(scored))
+    return np.split(missing - first[owner], np.cumsum(counts)[:-1])
 
 
 @dataclass

@@ -297,6 +297,16 @@ def prior_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
     return prior
 
 
+def prior_scores_many(scored: list[ScoredCandidates], params: DecoderParams
+                      ) -> list[np.ndarray]:
+    """:func:`prior_scores` of many records (cached ones read without a call each)."""
+    key, out = id(params), []
+    for one in scored:
+        hit = one.priors.get(key)
+        out.append(hit[1] if hit is not None and hit[0] is params else prior_scores(one, params))
+    return out
+
+
 def self_trained_score(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray | float:
     """Weighted hexamer + start-profile scores of the candidates (0 before self-training)."""
     total = 0.0
