@@ -6,7 +6,8 @@ secondary-structure tagger) is run the same way by :func:`predict_positions`:
 1. **Windows.** A sequence longer than ``window`` is cut into overlapping
    windows; each keeps the outputs of its middle and lets ``context``
    positions on each side only inform them. A shorter sequence is one window
-   of its own length (plus context), so short inputs cost no padding.
+   of its own length (plus context, unless ``edge_padding`` is off: then no
+   window reaches past a sequence's ends), so short inputs cost no padding.
 2. **Length buckets.** Windows of all sequences are sorted by length, so
    that each batch holds rows of similar length.
 3. **Batches.** Rows are packed into batches of about ``budget`` padded
@@ -57,8 +58,9 @@ class Row:
         Where the row starts in ``padded`` (``first`` when the row has its
         full ``context`` on the left: ``padded`` has ``context`` pad values first).
     lead : int
-        Positions of the row before its kept ones (``context``, or fewer where
-        the row was not padded past the sequence's start).
+        Positions of the row before its kept ones: ``context``, or, for a row
+        kept inside its sequence (``edge_padding=False``), fewer at the
+        sequence's start and more at its end.
     """
 
     size: int
