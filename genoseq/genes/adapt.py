@@ -340,13 +340,6 @@ class HexamerBatch:
                                                 strict=True)]
 
 
-def hexamer_scores_many(points: list[HexamerPoints], log_ratios: np.ndarray
-                        ) -> list[np.ndarray]:
-    """:func:`hexamer_scores` of many short records, equal to it bit for bit (:class:`HexamerBatch`)."""
-    batch = HexamerBatch(points)
-    return [part.copy() for part in batch.split(batch.scores(log_ratios))]
-
-
 def start_profile(true_windows: np.ndarray, other_windows: np.ndarray,
                   pseudocount: float = 1.0) -> np.ndarray:
     """Position-specific log-odds of the bases around chosen starts against rival starts.

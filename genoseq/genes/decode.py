@@ -13,6 +13,8 @@ least the minimum gene length.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from genoseq.genes.scoring import (
@@ -20,6 +22,7 @@ from genoseq.genes.scoring import (
     OverlapRules,
     ScoredCandidates,
     prior_scores_many,
+    self_trained_score_many,
     total_scores,
 )
 
@@ -33,55 +36,78 @@ def decode(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
     return select_genes(c.start, c.end, c.strand, total_scores(scored, params), params.overlap)
 
 
-def joined_totals(scored: list[ScoredCandidates], params: DecoderParams,
-                  priors: list[np.ndarray] | None = None) -> np.ndarray:
+def joined_totals(scored: list[ScoredCandidates], params: DecoderParams) -> np.ndarray:
     """:func:`~genoseq.genes.scoring.total_scores` of many records, joined in one array.
 
     The same operations in the same order over the records' candidates joined,
-    so every value equals the record's own bit for bit. ``priors`` (the records'
-    :func:`~genoseq.genes.scoring.prior_scores` under ``params``) are computed if
-    not given.
+    so every value equals the record's own bit for bit.
     """
     if not scored:
         return np.zeros(0, dtype=np.float64)
-    if priors is None:
-        priors = prior_scores_many(scored, params)
     total = (params.coding_weight * np.concatenate([s.coding for s in scored])
              + params.start_weight * np.concatenate([s.start for s in scored])
-             + np.concatenate(priors))
-    extra = 0.0
-    for weight, name in ((params.hexamer_weight, "hexamer"), (params.profile_weight, "profile")):
-        present = [getattr(s, name) is not None for s in scored]
-        if weight and all(present):
-            extra = extra + weight * np.concatenate([getattr(s, name) for s in scored])
-        elif weight and any(present):
-            raise ValueError(f"joined_totals needs {name} scores for every record or none")
+             + np.concatenate(prior_scores_many(scored, params)))
+    extra = self_trained_score_many(scored, params)
+    if extra is None:
+        raise ValueError("joined_totals needs the same self-trained scores for every record")
     return total + extra
 
 
-def decode_many(scored: list[ScoredCandidates], params: DecoderParams,
-                priors: list[np.ndarray] | None = None) -> list[np.ndarray]:
-    """:func:`decode` of many records, equal to decoding each alone.
+@dataclass
+class JoinedChoice:
+    """What :func:`decode` chooses in many records, worked out over their joined totals.
 
-    Totals come from :func:`joined_totals`; a record with at most one
-    positive candidate (most short contigs) chooses it or nothing without the
-    dynamic programme, the others go through :func:`select_genes` alone.
+    Attributes
+    ----------
+    total : np.ndarray
+        :func:`joined_totals`.
+    owner : np.ndarray
+        Record of each joined candidate.
+    first : np.ndarray
+        Where each record's candidates begin in ``total``.
+    positive : np.ndarray
+        Joined indices of the candidates with a positive total.
+    count : np.ndarray
+        Positive candidates per record: a record with none chooses nothing, one
+        with one chooses it (without the dynamic programme).
+    chosen : dict
+        Record -> the candidates (its own indices) :func:`select_genes` chooses,
+        for every record with more than one positive candidate.
     """
-    total = joined_totals(scored, params, priors)
+
+    total: np.ndarray
+    owner: np.ndarray
+    first: np.ndarray
+    positive: np.ndarray
+    count: np.ndarray
+    chosen: dict
+
+
+def decode_joined(scored: list[ScoredCandidates], params: DecoderParams) -> JoinedChoice:
+    """:class:`JoinedChoice` of many records: each record's decoding, as alone."""
+    total = joined_totals(scored, params)
     sizes = np.array([len(s.candidates) for s in scored], dtype=np.int64)
     first = np.cumsum(sizes) - sizes
     owner = np.repeat(np.arange(len(scored)), sizes)
     positive = np.flatnonzero(total > 0)
     count = np.bincount(owner[positive], minlength=len(scored))
-    out = [np.zeros(0, dtype=np.int64)] * len(scored)
-    one = count == 1
-    for r, at in zip(owner[positive][one[owner[positive]]].tolist(),
-                     positive[one[owner[positive]]].tolist(), strict=True):
-        out[r] = np.array([at - first[r]], dtype=np.int64)
+    chosen = {}
     for r in np.flatnonzero(count > 1).tolist():
         c = scored[r].candidates
-        out[r] = select_genes(c.start, c.end, c.strand, total[first[r]:first[r] + sizes[r]],
-                              params.overlap)
+        chosen[r] = select_genes(c.start, c.end, c.strand,
+                                 total[first[r]:first[r] + sizes[r]], params.overlap)
+    return JoinedChoice(total, owner, first, positive, count, chosen)
+
+
+def decode_many(scored: list[ScoredCandidates], params: DecoderParams) -> list[np.ndarray]:
+    """:func:`decode` of many records, equal to decoding each alone (:func:`decode_joined`)."""
+    joined = decode_joined(scored, params)
+    out = [np.zeros(0, dtype=np.int64)] * len(scored)
+    single = joined.positive[joined.count[joined.owner[joined.positive]] == 1]
+    for r, at in zip(joined.owner[single].tolist(), single.tolist(), strict=True):
+        out[r] = np.array([at - joined.first[r]], dtype=np.int64)
+    for r, chosen in joined.chosen.items():
+        out[r] = chosen
     return out
 
 

@@ -79,6 +79,7 @@ from genoseq.genes.scoring import (
     coding_part,
     coding_scores,
     prior_scores_many,
+    self_trained_score_many,
     total_scores,
 )
 from genoseq.genes.starts import START_WINDOW, gene_start_positions
@@ -201,19 +202,12 @@ def missing_starts_many(scored: list[ScoredCandidates], params: DecoderParams | 
     """
     if params is None or not scored:
         return [np.flatnonzero(~s.start_known) for s in scored]
-    hexamer = bool(params.hexamer_weight)
-    profile = bool(params.profile_weight)
-    if (hexamer and len({s.hexamer is None for s in scored}) > 1) or (
-            profile and len({s.profile is None for s in scored}) > 1):
+    extra = self_trained_score_many(scored, params)
+    if extra is None:  # records differ in which self-trained scores they hold
         return [GeneFinder._missing_starts(s, params) for s in scored]
     sizes = np.array([len(s.candidates) for s in scored])
     best = (params.coding_weight * np.concatenate([s.coding for s in scored])
             + np.concatenate(prior_scores_many(scored, params)))
-    extra = 0.0
-    if hexamer and scored[0].hexamer is not None:
-        extra = extra + params.hexamer_weight * np.concatenate([s.hexamer for s in scored])
-    if profile and scored[0].profile is not None:
-        extra = extra + params.profile_weight * np.concatenate([s.profile for s in scored])
     best = best + extra
     best = best + params.start_weight * START_LOGIT_CAP
     missing = np.flatnonzero(~np.concatenate([s.start_known for s in scored]) & (best > 0))

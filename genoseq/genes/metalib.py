@@ -44,8 +44,8 @@ from genoseq.genes.adapt import (
     learn_training,
     start_profile_scores,
 )
-from genoseq.genes.decode import decode, joined_totals, select_genes
-from genoseq.genes.scoring import DecoderParams, ScoredCandidates, prior_scores
+from genoseq.genes.decode import decode, decode_joined
+from genoseq.genes.scoring import DecoderParams, ScoredCandidates
 from genoseq.genes.starts import START_WINDOW, gene_start_positions, start_windows
 from genoseq.io.errors import InvalidFileError
 
@@ -220,14 +220,6 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
                        if short else np.zeros(0, dtype=bool))
     windows_of: dict[int, np.ndarray] = {}
     codes_of: dict[int, tuple] = {}
-    priors: dict[int, np.ndarray] = {}
-
-    def prior_of(i: int) -> np.ndarray:
-        # The prior does not depend on the entry: computed once per record.
-        if i not in priors:
-            priors[i] = prior_scores(records[i][1], params)
-        return priors[i]
-
     for k, entry in enumerate(library.entries):
         members = [i for i, ks in enumerate(tried) if k in ks]
         if not members:
@@ -239,12 +231,10 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
             # Each window's profile score is summed alone: one call over all windows.
             profiles = batch.split(np.where(short_partial_5, 0.0, start_profile_scores(
                 short_windows, profile)))
-        long = []
         for i, (index, scored) in zip(members, subset, strict=True):
             if i in slot:
                 scored.hexamer, scored.profile = hexamers[slot[i]], profiles[slot[i]]
                 continue
-            long.append(scored)
             c = scored.candidates
             if i not in windows_of:
                 windows_of[i] = start_windows(index, gene_start_positions(c), c.strand)
@@ -255,8 +245,8 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
             scored.profile = np.where(c.partial_5prime, 0.0,
                                       start_profile_scores(windows_of[i], profile))
         fill_starts(subset, params)
-        for i, score in zip(members, chosen_scores([scored for _, scored in subset], params,
-                                                   [prior_of(i) for i in members]),
+        # Each record's prior (the same for every entry) is kept by its ScoredCandidates.
+        for i, score in zip(members, chosen_scores([scored for _, scored in subset], params),
                             strict=True):
             if best[i] is None or score > best[i][0]:
                 best[i] = (score, k, records[i][1].hexamer, records[i][1].profile)
@@ -285,31 +275,18 @@ def short_start_windows(records: list[tuple[np.ndarray, ScoredCandidates]]) -> n
     return start_windows(joined, position, strand)
 
 
-def chosen_scores(scored: list[ScoredCandidates], params: DecoderParams,
-                  priors: list[np.ndarray]) -> np.ndarray:
+def chosen_scores(scored: list[ScoredCandidates], params: DecoderParams) -> np.ndarray:
     """Summed score of the genes :func:`~genoseq.genes.decode.decode` chooses, per record.
 
-    ``priors`` are the records' :func:`~genoseq.genes.scoring.prior_scores` under
-    ``params``. Equal bit for bit to ``total_scores(s, params)[decode(s, params)].sum()``:
-    the totals come from :func:`~genoseq.genes.decode.joined_totals` (one pass), a
-    record with at most one positive candidate (most short records) chooses it or
-    nothing without the dynamic programme, and the others are decoded as alone.
+    Equal bit for bit to ``total_scores(s, params)[decode(s, params)].sum()``, from
+    :func:`~genoseq.genes.decode.decode_joined`: a record with one positive
+    candidate scores it, one with more the genes its dynamic programme chose.
     """
-    out = np.zeros(len(scored), dtype=np.float64)
-    if not scored:
-        return out
-    sizes = np.array([len(s.candidates) for s in scored])
-    total = joined_totals(scored, params, priors)
-    owner = np.repeat(np.arange(len(scored)), sizes)
-    positive = total > 0
-    count = np.bincount(owner[positive], minlength=len(scored))
-    out[:] = np.bincount(owner[positive], weights=total[positive], minlength=len(scored))
-    first = np.cumsum(sizes) - sizes
-    for r in np.flatnonzero(count > 1).tolist():
-        c = scored[r].candidates
-        values = total[first[r]:first[r] + sizes[r]]
-        chosen = select_genes(c.start, c.end, c.strand, values, params.overlap)
-        out[r] = float(values[chosen].sum())
+    joined = decode_joined(scored, params)
+    at = joined.positive
+    out = np.bincount(joined.owner[at], weights=joined.total[at], minlength=len(scored))
+    for r, chosen in joined.chosen.items():
+        out[r] = float(joined.total[joined.first[r] + chosen].sum())
     return out
 
 

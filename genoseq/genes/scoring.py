@@ -317,6 +317,25 @@ def self_trained_score(scored: ScoredCandidates, params: DecoderParams) -> np.nd
     return total
 
 
+def self_trained_score_many(scored: list[ScoredCandidates], params: DecoderParams
+                            ) -> np.ndarray | float | None:
+    """:func:`self_trained_score` of many records over their candidates joined.
+
+    The same operations in the same order, so every value equals the record's
+    own; None when the records differ in which self-trained scores they hold.
+    """
+    total = 0.0
+    for weight, name in ((params.hexamer_weight, "hexamer"), (params.profile_weight, "profile")):
+        if not weight:
+            continue
+        present = {getattr(one, name) is not None for one in scored}
+        if len(present) > 1:
+            return None
+        if True in present:
+            total = total + weight * np.concatenate([getattr(one, name) for one in scored])
+    return total
+
+
 def total_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
     """Score of every candidate under ``params``, shape (n_candidates,)."""
     total = (params.coding_weight * scored.coding + params.start_weight * scored.start

@@ -5,12 +5,12 @@ import pytest
 
 from genoseq.encoding import reverse_complement_index
 from genoseq.genes.adapt import (
+    HexamerBatch,
     hexamer_codes,
     hexamer_codes_many,
     hexamer_log_ratios,
     hexamer_points,
     hexamer_scores,
-    hexamer_scores_many,
 )
 from genoseq.genes.orfs import find_orfs
 
@@ -101,7 +101,8 @@ def test_many_short_records_get_their_own_codes_and_scores_bit_for_bit():
         c = find_orfs(np.frombuffer(b"ACGTN", dtype=np.uint8)[index], 11, min_len=60)
         points.append(hexamer_points(len(index), c.start, c.end, c.strand, (forward, reverse)))
         expected.append(hexamer_scores(index, log_ratios, c.start, c.end, c.strand))
-    got = hexamer_scores_many(points, log_ratios)
+    batch = HexamerBatch(points)
+    got = batch.split(batch.scores(log_ratios))
     assert sum(len(e) for e in expected) > 500
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_array_equal(a, b)  # equal, not merely close

@@ -26,7 +26,7 @@ from genoseq.genes.metalib import (
     train_meta_library,
 )
 from genoseq.genes.orfs import find_orfs
-from genoseq.genes.scoring import DecoderParams, ScoredCandidates, prior_scores, total_scores
+from genoseq.genes.scoring import DecoderParams, ScoredCandidates, total_scores
 from genoseq.genes.train import objective
 from genoseq.io import InvalidFileError, read_fasta
 
@@ -239,21 +239,29 @@ def test_train_meta_library_command_writes_a_library_the_finder_reads(genome_fol
                                      "Escherichia coli piece 2"}
 
 
-def test_chosen_scores_equal_decoding_each_record_alone():
-    rng = np.random.default_rng(8)
-    params = DecoderParams(coding_weight=0.01, start_weight=1.3, gene_bias=-6.0,
-                           length_bias=20.0, edge_bonus=2.0, hexamer_weight=0.4,
-                           profile_weight=0.4)
+def random_scored(seed: int, count: int, *, statistics: bool = True,
+                  known: float = 1.0) -> list[ScoredCandidates]:
+    """``count`` random records of up to 900 bp with random scores; ``known``: share of
+    start logits known."""
+    rng = np.random.default_rng(seed)
     scored = []
-    for length in rng.integers(0, 900, 300):
-        seq = bytes(rng.choice(list(b"ACGT"), int(length)).astype(np.uint8))
-        c = find_orfs(seq, 11, min_len=60)
+    for length in rng.integers(0, 900, count):
+        c = find_orfs(bytes(rng.choice(list(b"ACGT"), int(length)).astype(np.uint8)), 11,
+                      min_len=60)
         n = len(c)
         scored.append(ScoredCandidates(
             c, rng.normal(0, 300, n), start=rng.normal(0, 4, n),
-            start_known=np.ones(n, dtype=bool), hexamer=rng.normal(0, 8, n),
-            profile=rng.normal(0, 3, n)))
-    got = chosen_scores(scored, params, [prior_scores(s, params) for s in scored])
+            start_known=rng.random(n) < known, hexamer=rng.normal(0, 8, n) if statistics else None,
+            profile=rng.normal(0, 3, n) if statistics else None))
+    return scored
+
+
+def test_chosen_scores_equal_decoding_each_record_alone():
+    params = DecoderParams(coding_weight=0.01, start_weight=1.3, gene_bias=-6.0,
+                           length_bias=20.0, edge_bonus=2.0, hexamer_weight=0.4,
+                           profile_weight=0.4)
+    scored = random_scored(8, 300)
+    got = chosen_scores(scored, params)
     expected = [float(total_scores(s, params)[decode(s, params)].sum()) for s in scored]
     positives = [int((total_scores(s, params) > 0).sum()) for s in scored]
     assert {0, 1} <= set(positives) and max(positives) > 2  # every path taken
@@ -262,19 +270,10 @@ def test_chosen_scores_equal_decoding_each_record_alone():
 
 @pytest.mark.parametrize("statistics", [False, True])
 def test_missing_starts_of_many_records_equal_each_alone(statistics):
-    rng = np.random.default_rng(9)
     params = DecoderParams(coding_weight=0.01, start_weight=1.3, gene_bias=-12.0,
                            length_bias=20.0, edge_bonus=2.0, hexamer_weight=0.4,
                            profile_weight=0.4)
-    scored = []
-    for length in rng.integers(0, 900, 200):
-        c = find_orfs(bytes(rng.choice(list(b"ACGT"), int(length)).astype(np.uint8)), 11,
-                      min_len=60)
-        n = len(c)
-        scored.append(ScoredCandidates(
-            c, rng.normal(0, 300, n), start=np.zeros(n), start_known=rng.random(n) < 0.3,
-            hexamer=rng.normal(0, 8, n) if statistics else None,
-            profile=rng.normal(0, 3, n) if statistics else None))
+    scored = random_scored(9, 200, statistics=statistics, known=0.3)
     got = missing_starts_many(scored, params)
     expected = [GeneFinder._missing_starts(s, params) for s in scored]
     assert 0 < sum(map(len, expected)) < sum(len(s.candidates) for s in scored)
