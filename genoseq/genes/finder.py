@@ -105,12 +105,14 @@ CODING_CHUNK_BASES = 600_000
 DEFAULT_WINDOW = 9000
 DEFAULT_CONTEXT = 600
 #: Whether coding-model windows reach past a sequence's ends into N padding (their full
-#: context on each side, as before session 12) or are cut at the ends (default). The network
-#: was trained on windows beginning at a record's first base, never after an N run, and its
-#: BiLSTM carries what it read in such runs into the record. Cut (benchmarks/results/
-#: gene_edges.md, rule committed first in gene_edges_rule.md), on the held-out genomes: 60-600
-#: bp pieces found 80.5% of their genes instead of 76.2% (precision 0.958 vs 0.962) in half
-#: the time; 20 kb contigs mean F1 0.9258 vs 0.9253; single mode unchanged (0.9534).
+#: context on each side, as before session 12) or stay inside the sequence (default: a
+#: record shorter than a window is one row of its own bases, the first and last windows of
+#: a longer one are moved inside it). The network was trained on windows beginning at a
+#: record's first base, never after an N run, and its BiLSTM carries what it read in such
+#: runs into the record. Inside (benchmarks/results/gene_edges.md, rule committed first in
+#: gene_edges_rule.md), on the held-out genomes: 60-600 bp pieces found 80.5% of their genes
+#: instead of 76.2% (precision 0.958 vs 0.962) in half the time; 20 kb contigs mean F1
+#: 0.9260 vs 0.9253; single mode unchanged (0.9534).
 EDGE_PADDING = False
 #: Records shorter than this share one start-detector pass in
 #: :meth:`GeneFinder.fill_start_logits_many`; longer ones are convolved on their own.
