@@ -224,6 +224,30 @@ def _run_train_meta_library(args, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
+def _run_train_student(args, stdout: TextIO, stderr: TextIO) -> int:
+    from dataclasses import replace
+
+    from genoseq.genes.distill import STUDENT_TRAINING, distill_coding_model
+
+    config = replace(STUDENT_TRAINING, steps_per_epoch=args.steps, max_epochs=args.epochs,
+                     patience=args.patience)
+    try:
+        metadata = distill_coding_model(args.genomes, args.teacher, args.out, args.run_dir,
+                                        config=config, window=args.window, seed=args.seed,
+                                        teacher_weight=args.teacher_weight,
+                                        compute=compute_options(args, stderr),
+                                        progress=not args.quiet)
+    except ValueError as error:  # a teacher, folder or setting that cannot serve
+        stderr.write(f"genoseq: error: {error}\n")
+        return 2
+    student = metadata["coding_student"]
+    best = student["history"][student["best_epoch"] - 1]
+    stdout.write(f"student coding model, epoch {student['best_epoch']}: validation loss "
+                 f"{best['loss']:.4f}, accuracy {best['accuracy']:.4f}\n"
+                 f"wrote {args.out}.pt and {args.out}.json\n")
+    return 0
+
+
 def register(commands, parser_class) -> None:
     """Add ``predict`` to the ``genoseq`` subcommands."""
     predict = commands.add_parser(
@@ -364,3 +388,31 @@ def register_training(train_tasks, parser_class) -> None:
                               "--edge-bonus; the shipped library: 4; default %(default)s)")
     add_compute_arguments(library, batch_size=32, batch_help="coding-model windows per batch")
     library.set_defaults(run=_run_train_meta_library)
+
+    student = train_tasks.add_parser(
+        "genes-student", help="train a faster coding model taught by a gene model's own",
+        description="Train a coding model with four codons per recurrent step (half the "
+        "recurrent steps of the shipped one) to give the teacher's per-base distribution "
+        "(and the reference labels), on the teacher's training genomes only; write a gene "
+        "model that is the teacher's with the coding model replaced (same start detector and "
+        "decoder weights). Checkpoints into --run-dir and resumes from it.")
+    student.add_argument("--genomes", required=True, metavar="DIR",
+                         help="the genome folder the teacher was trained on (genomes.tsv)")
+    student.add_argument("--teacher", metavar="STEM",
+                         help="teacher gene model (default: the shipped one)")
+    student.add_argument("-o", "--out", required=True, metavar="STEM",
+                         help="write STEM.pt (weights) and STEM.json (config, metrics)")
+    student.add_argument("--run-dir", required=True, metavar="DIR",
+                         help="checkpoints; an interrupted run resumes from here")
+    student.add_argument("--seed", type=int, default=0)
+    student.add_argument("--epochs", type=positive_int, default=12, help="most epochs")
+    student.add_argument("--steps", type=positive_int, default=300, help="batches per epoch")
+    student.add_argument("--patience", type=positive_int, default=3,
+                         help="epochs without validation improvement before stopping")
+    student.add_argument("--window", type=positive_int, default=3000,
+                         help="training window, bp (a multiple of 3)")
+    student.add_argument("--teacher-weight", type=float, default=0.75, metavar="W",
+                         help="share of the teacher's distribution in the loss, the rest "
+                              "the reference labels (default: %(default)s)")
+    add_compute_arguments(student, batch_size=32, batch_help="training windows per batch")
+    student.set_defaults(run=_run_train_student)
