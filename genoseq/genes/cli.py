@@ -407,7 +407,7 @@ def register_training(train_tasks, parser_class) -> None:
     student.add_argument("--seed", type=int, default=0)
     student.add_argument("--epochs", type=positive_int, default=12, help="most epochs")
     student.add_argument("--steps", type=positive_int, default=300, help="batches per epoch")
-    student.add_argument("--patience", type=positive_int, default=3,
+    student.add_argument("--patience", type=positive_int, default=12,
                          help="epochs without validation improvement before stopping")
     student.add_argument("--window", type=positive_int, default=3000,
                          help="training window, bp (a multiple of 3)")
