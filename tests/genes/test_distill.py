@@ -131,3 +131,21 @@ def test_teacher_without_training_genomes_is_refused(tiny_gene_model, tmp_path, 
     assert code == 2
     message = capsys.readouterr().err.strip()
     assert message.startswith("genoseq: error: ") and "training genomes" in message
+
+
+def test_shipped_model_is_the_student_of_the_shipped_teacher():
+    from importlib import resources
+
+    teacher_stem = resources.files("genoseq.weights") / "genes_teacher"
+    teacher, params, adapted, teacher_metadata = load_gene_models(teacher_stem)
+    student, student_params, student_adapted, metadata = load_gene_models()
+    assert student.coding.config.stride == 12 and teacher.coding.config.stride == 6
+    # Start detector and both decoder passes are the teacher's, untouched.
+    for mine, theirs in zip(student.start.state_dict().values(),
+                            teacher.start.state_dict().values(), strict=True):
+        assert torch.equal(mine, theirs)
+    assert (student_params, student_adapted) == (params, adapted)
+    taught = metadata["coding_student"]
+    assert taught["teacher"] == "genes_teacher"
+    assert taught["training_genomes"] == teacher_metadata["training_genomes"]
+    assert not set(taught["training_genomes"]) & set(metadata["held_out_genomes"])
