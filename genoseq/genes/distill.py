@@ -8,7 +8,7 @@ A student that learns to give the teacher's per-base distribution keeps the
 scale of those log-probabilities, so the teacher's decoder weights, start
 detector and metagenome library stay valid, and only the coding network
 changes: here a network with a longer recurrent step (stride 12, four codons
-per step: half the recurrent steps of the shipped stride 6).
+per step: half the recurrent steps of the teacher's stride 6).
 
 The student's loss at every base of a training window is
 ``w · KL(teacher ‖ student) + (1 − w) · cross-entropy(reference label)``:

@@ -66,7 +66,10 @@ def frame_to_codon_position(frames: np.ndarray, offset: int = 0) -> np.ndarray:
 
 
 def default_config(frames: bool = False) -> TaggerConfig:
-    """The shipped architecture: two codons per recurrent step.
+    """The architecture ``genoseq train genes`` trains: two codons per recurrent step.
+
+    The shipped coding model is a student of such a network with four codons
+    per step (:func:`genoseq.genes.distill.student_config`, session 13).
 
     Stride 6 halves the recurrent steps of stride 3 while the head still
     emits one prediction per base; on 2 CPU cores it predicted ~0.7 Mbp/s
