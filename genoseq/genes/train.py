@@ -611,6 +611,8 @@ def train_gene_finder(genomes_dir: str | os.PathLike | list, out_stem: str | os.
     }
     save_gene_models(models, calibration["params"], out_stem, metadata,
                      adapted=calibration["adapted_params"])
+    # With --networks and --calibration-genomes nothing was trained into run_dir yet.
+    run_dir.mkdir(parents=True, exist_ok=True)
     with open(run_dir / "summary.json", "w", encoding="utf-8") as handle:
         json.dump(metadata, handle, indent=2)
     return metadata

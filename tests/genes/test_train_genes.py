@@ -127,6 +127,13 @@ def test_calibration_on_separate_genomes(genome_folder, tmp_path):
     with pytest.raises(ValueError, match="calibration genome"):
         train_gene_finder(genome_folder, tmp_path / "m2", tmp_path / "run",
                           calibration_genomes=[others], **options)
+    # Networks taken from that model and weights refitted on the other genomes: nothing is
+    # trained, and the summary is written into a run folder that did not exist.
+    refit = train_gene_finder(train_folder, tmp_path / "m3", tmp_path / "new" / "run",
+                              calibration_genomes=[others], networks_from=tmp_path / "m",
+                              **options)
+    assert refit["networks_from"] == "m"
+    assert (tmp_path / "new" / "run" / "summary.json").exists()
 
 
 def test_one_fold_trained_apart_is_resumed_by_the_full_run(genome_folder, tmp_path, capsys):
