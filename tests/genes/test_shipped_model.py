@@ -55,9 +55,9 @@ def test_held_out_ecoli_slice(finder, ecoli_piece):
     assert prediction.adapted
     sensitivity, precision, f1, exact = score(prediction.genes, reference)
     assert f1 > 0.93, (sensitivity, precision, f1)
-    # The start network places the starts: 0.929 exact with the shipped weights, 0.807
-    # with the start network's weights randomly initialised (F1 0.946; session 13, the
-    # student coding model, measured with torch.manual_seed(0)).
+    # The start network places the starts: 0.933 exact with the shipped weights, 0.831
+    # with the start network's weights randomly initialised (F1 0.945; session 13, the
+    # student coding model and the refitted decoder, measured with torch.manual_seed(0)).
     assert exact > 0.9, exact
 
 
