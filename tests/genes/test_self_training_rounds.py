@@ -46,4 +46,12 @@ def test_statistics_learned_in_rounds_give_the_calls_of_self_training(records):
     reused = reuser.predict_genome(records)[0]
     assert [(g.start, g.end, g.strand) for g in own.genes] == \
         [(g.start, g.end, g.strand) for g in reused.genes]
-    assert np.array_equal(own.total, reused.total)
+    assert [g.score for g in own.genes] == [g.score for g in reused.genes]
+    # Every candidate scored alike, except those whose start logit only the self-training
+    # run computed: its first round decoded with round-one statistics, under which a few
+    # more starts could have won and were scored; the training file holds only the last
+    # round's. Those candidates are no contenders in either run.
+    both = own.scored.start_known == reused.scored.start_known
+    assert np.array_equal(own.total[both], reused.total[both])
+    assert (~both).sum() <= 0.001 * len(both)
+    assert (own.scored.start_known | ~reused.scored.start_known).all()
