@@ -91,6 +91,16 @@ def add_compute_arguments(parser: argparse.ArgumentParser, *, batch_size: int | 
         parser.add_argument("-q", "--quiet", action="store_true", help=quiet)
 
 
+def add_run_arguments(parser) -> None:
+    """``-o/--out STEM``, ``--run-dir DIR`` and ``--seed``: what every training command writes
+    and where it checkpoints, spelled the same everywhere (``parser`` may be a group)."""
+    parser.add_argument("-o", "--out", required=True, metavar="STEM",
+                        help="write STEM.pt (weights) and STEM.json (config, metrics)")
+    parser.add_argument("--run-dir", required=True, metavar="DIR",
+                        help="checkpoints; an interrupted run resumes from here")
+    parser.add_argument("--seed", type=int, default=0)
+
+
 def compute_options(args: argparse.Namespace, stderr: TextIO):
     """The :class:`~genoseq.device.ComputeOptions` of flags added by :func:`add_compute_arguments`.
 

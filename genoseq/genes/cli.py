@@ -11,7 +11,13 @@ import time
 import warnings
 from typing import TextIO
 
-from genoseq._cli import add_compute_arguments, compute_options, positive_int, warnings_to
+from genoseq._cli import (
+    add_compute_arguments,
+    add_run_arguments,
+    compute_options,
+    positive_int,
+    warnings_to,
+)
 from genoseq.genes import CODING_LEARNING_RATE, DEFAULT_HOLDOUT
 from genoseq.io.errors import GenoseqWarning, InvalidFileError
 
@@ -326,11 +332,7 @@ def register_training(train_tasks, parser_class) -> None:
                        help="genome folder(s), each with its genomes.tsv")
     genes.add_argument("--holdout", default=",".join(DEFAULT_HOLDOUT), metavar="NAMES",
                        help="comma-separated genomes kept out of training (default: %(default)s)")
-    genes.add_argument("-o", "--out", required=True, metavar="STEM",
-                       help="write STEM.pt (weights) and STEM.json (config, metrics)")
-    genes.add_argument("--run-dir", required=True, metavar="DIR",
-                       help="checkpoints; an interrupted run resumes from here")
-    genes.add_argument("--seed", type=int, default=0)
+    add_run_arguments(genes)
     genes.add_argument("--epochs", type=int, default=20, help="most coding-model epochs")
     genes.add_argument("--steps", type=int, default=300, help="batches per epoch")
     genes.add_argument("--patience", type=positive_int, default=6,
@@ -400,11 +402,7 @@ def register_training(train_tasks, parser_class) -> None:
                          help="the genome folder the teacher was trained on (genomes.tsv)")
     student.add_argument("--teacher", metavar="STEM",
                          help="teacher gene model (default: the shipped one)")
-    student.add_argument("-o", "--out", required=True, metavar="STEM",
-                         help="write STEM.pt (weights) and STEM.json (config, metrics)")
-    student.add_argument("--run-dir", required=True, metavar="DIR",
-                         help="checkpoints; an interrupted run resumes from here")
-    student.add_argument("--seed", type=int, default=0)
+    add_run_arguments(student)
     student.add_argument("--epochs", type=positive_int, default=12, help="most epochs")
     student.add_argument("--steps", type=positive_int, default=300, help="batches per epoch")
     student.add_argument("--patience", type=positive_int, default=12,

@@ -42,9 +42,7 @@ from genoseq.genes.dataset import (
 from genoseq.genes.model import CodingModel
 from genoseq.genes.networks import GeneModels, load_gene_models, save_gene_models
 from genoseq.nn.configs import TaggerConfig
-from genoseq.nn.train import TrainConfig, train_tagger
-
-IGNORE = -100
+from genoseq.nn.train import IGNORE, TrainConfig, train_tagger
 
 #: The student's architecture: the shipped coding model with four codons per
 #: recurrent step (stride 12; the first convolution's kernel 24 spans the step

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from genoseq._cli import add_compute_arguments, compute_options
+from genoseq._cli import add_compute_arguments, add_run_arguments, compute_options
 from genoseq.io import InvalidFileError
 from genoseq.io.atomic import OutputSet
 
@@ -219,11 +219,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--pseudocount", type=float, default=1.0,
                        help="pseudocount per PWM column for --init-motifs (default: 1)")
     fit = parser.add_argument_group("training")
-    fit.add_argument("-o", "--out", required=True, metavar="STEM",
-                     help="write STEM.pt (weights) and STEM.json (config, metrics)")
-    fit.add_argument("--run-dir", required=True, metavar="DIR",
-                     help="checkpoints; an interrupted run resumes from here")
-    fit.add_argument("--seed", type=int, default=0)
+    add_run_arguments(fit)
     fit.add_argument("--epochs", type=int, default=30, help="most epochs (default: 30)")
     fit.add_argument("--patience", type=int, default=4,
                      help="stop after this many epochs without a better validation loss "

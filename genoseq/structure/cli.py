@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from genoseq._cli import add_compute_arguments, compute_options
+from genoseq._cli import add_compute_arguments, add_run_arguments, compute_options
 
 
 def _run_ss(args, stdout: TextIO, stderr: TextIO) -> int:
@@ -136,11 +136,7 @@ def register_training(train_tasks, parser_class) -> None:
         "Checkpoints go to --run-dir; an interrupted run resumes from there.")
     train.add_argument("--train", required=True, metavar="FILE", help="training table")
     train.add_argument("--valid", required=True, metavar="FILE", help="validation table")
-    train.add_argument("-o", "--out", required=True, metavar="STEM",
-                       help="write STEM.pt (weights) and STEM.json (config, metrics)")
-    train.add_argument("--run-dir", required=True, metavar="DIR",
-                       help="checkpoints; an interrupted run resumes from here")
-    train.add_argument("--seed", type=int, default=0)
+    add_run_arguments(train)
     train.add_argument("--seeds", type=_seed_list, default=None, metavar="S1,S2,...",
                        help="train one model per seed (checkpoints in RUN_DIR/seed<S>) and "
                             "write their ensemble, which averages their probabilities")
