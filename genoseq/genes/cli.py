@@ -217,11 +217,20 @@ def _run_train_meta_library(args, stdout: TextIO, stderr: TextIO) -> int:
 
     holdout = tuple(name for name in args.holdout.split(",") if name)
     log = None if args.quiet else (lambda line: stderr.write(line + "\n"))
+    keep = None
+    if args.keep_weights is not None:
+        from genoseq.genes.metalib import read_library
+
+        keep = read_library(args.keep_weights)
+        if args.edge_bonus is not None and args.edge_bonus != keep.params.edge_bonus:
+            raise InvalidFileError("--edge-bonus", None, f"{args.edge_bonus:g} contradicts "
+                                   f"--keep-weights {args.keep_weights}, whose edge bonus is "
+                                   f"{keep.params.edge_bonus:g}")
     library = train_meta_library(args.genomes, args.calibration_genomes, args.out,
                                  model=args.model, holdout=holdout,
                                  compute=compute_options(args, stderr),
                                  progress=not args.quiet, log=log,
-                                 edge_bonus=args.edge_bonus)
+                                 edge_bonus=args.edge_bonus or 0.0, keep_weights=keep)
     figures = library.metadata["calibration_figures"]
     stdout.write(f"{len(library.entries)} genomes in the library; calibration contigs of "
                  f"{', '.join(library.metadata['calibration_genomes'])}: F1 {figures['f1']:.4f} "
@@ -384,10 +393,15 @@ def register_training(train_tasks, parser_class) -> None:
                          help="the model whose networks score the contigs (default: shipped)")
     library.add_argument("-o", "--out", required=True, metavar="FILE",
                          help="library file to write (STEM.meta.npz beside a model STEM)")
-    library.add_argument("--edge-bonus", type=float, default=0.0, metavar="SCORE",
+    library.add_argument("--edge-bonus", type=float, default=None, metavar="SCORE",
                          help="score added for each end of a gene cut by a contig's end "
                               "(chosen on short pieces by benchmarks/gene_edges.py "
-                              "--edge-bonus; the shipped library: 4; default %(default)s)")
+                              "--edge-bonus; the shipped library: 4; default 0)")
+    library.add_argument("--keep-weights", metavar="LIBRARY",
+                         help="keep this library's decoder weights (edge bonus included) "
+                              "instead of fitting them: add genomes to a library without "
+                              "moving its weights; the calibration contigs still give the "
+                              "figures recorded")
     add_compute_arguments(library, batch_size=32, batch_help="coding-model windows per batch")
     library.set_defaults(run=_run_train_meta_library)
 

@@ -459,7 +459,8 @@ def calibration_contigs(finder_for, entry, length: int = CALIBRATION_CONTIG
 
 def train_meta_library(genome_dirs, calibration_dirs, out, *, model=None,
                        holdout: tuple[str, ...] = (), compute=None, progress: bool = True,
-                       log=None, edge_bonus: float = 0.0) -> MetaLibrary:
+                       log=None, edge_bonus: float = 0.0,
+                       keep_weights: MetaLibrary | None = None) -> MetaLibrary:
     """Build a model's statistics library and fit its decoder weights (``genoseq train meta-library``).
 
     The library holds every genome of ``genome_dirs`` and ``calibration_dirs``
@@ -471,6 +472,11 @@ def train_meta_library(genome_dirs, calibration_dirs, out, *, model=None,
     (:attr:`DecoderParams.edge_bonus <genoseq.genes.scoring.DecoderParams.edge_bonus>`:
     the calibration contigs count complete genes only, so it is chosen on
     short pieces instead, by ``benchmarks/gene_edges.py --edge-bonus``).
+    ``keep_weights``: a library whose decoder weights (its ``edge_bonus``
+    included) are kept as they are instead of fitted: the calibration
+    contigs are still scored, each choosing its entry among this library's,
+    and give the figures recorded; for adding genomes to a library without
+    also moving its weights.
     """
     from genoseq.device import ComputeOptions
     from genoseq.genes.dataset import read_genome_table
@@ -507,9 +513,21 @@ def train_meta_library(genome_dirs, calibration_dirs, out, *, model=None,
         contigs.extend(calibration_contigs(finder_for, entry))
         if log is not None:
             log(f"scored {entry.name}: {sum(c.genome == entry.name for c in contigs)} contigs")
-    params, figures = calibrate_library(library, contigs, lambda records, params: None, start,
-                                        log=log)
-    library.params = replace(params, edge_bonus=edge_bonus)
+    if keep_weights is None:
+        params, figures = calibrate_library(library, contigs, lambda records, params: None,
+                                            start, log=log)
+        params = replace(params, edge_bonus=edge_bonus)
+    else:
+        params = keep_weights.params
+        # Scored as the weights were fitted: without the edge bonus (the calibration
+        # contigs count complete genes only, so genes cut by their ends would count as wrong).
+        fitted = replace(params, edge_bonus=0.0)
+        for contig in contigs:
+            choose_statistics(library, [(contig.index, contig.scored)], contig.translation_table,
+                              lambda records, params: None, fitted, exclude=contig.genome)
+            contig.hexamer, contig.profile = contig.scored.hexamer, contig.scored.profile
+        figures = library_figures(contigs, fitted)
+    library.params = params
     library.metadata = {
         "library_genomes": [e.name for e in entries + calibration],
         "calibration_genomes": [e.name for e in calibration],
@@ -518,6 +536,7 @@ def train_meta_library(genome_dirs, calibration_dirs, out, *, model=None,
         "calibration_contig": CALIBRATION_CONTIG,
         "calibration_figures": figures,
         "statistics_from": "reference CDS of each genome's annotation",
+        "weights": "fitted" if keep_weights is None else "kept from another library",
     }
     library.save(out)
     return library

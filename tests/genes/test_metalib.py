@@ -238,6 +238,24 @@ def test_train_meta_library_command_writes_a_library_the_finder_reads(genome_fol
     assert prediction.statistics in {"Escherichia coli piece 0", "Escherichia coli piece 1",
                                      "Escherichia coli piece 2"}
 
+    # --keep-weights: the entries are learned again, the weights are the given library's, and
+    # on the same genomes the calibration contigs give back the figures they were fitted to.
+    kept = tmp_path / "kept.meta.npz"
+    assert main(["train", "meta-library", "--genomes", str(library_folder),
+                 "--calibration-genomes", str(calibration), "-o", str(kept), "-q",
+                 "--threads", "1", "--keep-weights", str(out)]) == 0
+    again = read_library(kept)
+    assert again.params == library.params
+    assert [e.name for e in again.entries] == ["p0", "p1", "p2"]
+    assert again.metadata["weights"] == "kept from another library"
+    assert again.metadata["calibration_figures"] == library.metadata["calibration_figures"]
+    capsys.readouterr()
+    assert main(["train", "meta-library", "--genomes", str(library_folder),
+                 "--calibration-genomes", str(calibration), "-o", str(tmp_path / "no.npz"),
+                 "-q", "--threads", "1", "--keep-weights", str(out), "--edge-bonus", "3"]) == 2
+    assert "contradicts --keep-weights" in capsys.readouterr().err
+    assert not (tmp_path / "no.npz").exists()
+
 
 def random_scored(seed: int, count: int, *, statistics: bool = True,
                   known: float = 1.0) -> list[ScoredCandidates]:

@@ -51,7 +51,10 @@ def test_statistics_learned_in_rounds_give_the_calls_of_self_training(records):
     # run computed: its first round decoded with round-one statistics, under which a few
     # more starts could have won and were scored; the training file holds only the last
     # round's. Those candidates are no contenders in either run.
+    # Alike up to float32 rounding of the start logits: a start's logit comes from a matrix
+    # product over the windows computed together, and the two runs compute different sets
+    # of starts at a time (on some CPUs the product's blocking, so its rounding, changes).
     both = own.scored.start_known == reused.scored.start_known
-    assert np.array_equal(own.total[both], reused.total[both])
+    np.testing.assert_allclose(own.total[both], reused.total[both], rtol=0, atol=1e-5)
     assert (~both).sum() <= 0.001 * len(both)
     assert (own.scored.start_known | ~reused.scored.start_known).all()
