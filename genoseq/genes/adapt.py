@@ -28,7 +28,7 @@ import numpy as np
 from genoseq import __version__
 from genoseq.encoding import reverse_complement_index
 from genoseq.genes.scoring import ScoredCandidates
-from genoseq.genes.starts import START_WINDOW, gene_start_positions, start_windows
+from genoseq.genes.starts import START_UPSTREAM, START_WINDOW, gene_start_positions, start_windows
 from genoseq.io.errors import InvalidFileError
 from genoseq.io.training import read_training_file, write_training_file
 
@@ -497,12 +497,26 @@ def learn_training(records: list[tuple[np.ndarray, ScoredCandidates]],
         model=model, model_name=model_name)
 
 
+#: Columns of a start window holding the start codon.
+CODON_COLUMNS = slice(START_UPSTREAM, START_UPSTREAM + 3)
+
+
+def start_codon_profile(profile: np.ndarray) -> np.ndarray:
+    """``profile`` with every column but the start codon's set to 0 (same shape)."""
+    codon = np.zeros_like(profile)
+    codon[CODON_COLUMNS] = profile[CODON_COLUMNS]
+    return codon
+
+
 def apply_training(training: SelfTraining,
                    records: list[tuple[np.ndarray, ScoredCandidates]]) -> None:
-    """Score every candidate with ``training``'s statistics: ``hexamer`` and ``profile``, in place.
+    """Score every candidate with ``training``'s statistics, in place.
 
-    5'-partial candidates (no start codon) get a profile score of 0.
+    Sets ``hexamer``, ``profile`` and ``profile_codon`` (the profile's
+    start-codon columns alone). 5'-partial candidates (no start codon) get
+    profile scores of 0.
     """
+    codon_profile = start_codon_profile(training.start_profile)
     for index, scored in records:
         c = scored.candidates
         scored.hexamer = hexamer_scores(index, training.hexamer_log_ratios, c.start, c.end,
@@ -510,6 +524,8 @@ def apply_training(training: SelfTraining,
         windows = start_windows(index, gene_start_positions(c), c.strand)
         scored.profile = np.where(c.partial_5prime, 0.0,
                                   start_profile_scores(windows, training.start_profile))
+        scored.profile_codon = np.where(c.partial_5prime, 0.0,
+                                        start_profile_scores(windows, codon_profile))
 
 
 def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],

@@ -58,7 +58,8 @@ class DecoderParams(DictConfig):
     """Weights of the gene score, fitted on training genomes.
 
     ``score = coding_weight * coding_llr + hexamer_weight * hexamer_llr
-    + start_weight * start_logit + profile_weight * start_profile + gene_bias
+    + start_weight * start_logit + profile_weight * start_profile
+    + start_codon_weight * start_profile_codon + gene_bias
     + length_bias * length_kb + orf_length_bias * orf_length_kb``;
     the start logit is clipped to ±10, per-base coding log-ratios to
     ±``llr_clip``. ``hexamer_weight`` and ``profile_weight`` weigh the
@@ -83,6 +84,11 @@ class DecoderParams(DictConfig):
     llr_clip: float = 8.0
     hexamer_weight: float = 0.0
     profile_weight: float = 0.0
+    #: Extra weight on the start-codon part of the self-trained start profile (the three
+    #: codon columns' log-odds, ``ScoredCandidates.profile_codon``), beside ``profile_weight``
+    #: on the whole window: a genome's start-codon usage says more per column than the
+    #: bases around it, as Prodigal weighs start-codon type apart from the RBS (session 14).
+    start_codon_weight: float = 0.0
     overlap: OverlapRules = field(default_factory=OverlapRules)
     #: Rounds of self-training (self-trained pass only): round 1 learns the genome's
     #: statistics from the first pass's genes, each further round from the genes that the
@@ -109,6 +115,8 @@ class ScoredCandidates:
         Self-trained hexamer score (second pass only).
     profile : np.ndarray, shape (n,), or None
         Self-trained start-profile score (second pass only; 0 for 5'-partial).
+    profile_codon : np.ndarray, shape (n,), or None
+        The part of ``profile`` read on the start codon's three bases.
     log_probs : np.ndarray, shape (length, 7), or None
         Coding-model log-probabilities, kept on request (coding track).
     exact : np.ndarray, shape (n,), bool, or None
@@ -128,6 +136,7 @@ class ScoredCandidates:
     start_known: np.ndarray
     hexamer: np.ndarray | None = None
     profile: np.ndarray | None = None
+    profile_codon: np.ndarray | None = None
     log_probs: np.ndarray | None = None
     exact: np.ndarray | None = None
     start_exact: np.ndarray | None = None
@@ -314,6 +323,8 @@ def self_trained_score(scored: ScoredCandidates, params: DecoderParams) -> np.nd
         total = total + params.hexamer_weight * scored.hexamer
     if params.profile_weight and scored.profile is not None:
         total = total + params.profile_weight * scored.profile
+    if params.start_codon_weight and scored.profile_codon is not None:
+        total = total + params.start_codon_weight * scored.profile_codon
     return total
 
 
@@ -325,7 +336,8 @@ def self_trained_score_many(scored: list[ScoredCandidates], params: DecoderParam
     own; None when the records differ in which self-trained scores they hold.
     """
     total = 0.0
-    for weight, name in ((params.hexamer_weight, "hexamer"), (params.profile_weight, "profile")):
+    for weight, name in ((params.hexamer_weight, "hexamer"), (params.profile_weight, "profile"),
+                         (params.start_codon_weight, "profile_codon")):
         if not weight:
             continue
         present = {getattr(one, name) is not None for one in scored}

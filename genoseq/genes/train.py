@@ -123,6 +123,8 @@ class CalibrationRecord:
             start=self.scored.start[keep], start_known=self.scored.start_known[keep],
             hexamer=None if self.scored.hexamer is None else self.scored.hexamer[keep],
             profile=None if self.scored.profile is None else self.scored.profile[keep],
+            profile_codon=(None if self.scored.profile_codon is None
+                           else self.scored.profile_codon[keep]),
             orf_length=orf_lengths(c)[keep])
 
 
