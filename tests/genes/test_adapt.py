@@ -106,3 +106,32 @@ def test_many_short_records_get_their_own_codes_and_scores_bit_for_bit():
     assert sum(len(e) for e in expected) > 500
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_array_equal(a, b)  # equal, not merely close
+
+
+def test_start_codon_part_of_the_profile_and_its_weight():
+    """profile_codon is the profile read on the codon columns alone; its weight adds to totals."""
+    from dataclasses import replace
+
+    from genoseq.genes.adapt import CODON_COLUMNS, SelfTraining, apply_training
+    from genoseq.genes.scoring import DecoderParams, ScoredCandidates, total_scores
+    from genoseq.genes.starts import START_WINDOW, gene_start_positions, start_windows
+
+    rng = np.random.default_rng(5)
+    index = rng.integers(0, 4, 6000).astype(np.uint8)
+    c = find_orfs(index, 11, min_len=90)
+    profile = rng.normal(0, 1, (START_WINDOW, 5))
+    profile[:, 4] = 0
+    training = SelfTraining(hexamer_log_ratios=rng.normal(0, 1, 4096), start_profile=profile)
+    scored = ScoredCandidates(c, coding=rng.normal(0, 50, len(c)), start=rng.normal(0, 3, len(c)),
+                              start_known=np.ones(len(c), bool))
+    apply_training(training, [(index, scored)])
+    windows = start_windows(index, gene_start_positions(c), c.strand)
+    columns = np.arange(START_WINDOW)[CODON_COLUMNS]
+    expected = profile[columns[None, :], windows[:, columns]].sum(axis=1)
+    expected[c.partial_5prime] = 0.0
+    assert np.allclose(scored.profile_codon, expected)
+    assert (scored.profile_codon[c.partial_5prime] == 0).all()
+    params = DecoderParams(hexamer_weight=0.4, profile_weight=0.5)
+    with_codon = replace(params, start_codon_weight=0.7)
+    assert np.allclose(total_scores(scored, with_codon) - total_scores(scored, params),
+                       0.7 * scored.profile_codon)
