@@ -501,11 +501,17 @@ def learn_training(records: list[tuple[np.ndarray, ScoredCandidates]],
 CODON_COLUMNS = slice(START_UPSTREAM, START_UPSTREAM + 3)
 
 
-def start_codon_profile(profile: np.ndarray) -> np.ndarray:
-    """``profile`` with every column but the start codon's set to 0 (same shape)."""
-    codon = np.zeros_like(profile)
-    codon[CODON_COLUMNS] = profile[CODON_COLUMNS]
-    return codon
+def start_codon_scores(windows: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """Summed profile log-odds of each start window's three codon columns; shape (n,).
+
+    The same values as :func:`start_profile_scores` with every other column
+    of ``profile`` zeroed, reading only those three columns.
+    """
+    columns = np.arange(profile.shape[0])[CODON_COLUMNS]
+    out = np.zeros(len(windows), dtype=np.float64)
+    for column in columns.tolist():
+        out += profile[column][windows[:, column]]
+    return out
 
 
 def apply_training(training: SelfTraining,
@@ -516,7 +522,6 @@ def apply_training(training: SelfTraining,
     start-codon columns alone). 5'-partial candidates (no start codon) get
     profile scores of 0.
     """
-    codon_profile = start_codon_profile(training.start_profile)
     for index, scored in records:
         c = scored.candidates
         scored.hexamer = hexamer_scores(index, training.hexamer_log_ratios, c.start, c.end,
@@ -525,7 +530,7 @@ def apply_training(training: SelfTraining,
         scored.profile = np.where(c.partial_5prime, 0.0,
                                   start_profile_scores(windows, training.start_profile))
         scored.profile_codon = np.where(c.partial_5prime, 0.0,
-                                        start_profile_scores(windows, codon_profile))
+                                        start_codon_scores(windows, training.start_profile))
 
 
 def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],
