@@ -507,9 +507,8 @@ def start_codon_scores(windows: np.ndarray, profile: np.ndarray) -> np.ndarray:
     The same values as :func:`start_profile_scores` with every other column
     of ``profile`` zeroed, reading only those three columns.
     """
-    columns = np.arange(profile.shape[0])[CODON_COLUMNS]
     out = np.zeros(len(windows), dtype=np.float64)
-    for column in columns.tolist():
+    for column in range(CODON_COLUMNS.start, CODON_COLUMNS.stop):
         out += profile[column][windows[:, column]]
     return out
 

@@ -403,6 +403,19 @@ def library_figures(contigs: list[CalibrationContig], params: DecoderParams) -> 
             "genomes": per}
 
 
+def choose_entries(library: MetaLibrary, contigs: list[CalibrationContig], fill_starts,
+                   params: DecoderParams) -> None:
+    """Give each calibration contig its best entry under ``params``, its own genome's left out.
+
+    The chosen statistics' scores are kept on the contig (``hexamer``, ``profile``), which
+    :func:`library_figures` puts back before decoding.
+    """
+    for contig in contigs:
+        choose_statistics(library, [(contig.index, contig.scored)], contig.translation_table,
+                          fill_starts, params, exclude=contig.genome)
+        contig.hexamer, contig.profile = contig.scored.hexamer, contig.scored.profile
+
+
 def calibrate_library(library: MetaLibrary, contigs: list[CalibrationContig], fill_starts,
                       start: DecoderParams, rounds: int = 2,
                       log=None) -> tuple[DecoderParams, dict]:
@@ -427,10 +440,7 @@ def calibrate_library(library: MetaLibrary, contigs: list[CalibrationContig], fi
     params = start
     figures = None
     for _ in range(rounds):
-        for contig in contigs:
-            choose_statistics(library, [(contig.index, contig.scored)], contig.translation_table,
-                              fill_starts, params, exclude=contig.genome)
-            contig.hexamer, contig.profile = contig.scored.hexamer, contig.scored.profile
+        choose_entries(library, contigs, fill_starts, params)
         params, figures = search_params(lambda candidate: library_figures(contigs, candidate),
                                         params, names, log=report)
     return params, figures
@@ -522,10 +532,7 @@ def train_meta_library(genome_dirs, calibration_dirs, out, *, model=None,
         # Scored as the weights were fitted: without the edge bonus (the calibration
         # contigs count complete genes only, so genes cut by their ends would count as wrong).
         fitted = replace(params, edge_bonus=0.0)
-        for contig in contigs:
-            choose_statistics(library, [(contig.index, contig.scored)], contig.translation_table,
-                              lambda records, params: None, fitted, exclude=contig.genome)
-            contig.hexamer, contig.profile = contig.scored.hexamer, contig.scored.profile
+        choose_entries(library, contigs, lambda records, params: None, fitted)
         figures = library_figures(contigs, fitted)
     library.params = params
     library.metadata = {
