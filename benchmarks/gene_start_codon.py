@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""Calibrate the start-codon weight of the self-trained pass on the calibration genomes.
+"""Calibrate a start weight of the self-trained pass on the calibration genomes.
+
+By default the start-codon weight (``--param start_codon_weight``); with
+``--param rbs_weight`` the weight of the self-trained Shine-Dalgarno class
+score (session 15), the same way.
 
 The self-trained start profile is a log-odds matrix over a 69-base window
 around each start codon, learned from the genome's own first-pass starts
@@ -45,8 +49,11 @@ SHARED = REPO.parent / "shared"
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--genomes", type=Path, default=SHARED / "data" / "genomes_extra")
+    parser.add_argument("--param", default="start_codon_weight",
+                        choices=("start_codon_weight", "rbs_weight"),
+                        help="the decoder weight calibrated (default: start_codon_weight)")
     parser.add_argument("--values", default="0,0.5,1,1.5",
-                        help="start_codon_weight values tried (comma-separated)")
+                        help="values of that weight tried (comma-separated)")
     parser.add_argument("--gene-bias-shifts", default="0",
                         help="offsets added to the shipped gene_bias, each tried with every "
                              "weight (comma-separated; the codon term raises the scores of "
@@ -73,7 +80,7 @@ def main(argv=None) -> int:
     shipped = genomes[0][1].adapted_params
     pooled, per_genome = {}, {}
     for value in values:
-        params = replace(shipped, start_codon_weight=value[0],
+        params = replace(shipped, **{args.param: value[0]},
                          gene_bias=shipped.gene_bias + value[1])
         for name, finder, records, pairs in genomes:
             finder.adapted_params = params
@@ -87,18 +94,19 @@ def main(argv=None) -> int:
     names = [name for name, *_ in genomes]
     best = max(values, key=lambda v: (round(objective(pooled[v]), 6), -v[0], -abs(v[1])))
     lines = [
-        "# Start-codon weight of the self-trained pass, on the calibration genomes",
+        f"# {args.param} of the self-trained pass, on the calibration genomes",
         "",
-        f"Measured {datetime.date.today()} by `python benchmarks/gene_start_codon.py` (genoseq "
-        f"{genoseq.__version__}). {machine_line('cpu')}.",
+        f"Measured {datetime.date.today()} by `python benchmarks/gene_start_codon.py "
+        f"--param {args.param} --values {args.values} --gene-bias-shifts "
+        f"{args.gene_bias_shifts}` (genoseq {genoseq.__version__}). {machine_line('cpu')}.",
         "",
         f"Genomes: {', '.join(names)} (`{args.genomes.name}`), each predicted whole in single "
-        "mode with the shipped networks and decoder weights, `start_codon_weight` set as below "
+        f"mode with the shipped networks and decoder weights, `{args.param}` set as below "
         "(both self-training rounds use it); stop-level F1 and exact starts among matched genes "
         "against the reference. Objective: F1 + 0.3 x exact-start share x sensitivity "
         "(the decoder calibration's), pooled over the genomes.",
         "",
-        "| start_codon_weight | gene_bias shift | sensitivity | precision | F1 | exact start "
+        f"| {args.param} | gene_bias shift | sensitivity | precision | F1 | exact start "
         "| objective |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -117,7 +125,7 @@ def main(argv=None) -> int:
             cells.append(f"{f['f1']:.4f} / {f['exact_start']:.4f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     args.out.write_text("\n".join(lines) + "\n")
-    print(f"best start_codon_weight {best[0]:g}, gene_bias shift {best[1]:+g}; wrote {args.out}",
+    print(f"best {args.param} {best[0]:g}, gene_bias shift {best[1]:+g}; wrote {args.out}",
           file=sys.stderr)
     return 0
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from genoseq import __version__
 from genoseq.encoding import reverse_complement_index
+from genoseq.genes.rbs import RBS_CLASSES, rbs_classes
 from genoseq.genes.scoring import ScoredCandidates
 from genoseq.genes.starts import START_UPSTREAM, START_WINDOW, gene_start_positions, start_windows
 from genoseq.io.errors import InvalidFileError
@@ -371,6 +372,31 @@ def start_profile(true_windows: np.ndarray, other_windows: np.ndarray,
     return profile
 
 
+def rbs_log_odds(true_windows: np.ndarray, other_windows: np.ndarray,
+                 pseudocount: float = 1.0) -> np.ndarray:
+    """Log-odds of each Shine-Dalgarno class around chosen starts against rival starts.
+
+    The class of a start is the motif and spacer bin that Prodigal's RBS
+    scan reports (:func:`genoseq.genes.rbs.rbs_classes`: a piece of AGGAGG
+    3-15 bp upstream, or none). Unlike the position-specific
+    :func:`start_profile`, a class is the same wherever in 3-15 bp the motif
+    sits, so a genome whose spacers vary still learns one weight per motif;
+    and a genome that does not use Shine-Dalgarno sites (leaderless archaeal
+    genes) learns weights near 0. Prodigal self-trains its RBS weights the same way
+    (per motif and spacer bin), from its own first-pass starts.
+
+    Returns
+    -------
+    np.ndarray, shape (RBS_CLASSES,), float64
+    """
+    true_counts = np.bincount(rbs_classes(true_windows, START_UPSTREAM),
+                              minlength=RBS_CLASSES) + pseudocount
+    other_counts = np.bincount(rbs_classes(other_windows, START_UPSTREAM),
+                               minlength=RBS_CLASSES) + pseudocount
+    return (np.log(true_counts / true_counts.sum())
+            - np.log(other_counts / other_counts.sum()))
+
+
 #: Start windows scored at a time by :func:`start_profile_scores`.
 PROFILE_ROWS = 1 << 14
 
@@ -418,6 +444,10 @@ class SelfTraining:
         statistics are used only with that model.
     model_name : str
         How that model was named (``shipped weights``, ``weights STEM``).
+    rbs_log_odds : np.ndarray, shape (RBS_CLASSES,), float64, or None
+        :func:`rbs_log_odds` of the same starts against the same rivals; None
+        in statistics that predate it (the metagenome library's), whose
+        candidates get no RBS score.
     source : str or None
         The training file it was read from (not saved).
     """
@@ -432,6 +462,7 @@ class SelfTraining:
     genoseq_version: str = __version__
     model: str = ""
     model_name: str = ""
+    rbs_log_odds: np.ndarray | None = None
     source: str | None = None
 
     def write(self, target) -> None:
@@ -487,10 +518,11 @@ def learn_training(records: list[tuple[np.ndarray, ScoredCandidates]],
         positions = gene_start_positions(c)
         true_windows.append(start_windows(index, positions[complete], c.strand[complete]))
         other_windows.append(start_windows(index, positions[rivals], c.strand[rivals]))
-    true_windows = np.concatenate(true_windows)
+    true_windows, other_windows = np.concatenate(true_windows), np.concatenate(other_windows)
     return SelfTraining(
         hexamer_log_ratios=hexamer_log_ratios([index for index, _ in records], genes),
-        start_profile=start_profile(true_windows, np.concatenate(other_windows)),
+        start_profile=start_profile(true_windows, other_windows),
+        rbs_log_odds=rbs_log_odds(true_windows, other_windows),
         translation_table=translation_table,
         genome_length=sum(len(index) for index, _ in records), records=len(records),
         genes=sum(len(chosen) for chosen in first_pass), starts=len(true_windows),
@@ -517,9 +549,10 @@ def apply_training(training: SelfTraining,
                    records: list[tuple[np.ndarray, ScoredCandidates]]) -> None:
     """Score every candidate with ``training``'s statistics, in place.
 
-    Sets ``hexamer``, ``profile`` and ``profile_codon`` (the profile's
-    start-codon columns alone). 5'-partial candidates (no start codon) get
-    profile scores of 0.
+    Sets ``hexamer``, ``profile``, ``profile_codon`` (the profile's
+    start-codon columns alone) and ``rbs`` (the RBS class log-odds; None when
+    ``training`` has none). 5'-partial candidates (no start codon) get
+    profile and RBS scores of 0.
     """
     for index, scored in records:
         c = scored.candidates
@@ -530,6 +563,8 @@ def apply_training(training: SelfTraining,
                                   start_profile_scores(windows, training.start_profile))
         scored.profile_codon = np.where(c.partial_5prime, 0.0,
                                         start_codon_scores(windows, training.start_profile))
+        scored.rbs = (None if training.rbs_log_odds is None else np.where(
+            c.partial_5prime, 0.0, training.rbs_log_odds[rbs_classes(windows, START_UPSTREAM)]))
 
 
 def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],

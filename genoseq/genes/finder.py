@@ -676,7 +676,7 @@ class GeneFinder:
         the next round corrects it. The last round's statistics are returned.
         """
         for _, scored in records:
-            scored.hexamer = scored.profile = scored.profile_codon = None
+            scored.hexamer = scored.profile = scored.profile_codon = scored.rbs = None
         provenance = dict(translation_table=self.translation_table, model=self.fingerprint,
                           model_name=self.model_name)
         training = self_train(records, self.choose(records, self.params), **provenance)
@@ -691,7 +691,7 @@ class GeneFinder:
     def _apply_training(self, records: list[tuple[np.ndarray, ScoredCandidates]]) -> None:
         """Score every candidate with :attr:`training` instead of learning from this input."""
         for _, scored in records:
-            scored.hexamer = scored.profile = scored.profile_codon = None
+            scored.hexamer = scored.profile = scored.profile_codon = scored.rbs = None
         if self.recheck and self.network_precision != "fp32":
             # The first pass of a self-training run re-scores its near ties in fp32, in place;
             # doing the same here gives the second pass the very scores it has there, so an

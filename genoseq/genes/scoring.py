@@ -59,7 +59,7 @@ class DecoderParams(DictConfig):
 
     ``score = coding_weight * coding_llr + hexamer_weight * hexamer_llr
     + start_weight * start_logit + profile_weight * start_profile
-    + start_codon_weight * start_profile_codon + gene_bias
+    + start_codon_weight * start_profile_codon + rbs_weight * rbs + gene_bias
     + length_bias * length_kb + orf_length_bias * orf_length_kb``;
     the start logit is clipped to ±10, per-base coding log-ratios to
     ±``llr_clip``. ``hexamer_weight`` and ``profile_weight`` weigh the
@@ -89,6 +89,10 @@ class DecoderParams(DictConfig):
     #: on the whole window: a genome's start-codon usage says more per column than the
     #: bases around it, as Prodigal weighs start-codon type apart from the RBS (session 14).
     start_codon_weight: float = 0.0
+    #: Weight of the self-trained Shine-Dalgarno class score (``ScoredCandidates.rbs``):
+    #: the genome's own log-odds of the motif and spacer bin found 3-15 bp upstream of a
+    #: start (session 15).
+    rbs_weight: float = 0.0
     overlap: OverlapRules = field(default_factory=OverlapRules)
     #: Rounds of self-training (self-trained pass only): round 1 learns the genome's
     #: statistics from the first pass's genes, each further round from the genes that the
@@ -117,6 +121,9 @@ class ScoredCandidates:
         Self-trained start-profile score (second pass only; 0 for 5'-partial).
     profile_codon : np.ndarray, shape (n,), or None
         The part of ``profile`` read on the start codon's three bases.
+    rbs : np.ndarray, shape (n,), or None
+        Self-trained log-odds of the candidate's Shine-Dalgarno class
+        (:func:`genoseq.genes.adapt.rbs_log_odds`; 0 for 5'-partial).
     log_probs : np.ndarray, shape (length, 7), or None
         Coding-model log-probabilities, kept on request (coding track).
     exact : np.ndarray, shape (n,), bool, or None
@@ -137,6 +144,7 @@ class ScoredCandidates:
     hexamer: np.ndarray | None = None
     profile: np.ndarray | None = None
     profile_codon: np.ndarray | None = None
+    rbs: np.ndarray | None = None
     log_probs: np.ndarray | None = None
     exact: np.ndarray | None = None
     start_exact: np.ndarray | None = None
@@ -325,6 +333,8 @@ def self_trained_score(scored: ScoredCandidates, params: DecoderParams) -> np.nd
         total = total + params.profile_weight * scored.profile
     if params.start_codon_weight and scored.profile_codon is not None:
         total = total + params.start_codon_weight * scored.profile_codon
+    if params.rbs_weight and scored.rbs is not None:
+        total = total + params.rbs_weight * scored.rbs
     return total
 
 
@@ -337,7 +347,8 @@ def self_trained_score_many(scored: list[ScoredCandidates], params: DecoderParam
     """
     total = 0.0
     for weight, name in ((params.hexamer_weight, "hexamer"), (params.profile_weight, "profile"),
-                         (params.start_codon_weight, "profile_codon")):
+                         (params.start_codon_weight, "profile_codon"),
+                         (params.rbs_weight, "rbs")):
         if not weight:
             continue
         present = {getattr(one, name) is not None for one in scored}

@@ -125,6 +125,7 @@ class CalibrationRecord:
             profile=None if self.scored.profile is None else self.scored.profile[keep],
             profile_codon=(None if self.scored.profile_codon is None
                            else self.scored.profile_codon[keep]),
+            rbs=None if self.scored.rbs is None else self.scored.rbs[keep],
             orf_length=orf_lengths(c)[keep])
 
 

@@ -16,7 +16,8 @@ object::
      "genes": 460,                     (first-pass genes: the hexamer statistics)
      "starts": 455,                    (their complete starts: the start profile)
      "hexamer_log_ratios": [4096 numbers],
-     "start_profile": [[5 numbers], … one row per window position]
+     "start_profile": [[5 numbers], … one row per window position],
+     "rbs_log_odds": [37 numbers]     (optional)
     }
 
 ``hexamer_log_ratios[h]`` is the log-ratio of hexamer ``h`` (bases A=0 C=1
@@ -24,7 +25,11 @@ G=2 T=3, first base most significant: AAAAAA=0, AAAAAC=1, …) in frame in
 genes against anywhere in the genome; ``start_profile[i][b]`` the log-odds
 of base ``b`` (A, C, G, T, other) at position ``i`` of a start window
 (45 bp upstream of the start codon's first base, 24 bp from it on) around
-real starts against rival starts. Numbers are written with Python's
+real starts against rival starts; ``rbs_log_odds[k]`` the log-odds of
+Shine-Dalgarno class ``k`` (:func:`genoseq.genes.rbs.rbs_class_names`: none,
+then each piece of AGGAGG in each Prodigal spacer bin) around the same
+starts (absent from files of genoseq before it; such statistics give no RBS
+score). Numbers are written with Python's
 shortest round-trip representation, so a file read back gives the very
 values written. A reader refuses another ``format`` or ``format_version``;
 which model and translation table may use the statistics is for the gene
@@ -49,6 +54,8 @@ TRAINING_FORMAT = "genoseq training file"
 TRAINING_FORMAT_VERSION = 1
 N_HEXAMERS = 4 ** 6
 PROFILE_COLUMNS = 5
+#: Shine-Dalgarno classes (genoseq.genes.rbs.RBS_CLASSES: none + 9 motifs x 4 spacer bins).
+RBS_CLASSES = 37
 
 _INTEGERS = ("translation_table", "genome_length", "records", "genes", "starts")
 _STRINGS = ("genoseq_version", "model", "model_name")
@@ -73,7 +80,13 @@ def write_training_file(target: str | os.PathLike | IO, training) -> None:
     lines.append(' "start_profile": [')
     rows = [f"  {json.dumps(row, allow_nan=False)}" for row in profile.tolist()]
     lines.append(",\n".join(rows))
-    lines.append(" ]")
+    rbs = getattr(training, "rbs_log_odds", None)
+    if rbs is None:
+        lines.append(" ]")
+    else:
+        lines.append(" ],")
+        rbs = np.asarray(rbs, dtype=np.float64)
+        lines.append(f' "rbs_log_odds": {json.dumps(rbs.tolist(), allow_nan=False)}')
     lines.append("}")
     with atomic_write(target) as handle:
         handle.write("\n".join(lines) + "\n")
@@ -109,7 +122,8 @@ def read_training_file(path: str | os.PathLike) -> dict:
         ``genoseq_version``, ``model``, ``model_name`` (str);
         ``translation_table``, ``genome_length``, ``records``, ``genes``,
         ``starts`` (int); ``hexamer_log_ratios`` (np.ndarray (4096,)),
-        ``start_profile`` (np.ndarray (width, 5)), both float64.
+        ``start_profile`` (np.ndarray (width, 5)), both float64; and
+        ``rbs_log_odds`` (np.ndarray (RBS classes,)) when the file has it.
 
     Raises
     ------
@@ -155,5 +169,8 @@ def read_training_file(path: str | os.PathLike) -> dict:
                                             document["hexamer_log_ratios"], (N_HEXAMERS,))
     fields["start_profile"] = _numbers(path, "start_profile", document["start_profile"],
                                        (None, PROFILE_COLUMNS))
+    if "rbs_log_odds" in document:
+        fields["rbs_log_odds"] = _numbers(path, "rbs_log_odds", document["rbs_log_odds"],
+                                          (RBS_CLASSES,))
     return fields
 
