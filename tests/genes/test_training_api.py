@@ -28,6 +28,21 @@ def test_training_file_reads_back_the_very_values(tmp_path):
                  "genoseq_version", "model", "model_name"):
         assert getattr(read, name) == getattr(written, name)
     assert read.source == str(tmp_path / "a.trn")
+    assert read.rbs_log_odds is None  # statistics without RBS classes stay without
+
+
+def test_rbs_log_odds_read_back_and_checked(tmp_path):
+    from genoseq.genes.rbs import RBS_CLASSES
+    from genoseq.io.training import RBS_CLASSES as FILE_CLASSES
+
+    assert FILE_CLASSES == RBS_CLASSES
+    written = statistics(rbs_log_odds=np.random.default_rng(1).normal(size=RBS_CLASSES))
+    written.write(tmp_path / "r.trn")
+    assert read_training(tmp_path / "r.trn").rbs_log_odds.tobytes() == \
+        written.rbs_log_odds.tobytes()
+    statistics(rbs_log_odds=np.zeros(5)).write(tmp_path / "bad.trn")
+    with pytest.raises(InvalidFileError, match=r"bad\.trn: rbs_log_odds has shape"):
+        read_training(tmp_path / "bad.trn")
 
 
 def test_profile_of_another_width_is_refused(tmp_path):
