@@ -565,6 +565,8 @@ def apply_training(training: SelfTraining,
                                         start_codon_scores(windows, training.start_profile))
         scored.rbs = (None if training.rbs_log_odds is None else np.where(
             c.partial_5prime, 0.0, training.rbs_log_odds[rbs_classes(windows, START_UPSTREAM)]))
+        scored.rbs_strength = (0.0 if training.rbs_log_odds is None
+                               else -float(training.rbs_log_odds[0]))
 
 
 def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],

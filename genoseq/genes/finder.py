@@ -157,6 +157,10 @@ def check_min_len(min_len: int) -> None:
         raise ValueError(f"{min_len} is too short: expected >= {MIN_GENE_LENGTH}")
 
 
+#: Decoder weights added after training files existed: left out of the fingerprint at 0.
+LATER_DECODER_FIELDS = ("edge_bonus", "rbs_weight", "rbs_min_strength")
+
+
 def model_fingerprint(models: GeneModels | dict[str, np.ndarray], params: DecoderParams,
                       adapted_params: DecoderParams | None) -> str:
     """``sha256:<hex>`` of the networks' weights and both passes' decoder weights.
@@ -178,13 +182,14 @@ def model_fingerprint(models: GeneModels | dict[str, np.ndarray], params: Decode
         digest.update(f"{name}:{dtype}:{shape}\n".encode())
         digest.update(data)
     def fields(p: DecoderParams | None) -> dict | None:
-        # edge_bonus came after the first training files; at 0 it leaves the fingerprint
-        # of weights that do not use it as it was.
+        # edge_bonus and the RBS weights came after the first training files; at 0 they
+        # leave the fingerprint of weights that do not use them as it was.
         if p is None:
             return None
         out = p.to_dict()
-        if not out["edge_bonus"]:
-            del out["edge_bonus"]
+        for name in LATER_DECODER_FIELDS:
+            if not out[name]:
+                del out[name]
         return out
 
     decoders = {"decoder": fields(params), "decoder_adapted": fields(adapted_params)}

@@ -93,6 +93,11 @@ class DecoderParams(DictConfig):
     #: the genome's own log-odds of the motif and spacer bin found 3-15 bp upstream of a
     #: start (session 15).
     rbs_weight: float = 0.0
+    #: The RBS score counts only in genomes whose starts show Shine-Dalgarno sites at least
+    #: this strongly (``ScoredCandidates.rbs_strength``), as Prodigal decides per genome
+    #: whether it uses SD sites: in a genome that does not (leaderless archaeal genes), the
+    #: class log-odds are noise.
+    rbs_min_strength: float = 0.0
     overlap: OverlapRules = field(default_factory=OverlapRules)
     #: Rounds of self-training (self-trained pass only): round 1 learns the genome's
     #: statistics from the first pass's genes, each further round from the genes that the
@@ -124,6 +129,9 @@ class ScoredCandidates:
     rbs : np.ndarray, shape (n,), or None
         Self-trained log-odds of the candidate's Shine-Dalgarno class
         (:func:`genoseq.genes.adapt.rbs_log_odds`; 0 for 5'-partial).
+    rbs_strength : float
+        How strongly the genome's starts show Shine-Dalgarno sites: minus the
+        log-odds of the "no site" class (0 without RBS statistics).
     log_probs : np.ndarray, shape (length, 7), or None
         Coding-model log-probabilities, kept on request (coding track).
     exact : np.ndarray, shape (n,), bool, or None
@@ -145,6 +153,7 @@ class ScoredCandidates:
     profile: np.ndarray | None = None
     profile_codon: np.ndarray | None = None
     rbs: np.ndarray | None = None
+    rbs_strength: float = 0.0
     log_probs: np.ndarray | None = None
     exact: np.ndarray | None = None
     start_exact: np.ndarray | None = None
@@ -333,9 +342,15 @@ def self_trained_score(scored: ScoredCandidates, params: DecoderParams) -> np.nd
         total = total + params.profile_weight * scored.profile
     if params.start_codon_weight and scored.profile_codon is not None:
         total = total + params.start_codon_weight * scored.profile_codon
-    if params.rbs_weight and scored.rbs is not None:
+    if uses_rbs(scored, params):
         total = total + params.rbs_weight * scored.rbs
     return total
+
+
+def uses_rbs(scored: ScoredCandidates, params: DecoderParams) -> bool:
+    """Whether ``params`` count the RBS score of these candidates (weight, statistics, gate)."""
+    return bool(params.rbs_weight) and scored.rbs is not None and (
+        scored.rbs_strength >= params.rbs_min_strength)
 
 
 def self_trained_score_many(scored: list[ScoredCandidates], params: DecoderParams
@@ -354,7 +369,13 @@ def self_trained_score_many(scored: list[ScoredCandidates], params: DecoderParam
         present = {getattr(one, name) is not None for one in scored}
         if len(present) > 1:
             return None
-        if True in present:
+        if True not in present:
+            continue
+        if name == "rbs":  # the gate is per record (per genome): a record below it adds 0
+            parts = [one.rbs if uses_rbs(one, params) else np.zeros_like(one.rbs)
+                     for one in scored]
+            total = total + weight * np.concatenate(parts)
+        else:
             total = total + weight * np.concatenate([getattr(one, name) for one in scored])
     return total
 

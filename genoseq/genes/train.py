@@ -126,6 +126,7 @@ class CalibrationRecord:
             profile_codon=(None if self.scored.profile_codon is None
                            else self.scored.profile_codon[keep]),
             rbs=None if self.scored.rbs is None else self.scored.rbs[keep],
+            rbs_strength=self.scored.rbs_strength,
             orf_length=orf_lengths(c)[keep])
 
 

@@ -20,6 +20,8 @@ from genoseq.genes.scoring import (
     coding_evidence,
     coding_scores,
     prior_scores,
+    self_trained_score_many,
+    total_scores,
 )
 
 
@@ -110,13 +112,17 @@ def test_edge_bonus_at_zero_keeps_the_model_fingerprint():
     for name, dtype, shape, data in state_fingerprint_items(state):
         digest.update(f"{name}:{dtype}:{shape}\n".encode())
         digest.update(data)
-    old = {k: v for k, v in params.to_dict().items() if k != "edge_bonus"}
-    old_adapted = {k: v for k, v in adapted.to_dict().items() if k != "edge_bonus"}
+    later = ("edge_bonus", "rbs_weight", "rbs_min_strength")
+    assert not any(getattr(p, name) for p in (params, adapted) for name in later)
+    old = {k: v for k, v in params.to_dict().items() if k not in later}
+    old_adapted = {k: v for k, v in adapted.to_dict().items() if k not in later}
     digest.update(json.dumps({"decoder": old, "decoder_adapted": old_adapted},
                              sort_keys=True).encode())
     assert model_fingerprint(state, params, adapted) == f"sha256:{digest.hexdigest()}"
-    moved = dataclasses.replace(params, edge_bonus=1.0)
-    assert model_fingerprint(state, moved, adapted) != model_fingerprint(state, params, adapted)
+    for name in later:
+        moved = dataclasses.replace(adapted, **{name: 1.0})
+        assert model_fingerprint(state, params, moved) != model_fingerprint(state, params,
+                                                                            adapted)
 
 
 def test_decode_many_equals_decoding_each_record_alone():
@@ -136,3 +142,24 @@ def test_decode_many_equals_decoding_each_record_alone():
     for a, b in zip(got, expected, strict=True):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
+
+
+def test_rbs_score_counts_only_in_genomes_past_the_gate():
+    rng = np.random.default_rng(5)
+    records = []
+    for strength in (0.3, 1.5):
+        c = find_orfs(bytes(rng.choice(list(b"ACGT"), 900).astype(np.uint8)), 11, min_len=60)
+        n = len(c)
+        records.append(ScoredCandidates(c, rng.normal(0, 300, n), start=rng.normal(0, 4, n),
+                                        start_known=np.ones(n, dtype=bool),
+                                        rbs=rng.normal(0, 2, n), rbs_strength=strength))
+    plain = DecoderParams(coding_weight=0.01, gene_bias=-6.0)
+    gated = dataclasses.replace(plain, rbs_weight=1.5, rbs_min_strength=1.0)
+    weak, strong = records
+    np.testing.assert_array_equal(total_scores(weak, gated), total_scores(weak, plain))
+    np.testing.assert_allclose(total_scores(strong, gated) - total_scores(strong, plain),
+                               1.5 * strong.rbs)
+    joined = self_trained_score_many(records, gated)
+    np.testing.assert_array_equal(joined, np.concatenate(
+        [np.zeros(len(weak.rbs)), 1.5 * strong.rbs]))
+    np.testing.assert_array_equal(decode_many(records, gated)[1], decode(strong, gated))
