@@ -93,6 +93,13 @@ VARIANTS = (
      "the genome's statistics learned once, from the first pass's genes, instead of again from "
      "the self-trained pass's own genes (models with two or more rounds; in meta mode the "
      "shipped finder, which never self-trains there)"),
+    ("start_codon_off", "start-codon weight off",
+     "`start_codon_weight` 0 in the self-trained pass: the genome's start-codon usage counts "
+     "only inside the whole start profile (meta mode: as shipped, the library has no such term)"),
+    ("rbs_off", "RBS score off",
+     "`rbs_weight` 0 in the self-trained pass: no self-trained Shine-Dalgarno class score "
+     "(it is on only in genomes whose starts show SD sites, `rbs_min_strength`; meta mode: as "
+     "shipped)"),
     ("orf_prior_off", "ORF-length prior off",
      "`orf_length_bias` 0 in both passes: the prior loses its term in the ORF's length (the "
      "same for every start of an ORF) and keeps its term in the gene's length, which favours "
@@ -214,6 +221,8 @@ def variant_settings(models: GeneModels, params: DecoderParams, adapted: Decoder
         "phase_constant": (phase_zeroed(models, fold=True), params, adapted, library),
         "self_trained_off": (models, params, None, None),
         "orf_prior_off": (models, *both(orf_length_bias=0.0)),
+        "start_codon_off": (models, params, change(adapted, start_codon_weight=0.0), library),
+        "rbs_off": (models, params, change(adapted, rbs_weight=0.0), library),
         "networks_only": (models, change(params, length_bias=0.0, orf_length_bias=0.0), None,
                           None),
     }
