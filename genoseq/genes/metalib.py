@@ -45,8 +45,14 @@ from genoseq.genes.adapt import (
     start_profile_scores,
 )
 from genoseq.genes.decode import decode, decode_joined
+from genoseq.genes.rbs import RBS_CLASSES, rbs_classes
 from genoseq.genes.scoring import DecoderParams, ScoredCandidates
-from genoseq.genes.starts import START_WINDOW, gene_start_positions, start_windows
+from genoseq.genes.starts import (
+    START_UPSTREAM,
+    START_WINDOW,
+    gene_start_positions,
+    start_windows,
+)
 from genoseq.io.errors import InvalidFileError
 
 #: File name of the shipped library in genoseq/weights.
@@ -135,10 +141,11 @@ class MetaLibrary:
                          "records": e.training.records} for e in self.entries],
         }
         buffer = io.BytesIO()
-        np.savez_compressed(
-            buffer, header=np.array(json.dumps(header)),
-            hexamer=np.stack([e.training.hexamer_log_ratios for e in self.entries]),
-            profile=np.stack([e.training.start_profile for e in self.entries]))
+        arrays = {"hexamer": np.stack([e.training.hexamer_log_ratios for e in self.entries]),
+                  "profile": np.stack([e.training.start_profile for e in self.entries])}
+        if self.entries and all(e.training.rbs_log_odds is not None for e in self.entries):
+            arrays["rbs"] = np.stack([e.training.rbs_log_odds for e in self.entries])
+        np.savez_compressed(buffer, header=np.array(json.dumps(header)), **arrays)
         with atomic_write(path, "wb") as handle:
             handle.write(buffer.getvalue())
 
@@ -156,6 +163,8 @@ def read_library(path: str | os.PathLike) -> MetaLibrary:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
             hexamer, profile = data["hexamer"], data["profile"]
+            # Libraries before session 15 hold no RBS classes: their entries give no RBS score.
+            rbs = data["rbs"] if "rbs" in data.files else None
     except (OSError, ValueError, KeyError) as error:
         raise InvalidFileError(path, None, f"not a genoseq metagenome library ({error})") from None
     if header.get("format") != LIBRARY_FORMAT:
@@ -164,10 +173,14 @@ def read_library(path: str | os.PathLike) -> MetaLibrary:
     entries = []
     if len(hexamer) != len(header["entries"]) or len(profile) != len(header["entries"]):
         raise InvalidFileError(path, None, "statistics and entries differ in number")
+    if rbs is not None and rbs.shape != (len(header["entries"]), RBS_CLASSES):
+        raise InvalidFileError(path, None, f"RBS statistics of shape {rbs.shape}: expected "
+                               f"({len(header['entries'])}, {RBS_CLASSES})")
     for k, item in enumerate(header["entries"]):
         training = SelfTraining(
             hexamer_log_ratios=hexamer[k].astype(np.float64),
             start_profile=profile[k].astype(np.float64),
+            rbs_log_odds=None if rbs is None else rbs[k].astype(np.float64),
             translation_table=item["translation_table"], genome_length=item["genome_length"],
             records=item["records"], genes=item["genes"], starts=item["starts"],
             model="reference annotation", model_name=item["name"], source=os.fspath(path))
@@ -190,7 +203,7 @@ def library_path_for(model: str | os.PathLike | None) -> Path | None:
 def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, ScoredCandidates]],
                       translation_table: int, fill_starts, params: DecoderParams | None = None,
                       exclude: str | None = None) -> list[int]:
-    """Give each record the hexamer and profile scores of its best library entry, in place.
+    """Give each record the hexamer, profile and RBS scores of its best library entry, in place.
 
     For every entry, the records that try it (:meth:`MetaLibrary.candidates_for`)
     are scored with its statistics, their missing start logits computed
@@ -218,22 +231,32 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
     short_windows = short_start_windows([records[i] for i in short])
     short_partial_5 = (np.concatenate([records[i][1].candidates.partial_5prime for i in short])
                        if short else np.zeros(0, dtype=bool))
+    short_classes = (rbs_classes(short_windows, START_UPSTREAM)
+                     if any(e.training.rbs_log_odds is not None for e in library.entries)
+                     else None)
     windows_of: dict[int, np.ndarray] = {}
     codes_of: dict[int, tuple] = {}
+    classes_of: dict[int, np.ndarray] = {}
     for k, entry in enumerate(library.entries):
         members = [i for i, ks in enumerate(tried) if k in ks]
         if not members:
             continue
         subset = [records[i] for i in members]
         log_ratios, profile = entry.training.hexamer_log_ratios, entry.training.start_profile
+        rbs_odds = entry.training.rbs_log_odds
+        strength = 0.0 if rbs_odds is None else -float(rbs_odds[0])
         if any(i in slot for i in members):
             hexamers = batch.split(batch.scores(log_ratios))
             # Each window's profile score is summed alone: one call over all windows.
             profiles = batch.split(np.where(short_partial_5, 0.0, start_profile_scores(
                 short_windows, profile)))
+            rbs_short = (None if rbs_odds is None else
+                         batch.split(np.where(short_partial_5, 0.0, rbs_odds[short_classes])))
         for i, (index, scored) in zip(members, subset, strict=True):
+            scored.rbs_strength = strength
             if i in slot:
                 scored.hexamer, scored.profile = hexamers[slot[i]], profiles[slot[i]]
+                scored.rbs = None if rbs_short is None else rbs_short[slot[i]]
                 continue
             c = scored.candidates
             if i not in windows_of:
@@ -244,14 +267,22 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
                                             codes=codes_of[i])
             scored.profile = np.where(c.partial_5prime, 0.0,
                                       start_profile_scores(windows_of[i], profile))
+            if rbs_odds is None:
+                scored.rbs = None
+            else:
+                if i not in classes_of:
+                    classes_of[i] = rbs_classes(windows_of[i], START_UPSTREAM)
+                scored.rbs = np.where(c.partial_5prime, 0.0, rbs_odds[classes_of[i]])
         fill_starts(subset, params)
         # Each record's prior (the same for every entry) is kept by its ScoredCandidates.
         for i, score in zip(members, chosen_scores([scored for _, scored in subset], params),
                             strict=True):
             if best[i] is None or score > best[i][0]:
-                best[i] = (score, k, records[i][1].hexamer, records[i][1].profile)
-    for (_, scored), (_, _, hexamer, profile) in zip(records, best, strict=True):
+                best[i] = (score, k, records[i][1].hexamer, records[i][1].profile,
+                           records[i][1].rbs, records[i][1].rbs_strength)
+    for (_, scored), (_, _, hexamer, profile, rbs, strength) in zip(records, best, strict=True):
         scored.hexamer, scored.profile = hexamer, profile
+        scored.rbs, scored.rbs_strength = rbs, strength
     return [choice[1] for choice in best]
 
 
@@ -364,6 +395,8 @@ class CalibrationContig:
     reference: set[tuple[int, int, int]]
     hexamer: np.ndarray | None = None
     profile: np.ndarray | None = None
+    rbs: np.ndarray | None = None
+    rbs_strength: float = 0.0
 
 
 def contig_counts(scored: ScoredCandidates, reference: set, chosen: np.ndarray
@@ -388,6 +421,7 @@ def library_figures(contigs: list[CalibrationContig], params: DecoderParams) -> 
     per_genome: dict[str, np.ndarray] = {}
     for contig in contigs:
         contig.scored.hexamer, contig.scored.profile = contig.hexamer, contig.profile
+        contig.scored.rbs, contig.scored.rbs_strength = contig.rbs, contig.rbs_strength
         counts = contig_counts(contig.scored, contig.reference, decode(contig.scored, params))
         per_genome[contig.genome] = per_genome.get(contig.genome, np.zeros(4, int)) + counts
 
@@ -407,13 +441,14 @@ def choose_entries(library: MetaLibrary, contigs: list[CalibrationContig], fill_
                    params: DecoderParams) -> None:
     """Give each calibration contig its best entry under ``params``, its own genome's left out.
 
-    The chosen statistics' scores are kept on the contig (``hexamer``, ``profile``), which
+    The chosen statistics' scores are kept on the contig (``hexamer``, ``profile``, ``rbs``), which
     :func:`library_figures` puts back before decoding.
     """
     for contig in contigs:
         choose_statistics(library, [(contig.index, contig.scored)], contig.translation_table,
                           fill_starts, params, exclude=contig.genome)
         contig.hexamer, contig.profile = contig.scored.hexamer, contig.scored.profile
+        contig.rbs, contig.rbs_strength = contig.scored.rbs, contig.scored.rbs_strength
 
 
 def calibrate_library(library: MetaLibrary, contigs: list[CalibrationContig], fill_starts,

@@ -80,8 +80,23 @@ def test_a_library_file_reads_back_as_it_was_written(library, tmp_path):
             b.name, b.organism, b.translation_table, b.gc)
         np.testing.assert_array_equal(a.training.hexamer_log_ratios, b.training.hexamer_log_ratios)
         np.testing.assert_array_equal(a.training.start_profile, b.training.start_profile)
+        assert a.training.rbs_log_odds is not None  # learned with the rest since session 15
+        np.testing.assert_array_equal(a.training.rbs_log_odds, b.training.rbs_log_odds)
     assert library_path_for(tmp_path / "lib") == tmp_path / "lib.meta.npz"
     assert library_path_for(tmp_path / "other") is None
+
+
+def test_a_library_without_rbs_statistics_gives_no_rbs_score(library, tmp_path):
+    library.save(tmp_path / "new.meta.npz")
+    with np.load(tmp_path / "new.meta.npz") as data:
+        arrays = {name: data[name] for name in data.files if name != "rbs"}
+    np.savez(tmp_path / "old.meta.npz", **arrays)  # as written before session 15
+    old = read_library(tmp_path / "old.meta.npz")
+    assert all(e.training.rbs_log_odds is None for e in old.entries)
+    arrays["rbs"] = np.zeros((len(library.entries), 5))
+    np.savez(tmp_path / "bad.meta.npz", **arrays)
+    with pytest.raises(InvalidFileError, match=r"bad\.meta\.npz.*RBS statistics of shape"):
+        read_library(tmp_path / "bad.meta.npz")
 
 
 def test_a_file_that_is_no_library_is_refused_by_name(tmp_path):
@@ -128,6 +143,8 @@ def test_each_record_keeps_the_entry_whose_genes_score_highest(genome_folder, li
     apply_training(true.training, [(records[0][0], expected)])
     np.testing.assert_array_equal(scored.hexamer, expected.hexamer)
     np.testing.assert_array_equal(scored.profile, expected.profile)
+    np.testing.assert_array_equal(scored.rbs, expected.rbs)
+    assert scored.rbs_strength == expected.rbs_strength == -true.training.rbs_log_odds[0]
 
 
 def test_calibration_improves_its_objective_and_leaves_each_genome_out(genome_folder, library):
