@@ -563,8 +563,13 @@ def apply_training(training: SelfTraining,
                                   start_profile_scores(windows, training.start_profile))
         scored.profile_codon = np.where(c.partial_5prime, 0.0,
                                         start_codon_scores(windows, training.start_profile))
-        scored.rbs = (None if training.rbs_log_odds is None else np.where(
-            c.partial_5prime, 0.0, training.rbs_log_odds[rbs_classes(windows, START_UPSTREAM)]))
+        if training.rbs_log_odds is None:
+            scored.rbs = None
+        else:
+            if scored.rbs_class is None:
+                scored.rbs_class = rbs_classes(windows, START_UPSTREAM)
+            scored.rbs = np.where(c.partial_5prime, 0.0,
+                                  training.rbs_log_odds[scored.rbs_class])
         scored.rbs_strength = (0.0 if training.rbs_log_odds is None
                                else -float(training.rbs_log_odds[0]))
 

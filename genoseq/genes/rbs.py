@@ -88,16 +88,29 @@ def rbs_classes(windows: np.ndarray, codon_column: int) -> np.ndarray:
         nearest).
     """
     n = len(windows)
-    classes = np.zeros(n, dtype=np.int64)
-    rank = np.full(n, -np.inf)
+    longest = max(len(m) for m in _MOTIFS)
+    farthest = max(high for _, high, _ in _SPACER_BINS)
+    first = codon_column - farthest - longest
+    region = windows[:, first:codon_column].astype(np.int32)
+    # Every k-mer of the region as a base-5 number (an unknown base, 4, matches no motif).
+    codes = {}
+    for k in sorted({len(m) for m in _MOTIFS}):
+        value = np.zeros((n, region.shape[1] - k + 1), dtype=np.int32)
+        for t in range(k):
+            value = value * 5 + region[:, t:t + value.shape[1]]
+        codes[k] = value
+    # (rank, class, motif, column) of every motif and spacer, best last: later ones win.
+    placements = []
     for m, motif in enumerate(_MOTIFS):
-        code = np.array([_BASE_CODES[base] for base in motif], dtype=windows.dtype)
         for b, (low, high, name) in enumerate(_SPACER_BINS):
             for spacer in range(low, high + 1):
-                first = codon_column - spacer - len(motif)
-                hit = np.all(windows[:, first:first + len(motif)] == code, axis=1)
-                value = len(motif) * 100.0 + (name == "5-10bp") * 10.0 - spacer * 0.1
-                better = hit & (value > rank)
-                classes[better] = 1 + m * len(_SPACER_BINS) + b
-                rank[better] = value
+                rank = (len(motif), name == "5-10bp", -spacer)
+                placements.append((rank, 1 + m * len(_SPACER_BINS) + b, motif,
+                                   codon_column - spacer - len(motif) - first))
+    placements.sort()
+    motif_code = {motif: sum(_BASE_CODES[base] * 5 ** (len(motif) - 1 - i)
+                             for i, base in enumerate(motif)) for motif in _MOTIFS}
+    classes = np.zeros(n, dtype=np.int64)
+    for _, number, motif, column in placements:
+        classes[codes[len(motif)][:, column] == motif_code[motif]] = number
     return classes

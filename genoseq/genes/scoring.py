@@ -154,6 +154,9 @@ class ScoredCandidates:
     profile_codon: np.ndarray | None = None
     rbs: np.ndarray | None = None
     rbs_strength: float = 0.0
+    #: Each candidate's Shine-Dalgarno class (:func:`genoseq.genes.rbs.rbs_classes`), kept
+    #: once computed: it reads only the sequence, so every self-training round reuses it.
+    rbs_class: np.ndarray | None = field(default=None, repr=False)
     log_probs: np.ndarray | None = None
     exact: np.ndarray | None = None
     start_exact: np.ndarray | None = None
