@@ -489,7 +489,8 @@ def read_training(path: str | os.PathLike) -> SelfTraining:
 
 def learn_training(records: list[tuple[np.ndarray, ScoredCandidates]],
                    first_pass: list[np.ndarray], *, translation_table: int = 11,
-                   model: str = "", model_name: str = "") -> SelfTraining:
+                   model: str = "", model_name: str = "",
+                   with_rbs: bool = True) -> SelfTraining:
     """Learn the genome's statistics from a first pass's genes.
 
     The first pass's genes (``first_pass``: the chosen candidates of each
@@ -506,6 +507,9 @@ def learn_training(records: list[tuple[np.ndarray, ScoredCandidates]],
         Per record, indices of the candidates the first pass chose.
     translation_table, model, model_name
         Recorded in the result (see :class:`SelfTraining`).
+    with_rbs : bool
+        Whether to learn the Shine-Dalgarno class log-odds (False: Prodigal's
+        ``-n``, statistics that give no RBS score).
     """
     genes = []
     true_windows, other_windows = [], []
@@ -522,7 +526,7 @@ def learn_training(records: list[tuple[np.ndarray, ScoredCandidates]],
     return SelfTraining(
         hexamer_log_ratios=hexamer_log_ratios([index for index, _ in records], genes),
         start_profile=start_profile(true_windows, other_windows),
-        rbs_log_odds=rbs_log_odds(true_windows, other_windows),
+        rbs_log_odds=rbs_log_odds(true_windows, other_windows) if with_rbs else None,
         translation_table=translation_table,
         genome_length=sum(len(index) for index, _ in records), records=len(records),
         genes=sum(len(chosen) for chosen in first_pass), starts=len(true_windows),
@@ -581,8 +585,8 @@ def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],
     :func:`learn_training` then :func:`apply_training`: every candidate's
     ``hexamer`` and ``profile`` are set in place; the statistics are
     returned. ``records``, ``first_pass`` and ``provenance``
-    (``translation_table``, ``model``, ``model_name``) are as for
-    :func:`learn_training`.
+    (``translation_table``, ``model``, ``model_name``, ``with_rbs``) are as
+    for :func:`learn_training`.
     """
     training = learn_training(records, first_pass, **provenance)
     apply_training(training, records)

@@ -131,7 +131,7 @@ def _run_predict(args, stdout: TextIO, stderr: TextIO) -> int:
                         procedure=args.procedure, min_len=args.min_len, closed=args.closed,
                         mask_n=args.mask, recheck=args.recheck,
                         compute=compute_options(args, stderr),
-                        meta_library=args.meta_library)
+                        meta_library=args.meta_library, use_sd=not args.force_nonsd)
     if training is not None:
         try:
             finder.use_training(training)
@@ -297,10 +297,11 @@ def register(commands, parser_class) -> None:
                          help="Prodigal's -m: no genes across runs of >= 50 N (genoseq "
                               "never builds genes across them, so calls are the same without)")
     predict.add_argument("-n", "--force-nonsd", action="store_true",
-                         help="Prodigal's -n (bypass the Shine-Dalgarno trainer, force a full "
-                              "motif scan): accepted and changes nothing, since genoseq has no "
-                              "Shine-Dalgarno trainer: its start profile is always learned "
-                              "position by position without assuming an SD motif (uses_sd=0)")
+                         help="Prodigal's -n (bypass the Shine-Dalgarno trainer): no "
+                              "Shine-Dalgarno class score, so starts are scored by the start "
+                              "detector and the position-by-position start profile alone "
+                              "(uses_sd=0); by default the score is used where the genome's "
+                              "starts show SD sites")
     predict.add_argument("-t", "--training-file", metavar="FILE",
                          help="Prodigal's -t: if FILE does not exist, train on the input (a "
                               "whole genome), write FILE and predict nothing; if it exists, "

@@ -39,7 +39,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -79,6 +79,7 @@ from genoseq.genes.scoring import (
     coding_part,
     coding_scores,
     prior_scores_many,
+    rbs_part,
     self_trained_score_many,
     total_scores,
 )
@@ -242,6 +243,10 @@ class Prediction:
     statistics : str or None
         Meta mode with a library: the organism whose library statistics
         decided the genes (:mod:`genoseq.genes.metalib`).
+    uses_sd : bool
+        Whether the genes' scores hold the Shine-Dalgarno class score (the
+        genome's or the library genome's starts show SD sites past
+        ``rbs_min_strength``): Prodigal's ``uses_sd``.
     """
 
     seqid: str
@@ -250,6 +255,7 @@ class Prediction:
     total: np.ndarray
     adapted: bool
     statistics: str | None = None
+    uses_sd: bool = False
 
     @property
     def log_probs(self) -> np.ndarray | None:
@@ -330,11 +336,12 @@ class GeneFinder:
                  context: int = DEFAULT_CONTEXT, edge_padding: bool = EDGE_PADDING,
                  adapt_min_length: int = 100_000,
                  training: SelfTraining | str | os.PathLike | None = None,
-                 meta_library: bool | str | os.PathLike | MetaLibrary = True):
+                 meta_library: bool | str | os.PathLike | MetaLibrary = True,
+                 use_sd: bool = True):
         self._setup(translation_table=translation_table, procedure=procedure, min_len=min_len,
                     closed=closed, mask_n=mask_n, recheck=recheck, compute=compute,
                     window=window, context=context, edge_padding=edge_padding,
-                    adapt_min_length=adapt_min_length)
+                    adapt_min_length=adapt_min_length, use_sd=use_sd)
         if self.backend == "numpy":
             state, coding, start, self.params, self.adapted_params, _ = \
                 load_numpy_gene_models(model)
@@ -376,7 +383,7 @@ class GeneFinder:
                window: int = DEFAULT_WINDOW, context: int = DEFAULT_CONTEXT,
                edge_padding: bool = EDGE_PADDING,
                adapt_min_length: int = 100_000,
-               numpy_allowed: bool = True) -> None:
+               numpy_allowed: bool = True, use_sd: bool = True) -> None:
         check_translation_table(translation_table)
         check_min_len(min_len)
         if procedure not in PROCEDURES:
@@ -394,6 +401,9 @@ class GeneFinder:
         self.context = context
         self.edge_padding = edge_padding
         self.adapt_min_length = adapt_min_length
+        #: False (Prodigal's -n): no Shine-Dalgarno class score; self-training learns no SD
+        #: statistics, and metagenome mode weighs none of its library's.
+        self.use_sd = use_sd
         #: "numpy": the torch-free networks (genoseq.genes.numpy_networks), which hand
         #: long inputs to torch; "torch": the torch networks for every input.
         self.backend = network_backend(self.compute) if numpy_allowed else "torch"
@@ -684,13 +694,14 @@ class GeneFinder:
             scored.hexamer = scored.profile = scored.profile_codon = scored.rbs = None
         provenance = dict(translation_table=self.translation_table, model=self.fingerprint,
                           model_name=self.model_name)
-        training = self_train(records, self.choose(records, self.params), **provenance)
+        training = self_train(records, self.choose(records, self.params),
+                              with_rbs=self.use_sd, **provenance)
         rounds = 1 if self.adapted_params is None else self.adapted_params.self_training_rounds
         for _ in range(1, rounds):
             for index, scored in records:
                 self.fill_start_logits(index, scored, self.adapted_params)
             training = self_train(records, self.choose(records, self.adapted_params),
-                                  **provenance)
+                                  with_rbs=self.use_sd, **provenance)
         return training
 
     def _apply_training(self, records: list[tuple[np.ndarray, ScoredCandidates]]) -> None:
@@ -786,18 +797,23 @@ class GeneFinder:
         statistics = [None] * len(scored_records)
         if not adapted and scored_records and self.meta_library is not None:
             params = self.meta_library.params
+            if not self.use_sd:
+                params = replace(params, rbs_weight=0.0)
             picks = choose_statistics(self.meta_library, scored_records,
-                                      self.translation_table, self.fill_start_logits_many)
+                                      self.translation_table, self.fill_start_logits_many,
+                                      params)
             statistics = [self.meta_library.entries[k].organism for k in picks]
         predictions = []
         for (seqid, seq), (index, scored), chosen, organism in zip(
                 seqs, scored_records, self.choose(scored_records, params), statistics,
                 strict=True):
             total = total_scores(scored, params)
+            rbs = rbs_part(scored, params)
             genes = build_genes(seqid, seq, index, scored.candidates, chosen, total,
-                                coding_part(scored, params), self.translation_table)
+                                coding_part(scored, params), self.translation_table, rbs)
             predictions.append(Prediction(seqid=seqid, genes=genes, scored=scored, total=total,
-                                          adapted=adapted, statistics=organism))
+                                          adapted=adapted, statistics=organism,
+                                          uses_sd=rbs is not None))
         return predictions
 
     def predict(self, sequence: bytes | str, seqid: str = "seq",

@@ -162,7 +162,7 @@ class Gene:
 
 def build_genes(seqid: str, seq: bytes, index: np.ndarray, candidates: OrfCandidates,
                 chosen: np.ndarray, total: np.ndarray, coding: np.ndarray,
-                translation_table: int) -> list[Gene]:
+                translation_table: int, rbs: np.ndarray | None = None) -> list[Gene]:
     """The chosen candidates of one sequence as :class:`Gene` objects, proteins included.
 
     Parameters
@@ -179,6 +179,9 @@ def build_genes(seqid: str, seq: bytes, index: np.ndarray, candidates: OrfCandid
         Each candidate's decoder score and its coding part (Prodigal's split:
         ``cscore`` the coding evidence, ``sscore`` everything else).
     translation_table : int
+    rbs : np.ndarray, shape (n_candidates,), or None
+        The Shine-Dalgarno class score's part of ``total`` (``rscore``, part
+        of ``sscore``); None when the score was not used (``rscore`` 0).
     """
     c = candidates
     genes = []
@@ -206,7 +209,7 @@ def build_genes(seqid: str, seq: bytes, index: np.ndarray, candidates: OrfCandid
             score=score,
             cscore=float(coding[k]),
             sscore=score - float(coding[k]),
-            rscore=0.0, uscore=0.0, tscore=0.0,
+            rscore=0.0 if rbs is None else float(rbs[k]), uscore=0.0, tscore=0.0,
             translation_table=translation_table,
         )
         genes.append(replace(gene, protein=gene.translate(seq)))

@@ -34,7 +34,7 @@ from genoseq.genes.finder import GeneFinder, Prediction
 from genoseq.genes.gene import Gene
 from genoseq.genes.rbs import UPSTREAM as RBS_UPSTREAM
 from genoseq.genes.rbs import find_rbs
-from genoseq.genes.scoring import coding_part
+from genoseq.genes.scoring import coding_part, rbs_part
 from genoseq.grouping import groups_by_size
 from genoseq.io.atomic import OutputSet
 from genoseq.io.bedgraph import bedgraph_lines, write_bedgraph
@@ -83,6 +83,8 @@ class PredictionRun:
     #: Meta mode with a statistics library: per record, the library organism whose
     #: statistics decided its genes.
     statistics: dict[str, str] = field(default_factory=dict)
+    #: Records whose genes were scored with the Shine-Dalgarno class score (``uses_sd=1``).
+    uses_sd: set[str] = field(default_factory=set)
 
 
 def coding_probability(log_probs: np.ndarray, strand: int) -> np.ndarray:
@@ -123,9 +125,10 @@ def _start_file_rows(seq: bytes, prediction: Prediction, finder: GeneFinder) -> 
             motif, spacer = find_rbs(reverse_complement(seq[end:end + RBS_UPSTREAM]).decode())
         motifs.append(motif)
         spacers.append(spacer)
+    rbs = rbs_part(scored, params)
     return start_file_rows(c.start.tolist(), c.end.tolist(), c.strand.tolist(),
                            prediction.total.tolist(), coding.tolist(), codons, motifs, spacers,
-                           gc.tolist())
+                           gc.tolist(), None if rbs is None else rbs.tolist())
 
 
 def _usable_records(source, run: PredictionRun, keep_sequences: bool):
@@ -218,6 +221,8 @@ def run_prediction(source, finder: GeneFinder, *, keep_sequences: bool = False,
                 run.adapted = run.adapted or prediction.adapted
                 if prediction.statistics is not None:
                     run.statistics[prediction.seqid] = prediction.statistics
+                if prediction.uses_sd:
+                    run.uses_sd.add(prediction.seqid)
                 if on_record is not None:
                     on_record(prediction.seqid, prediction)
         if bar.total is not None and bar.n != bar.total:
@@ -243,9 +248,11 @@ def model_data(run: PredictionRun, finder: GeneFinder, label: str = "shipped wei
     (Prodigal writes ``Ab initio`` or the name of its metagenomic bin); ``gc_cont``, the GC percentage of the whole
     input in single mode (what Prodigal trains on) or of the record in meta
     mode, of all bases, N included, as Prodigal counts; ``transl_table``;
-    ``uses_sd=0``: the start detector is a CNN over the whole upstream
-    window and never scores Shine-Dalgarno bins as Prodigal's ``uses_sd=1``
-    means (``rbs_motif`` is only a report).
+    ``uses_sd=1`` where the genes' scores hold the self-trained
+    Shine-Dalgarno class score (the genome's starts, or in meta mode the
+    borrowed library genome's, show SD sites), else ``uses_sd=0`` (then
+    ``rbs_motif`` is only a report), as Prodigal says whether it scored
+    starts by its SD bins.
     """
     model = label.replace('"', "'").replace(";", ",")
     if run.adapted:
@@ -260,7 +267,8 @@ def model_data(run: PredictionRun, finder: GeneFinder, label: str = "shipped wei
             organism = run.statistics[seqid].replace('"', "'").replace(";", ",")
             label = f"{model}, statistics of {organism}"
         data[seqid] = (f'version=genoseq.v{__version__};run_type={run_type};model="{label}";'
-                       f"gc_cont={gc:.2f};transl_table={finder.translation_table};uses_sd=0")
+                       f"gc_cont={gc:.2f};transl_table={finder.translation_table};"
+                       f"uses_sd={int(seqid in run.uses_sd)}")
     return data
 
 

@@ -403,3 +403,8 @@ def coding_part(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
     if params.hexamer_weight and scored.hexamer is not None:
         coding = coding + params.hexamer_weight * scored.hexamer
     return coding
+
+
+def rbs_part(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray | None:
+    """The RBS score's share of each candidate's score (Prodigal's ``rscore``); None if unused."""
+    return params.rbs_weight * scored.rbs if uses_rbs(scored, params) else None

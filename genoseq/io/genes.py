@@ -242,7 +242,7 @@ START_FILE_COLUMNS = ("Beg", "End", "Std", "Total", "CodPot", "StrtSc", "Codon",
 
 
 def start_file_rows(start, end, strand, total, coding, codon, rbs_motif, rbs_spacer,
-                    gc_cont) -> str:
+                    gc_cont, rbs_score=None) -> str:
     """The candidate rows of one sequence in Prodigal's start file.
 
     Parameters
@@ -262,6 +262,9 @@ def start_file_rows(start, end, strand, total, coding, codon, rbs_motif, rbs_spa
         ``RBSMot`` and ``Spacer``.
     gc_cont : sequence of float
         GC fraction of the candidate, 0-1 (``GCCont``, three decimals).
+    rbs_score : sequence of float, optional
+        The Shine-Dalgarno class score's part of each ``StrtSc`` (``RBSScr``);
+        0.00 when not given.
 
     Returns
     -------
@@ -270,24 +273,27 @@ def start_file_rows(start, end, strand, total, coding, codon, rbs_motif, rbs_spa
         each), every ORF preceded by an empty line. ORFs are ordered by their
         stop codon along the sequence (+ strand first at a tie), candidates
         within one by the position of their first base (Prodigal's
-        ``stopcmp_nodes`` order). ``RBSScr``, ``UpsScr`` and ``TypeScr`` are
-        0.00: genoseq's start score is one number.
+        ``stopcmp_nodes`` order). ``UpsScr`` and ``TypeScr`` are 0.00, and
+        ``RBSScr`` without ``rbs_score``: the rest of genoseq's start score is
+        one number.
     """
+    if rbs_score is None:
+        rbs_score = [0.0] * len(start)
     rows = list(zip(start, end, strand, total, coding, codon, rbs_motif, rbs_spacer, gc_cont,
-                    strict=True))
+                    rbs_score, strict=True))
     # Prodigal's stop position: first base of the stop codon on +, its last base on -;
     # the start node's position: first base of the start codon on +, its last on -.
     rows.sort(key=lambda row: (row[1] - 3 if row[2] > 0 else row[0] + 2, -row[2],
                                row[0] if row[2] > 0 else row[1] - 1))
     lines = []
     previous = None
-    for s, e, d, t, c, first, motif, spacer, gc in rows:
+    for s, e, d, t, c, first, motif, spacer, gc, r in rows:
         orf = (e if d > 0 else s, d)
         if orf != previous:
             lines.append("\n")
             previous = orf
         lines.append(f"{s + 1}\t{e}\t{'+' if d > 0 else '-'}\t{t:.2f}\t{c:.2f}\t{t - c:.2f}\t"
-                     f"{first}\t{motif}\t{spacer}\t0.00\t0.00\t0.00\t{gc:.3f}\n")
+                     f"{first}\t{motif}\t{spacer}\t{r:.2f}\t0.00\t0.00\t{gc:.3f}\n")
     return "".join(lines)
 
 

@@ -462,21 +462,38 @@ def test_progress_callback_counts_every_base_as_the_coding_model_runs(two_record
 # --- -n --------------------------------------------------------------------------------------
 
 
-def test_force_nonsd_is_accepted_and_changes_nothing(short_genome, tmp_path):
-    # genoseq has no Shine-Dalgarno trainer to bypass: its start profile is learned position
-    # by position without assuming an SD motif, which is what -n asks Prodigal for.
-    predict("-i", short_genome, "-o", tmp_path / "plain.gff", "-q", "--threads", "1")
-    predict("-i", short_genome, "-n", "-o", tmp_path / "n.gff", "-q", "--threads", "1")
-    assert (tmp_path / "n.gff").read_bytes() == (tmp_path / "plain.gff").read_bytes()
-    model = name_values(header_lines(tmp_path / "n.gff")[1].split(": ", 1)[1])
-    assert model["uses_sd"] == "0"
+def test_force_nonsd_turns_the_shine_dalgarno_score_off(tmp_path):
+    # E. coli's starts show SD sites: by default the self-trained pass scores them (uses_sd=1,
+    # rscore and RBSScr carry the score); -n bypasses that, as Prodigal's -n bypasses its
+    # Shine-Dalgarno trainer.
+    example = DATA / "ecoli_k12_500kb.fna.gz"
+    predict("-i", example, "-o", tmp_path / "plain.gff", "-s", tmp_path / "plain.starts",
+            "-q", "--threads", "1")
+    predict("-i", example, "-n", "-o", tmp_path / "n.gff", "-q", "--threads", "1")
+    for name, uses_sd in (("plain", "1"), ("n", "0")):
+        model = name_values(header_lines(tmp_path / f"{name}.gff")[1].split(": ", 1)[1])
+        assert model["uses_sd"] == uses_sd
+    plain, nonsd = (read_gff3_cds(tmp_path / f"{name}.gff").cds for name in ("plain", "n"))
+    rscores = [float(re.search(r"rscore=([-0-9.]+)", line).group(1))
+               for line in (tmp_path / "plain.gff").read_text().splitlines() if "\tCDS\t" in line]
+    assert sum(r > 0 for r in rscores) > len(rscores) / 2  # most genes have a site
+    assert all("rscore=0.00;" in line for line in (tmp_path / "n.gff").read_text().splitlines()
+               if "\tCDS\t" in line)
+    starts = {(g.strand, g.start, g.end) for g in plain}
+    assert starts != {(g.strand, g.start, g.end) for g in nonsd}  # the score moves starts
+    rows = [line.split("\t") for line in (tmp_path / "plain.starts").read_text().splitlines()
+            if line and line[0].isdigit()]
+    assert any(float(row[9]) != 0.0 for row in rows)  # RBSScr
+    # Reading a training file learned with -n gives statistics without SD classes.
+    predict("-i", example, "-n", "-t", tmp_path / "n.trn", "-q", "--threads", "1")
+    assert "rbs_log_odds" not in (tmp_path / "n.trn").read_text()
 
 
 def test_help_explains_n_and_t():
     out = io.StringIO()
     assert main(["predict", "--help"], stdout=out, stderr=out) == 0
     text = " ".join(out.getvalue().split())
-    assert "-n, --force-nonsd" in text and "changes nothing" in text
+    assert "-n, --force-nonsd" in text and "no Shine-Dalgarno class score" in text
     assert "-t FILE, --training-file FILE" in text and "does not exist" in text
 
 
