@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--genomes", type=Path, default=SHARED / "data" / "genomes_extra")
     parser.add_argument("--param", default="start_codon_weight",
-                        choices=("start_codon_weight", "rbs_weight", "fitted_start_weight"),
+                        choices=("start_codon_weight", "rbs_weight"),
                         help="the decoder weight calibrated (default: start_codon_weight)")
     parser.add_argument("--values", default="0,0.5,1,1.5",
                         help="values of that weight tried (comma-separated)")
@@ -58,9 +58,6 @@ def main(argv=None) -> int:
                         help="offsets added to the shipped gene_bias, each tried with every "
                              "weight (comma-separated; the codon term raises the scores of "
                              "genes with a typical start codon, which the bias can offset)")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="another decoder weight of the self-trained pass held at VALUE "
-                             "in every run (repeatable)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -81,8 +78,6 @@ def main(argv=None) -> int:
                  for (seqid, _), (_, scored) in zip(seqs, records, strict=True)]
         genomes.append((entry.name, finder, records, pairs))
     shipped = genomes[0][1].adapted_params
-    fixed = {name: float(value) for name, value in (item.split("=", 1) for item in args.set)}
-    shipped = replace(shipped, **fixed)
     pooled, per_genome = {}, {}
     for value in values:
         params = replace(shipped, **{args.param: value[0]},
@@ -103,8 +98,7 @@ def main(argv=None) -> int:
         "",
         f"Measured {datetime.date.today()} by `python benchmarks/gene_start_codon.py "
         f"--param {args.param} --values {args.values} --gene-bias-shifts "
-        f"{args.gene_bias_shifts}" + "".join(f" --set {item}" for item in args.set)
-        + f"` (genoseq {genoseq.__version__}). {machine_line('cpu')}.",
+        f"{args.gene_bias_shifts}` (genoseq {genoseq.__version__}). {machine_line('cpu')}.",
         "",
         f"Genomes: {', '.join(names)} (`{args.genomes.name}`), each predicted whole in single "
         f"mode with the shipped networks and decoder weights, `{args.param}` set as below "

@@ -397,51 +397,6 @@ def rbs_log_odds(true_windows: np.ndarray, other_windows: np.ndarray,
             - np.log(other_counts / other_counts.sum()))
 
 
-#: Inverse L2 strength of the fitted start model (:func:`fitted_start_weights`), chosen on
-#: the calibration genomes (session 15: 0.02, 0.1 and 0.5 gave the same starts within 0.1
-#: point).
-START_FIT_C = 0.1
-
-
-def fitted_start_weights(true_windows: np.ndarray, other_windows: np.ndarray,
-                         c: float = START_FIT_C) -> np.ndarray | None:
-    """A logistic regression of chosen starts against rival starts on their window's bases.
-
-    :func:`start_profile` scores each position of the window on its own
-    (log-odds of each base, summed as if independent), so positions that
-    say the same thing (the bases of one Shine-Dalgarno site, the codon
-    usage downstream of a start) count several times. Fitted jointly, with
-    an L2 penalty, the weights share what correlated positions say: a
-    discriminative version of the same per-genome start model, learned from
-    the same first-pass starts, without any annotation.
-
-    Returns
-    -------
-    np.ndarray, shape (width, 5), float64, or None
-        Coefficients per position and base (column 4, the unknown base, 0;
-        no intercept: a constant does not rank starts); None when either
-        set is empty.
-    """
-    if not len(true_windows) or not len(other_windows):
-        return None
-    from scipy.sparse import csr_matrix
-    from sklearn.linear_model import LogisticRegression
-
-    windows = np.concatenate([true_windows, other_windows])
-    n, width = windows.shape
-    columns = np.arange(width, dtype=np.int64) * 4 + np.minimum(windows, 3).astype(np.int64)
-    known = windows < 4
-    rows = np.repeat(np.arange(n), width)[known.ravel()]
-    features = csr_matrix((np.ones(len(rows), dtype=np.float64), (rows, columns[known])),
-                          shape=(n, width * 4))
-    labels = np.r_[np.ones(len(true_windows), dtype=np.int8),
-                   np.zeros(len(other_windows), dtype=np.int8)]
-    model = LogisticRegression(C=c, max_iter=1000).fit(features, labels)
-    weights = np.zeros((width, 5), dtype=np.float64)
-    weights[:, :4] = model.coef_[0].reshape(width, 4)
-    return weights
-
-
 #: Start windows scored at a time by :func:`start_profile_scores`.
 PROFILE_ROWS = 1 << 14
 
@@ -493,9 +448,6 @@ class SelfTraining:
         :func:`rbs_log_odds` of the same starts against the same rivals; None
         in statistics that predate it (the metagenome library's), whose
         candidates get no RBS score.
-    start_weights : np.ndarray, shape (START_WINDOW, 5), float64, or None
-        :func:`fitted_start_weights` of the same starts against the same
-        rivals; None in statistics that predate it.
     source : str or None
         The training file it was read from (not saved).
     """
@@ -511,7 +463,6 @@ class SelfTraining:
     model: str = ""
     model_name: str = ""
     rbs_log_odds: np.ndarray | None = None
-    start_weights: np.ndarray | None = None
     source: str | None = None
 
     def write(self, target) -> None:
@@ -576,7 +527,6 @@ def learn_training(records: list[tuple[np.ndarray, ScoredCandidates]],
         hexamer_log_ratios=hexamer_log_ratios([index for index, _ in records], genes),
         start_profile=start_profile(true_windows, other_windows),
         rbs_log_odds=rbs_log_odds(true_windows, other_windows) if with_rbs else None,
-        start_weights=fitted_start_weights(true_windows, other_windows),
         translation_table=translation_table,
         genome_length=sum(len(index) for index, _ in records), records=len(records),
         genes=sum(len(chosen) for chosen in first_pass), starts=len(true_windows),
@@ -626,8 +576,6 @@ def apply_training(training: SelfTraining,
                                   training.rbs_log_odds[scored.rbs_class])
         scored.rbs_strength = (0.0 if training.rbs_log_odds is None
                                else -float(training.rbs_log_odds[0]))
-        scored.start_fit = (None if training.start_weights is None else np.where(
-            c.partial_5prime, 0.0, start_profile_scores(windows, training.start_weights)))
 
 
 def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],

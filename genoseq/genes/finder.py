@@ -159,7 +159,7 @@ def check_min_len(min_len: int) -> None:
 
 
 #: Decoder weights added after training files existed: left out of the fingerprint at 0.
-LATER_DECODER_FIELDS = ("edge_bonus", "rbs_weight", "rbs_min_strength", "fitted_start_weight")
+LATER_DECODER_FIELDS = ("edge_bonus", "rbs_weight", "rbs_min_strength")
 
 
 def model_fingerprint(models: GeneModels | dict[str, np.ndarray], params: DecoderParams,
@@ -692,7 +692,6 @@ class GeneFinder:
         """
         for _, scored in records:
             scored.hexamer = scored.profile = scored.profile_codon = scored.rbs = None
-            scored.start_fit = None
         provenance = dict(translation_table=self.translation_table, model=self.fingerprint,
                           model_name=self.model_name)
         training = self_train(records, self.choose(records, self.params),
@@ -709,7 +708,6 @@ class GeneFinder:
         """Score every candidate with :attr:`training` instead of learning from this input."""
         for _, scored in records:
             scored.hexamer = scored.profile = scored.profile_codon = scored.rbs = None
-            scored.start_fit = None
         if self.recheck and self.network_precision != "fp32":
             # The first pass of a self-training run re-scores its near ties in fp32, in place;
             # doing the same here gives the second pass the very scores it has there, so an

@@ -59,8 +59,7 @@ class DecoderParams(DictConfig):
 
     ``score = coding_weight * coding_llr + hexamer_weight * hexamer_llr
     + start_weight * start_logit + profile_weight * start_profile
-    + start_codon_weight * start_profile_codon + rbs_weight * rbs
-    + fitted_start_weight * start_fit + gene_bias
+    + start_codon_weight * start_profile_codon + rbs_weight * rbs + gene_bias
     + length_bias * length_kb + orf_length_bias * orf_length_kb``;
     the start logit is clipped to ±10, per-base coding log-ratios to
     ±``llr_clip``. ``hexamer_weight`` and ``profile_weight`` weigh the
@@ -99,9 +98,6 @@ class DecoderParams(DictConfig):
     #: whether it uses SD sites: in a genome that does not (leaderless archaeal genes), the
     #: class log-odds are noise.
     rbs_min_strength: float = 0.0
-    #: Weight of the fitted start model's score (``ScoredCandidates.start_fit``: a logistic
-    #: regression of the genome's first-pass starts against their rivals, session 15).
-    fitted_start_weight: float = 0.0
     overlap: OverlapRules = field(default_factory=OverlapRules)
     #: Rounds of self-training (self-trained pass only): round 1 learns the genome's
     #: statistics from the first pass's genes, each further round from the genes that the
@@ -158,9 +154,6 @@ class ScoredCandidates:
     profile_codon: np.ndarray | None = None
     rbs: np.ndarray | None = None
     rbs_strength: float = 0.0
-    #: Self-trained fitted start model's score (:func:`genoseq.genes.adapt.fitted_start_weights`;
-    #: 0 for 5'-partial), or None.
-    start_fit: np.ndarray | None = None
     #: Each candidate's Shine-Dalgarno class (:func:`genoseq.genes.rbs.rbs_classes`), kept
     #: once computed: it reads only the sequence, so every self-training round reuses it.
     rbs_class: np.ndarray | None = field(default=None, repr=False)
@@ -354,8 +347,6 @@ def self_trained_score(scored: ScoredCandidates, params: DecoderParams) -> np.nd
         total = total + params.start_codon_weight * scored.profile_codon
     if uses_rbs(scored, params):
         total = total + params.rbs_weight * scored.rbs
-    if params.fitted_start_weight and scored.start_fit is not None:
-        total = total + params.fitted_start_weight * scored.start_fit
     return total
 
 
@@ -375,8 +366,7 @@ def self_trained_score_many(scored: list[ScoredCandidates], params: DecoderParam
     total = 0.0
     for weight, name in ((params.hexamer_weight, "hexamer"), (params.profile_weight, "profile"),
                          (params.start_codon_weight, "profile_codon"),
-                         (params.rbs_weight, "rbs"),
-                         (params.fitted_start_weight, "start_fit")):
+                         (params.rbs_weight, "rbs")):
         if not weight:
             continue
         present = {getattr(one, name) is not None for one in scored}

@@ -127,7 +127,6 @@ class CalibrationRecord:
                            else self.scored.profile_codon[keep]),
             rbs=None if self.scored.rbs is None else self.scored.rbs[keep],
             rbs_strength=self.scored.rbs_strength,
-            start_fit=None if self.scored.start_fit is None else self.scored.start_fit[keep],
             orf_length=orf_lengths(c)[keep])
 
 

@@ -17,8 +17,7 @@ object::
      "starts": 455,                    (their complete starts: the start profile)
      "hexamer_log_ratios": [4096 numbers],
      "start_profile": [[5 numbers], … one row per window position],
-     "rbs_log_odds": [37 numbers],    (optional)
-     "start_weights": [[5 numbers], … one row per window position]   (optional)
+     "rbs_log_odds": [37 numbers]     (optional)
     }
 
 ``hexamer_log_ratios[h]`` is the log-ratio of hexamer ``h`` (bases A=0 C=1
@@ -30,9 +29,7 @@ real starts against rival starts; ``rbs_log_odds[k]`` the log-odds of
 Shine-Dalgarno class ``k`` (:func:`genoseq.genes.rbs.rbs_class_names`: none,
 then each piece of AGGAGG in each Prodigal spacer bin) around the same
 starts (absent from files of genoseq before it; such statistics give no RBS
-score); ``start_weights[i][b]`` the fitted start model's weight of base ``b``
-at position ``i`` (a logistic regression of the same starts against the same
-rivals; optional likewise). Numbers are written with Python's
+score). Numbers are written with Python's
 shortest round-trip representation, so a file read back gives the very
 values written. A reader refuses another ``format`` or ``format_version``;
 which model and translation table may use the statistics is for the gene
@@ -83,19 +80,13 @@ def write_training_file(target: str | os.PathLike | IO, training) -> None:
     lines.append(' "start_profile": [')
     rows = [f"  {json.dumps(row, allow_nan=False)}" for row in profile.tolist()]
     lines.append(",\n".join(rows))
-    lines.append(" ]")
     rbs = getattr(training, "rbs_log_odds", None)
-    if rbs is not None:
-        rbs = np.asarray(rbs, dtype=np.float64)
-        lines[-1] += ","
-        lines.append(f' "rbs_log_odds": {json.dumps(rbs.tolist(), allow_nan=False)}')
-    weights = getattr(training, "start_weights", None)
-    if weights is not None:
-        lines[-1] += ","
-        lines.append(' "start_weights": [')
-        lines.append(",\n".join(f"  {json.dumps(row, allow_nan=False)}"
-                                for row in np.asarray(weights, dtype=np.float64).tolist()))
+    if rbs is None:
         lines.append(" ]")
+    else:
+        lines.append(" ],")
+        rbs = np.asarray(rbs, dtype=np.float64)
+        lines.append(f' "rbs_log_odds": {json.dumps(rbs.tolist(), allow_nan=False)}')
     lines.append("}")
     with atomic_write(target) as handle:
         handle.write("\n".join(lines) + "\n")
@@ -132,8 +123,7 @@ def read_training_file(path: str | os.PathLike) -> dict:
         ``translation_table``, ``genome_length``, ``records``, ``genes``,
         ``starts`` (int); ``hexamer_log_ratios`` (np.ndarray (4096,)),
         ``start_profile`` (np.ndarray (width, 5)), both float64; and
-        ``rbs_log_odds`` (np.ndarray (RBS classes,)) and ``start_weights``
-        (np.ndarray (width, 5)) when the file has them.
+        ``rbs_log_odds`` (np.ndarray (RBS classes,)) when the file has it.
 
     Raises
     ------
@@ -182,8 +172,5 @@ def read_training_file(path: str | os.PathLike) -> dict:
     if "rbs_log_odds" in document:
         fields["rbs_log_odds"] = _numbers(path, "rbs_log_odds", document["rbs_log_odds"],
                                           (RBS_CLASSES,))
-    if "start_weights" in document:
-        fields["start_weights"] = _numbers(path, "start_weights", document["start_weights"],
-                                           (fields["start_profile"].shape[0], PROFILE_COLUMNS))
     return fields
 

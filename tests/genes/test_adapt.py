@@ -135,25 +135,3 @@ def test_start_codon_part_of_the_profile_and_its_weight():
     with_codon = replace(params, start_codon_weight=0.7)
     assert np.allclose(total_scores(scored, with_codon) - total_scores(scored, params),
                        0.7 * scored.profile_codon)
-
-
-def test_fitted_start_weights_find_a_planted_base_and_share_correlated_ones():
-    from genoseq.genes.adapt import fitted_start_weights, start_profile
-
-    rng = np.random.default_rng(4)
-    true = rng.integers(0, 4, size=(1500, 20)).astype(np.uint8)
-    other = rng.integers(0, 4, size=(6000, 20)).astype(np.uint8)
-    true[:, 5] = 2  # a G at position 5 marks every real start
-    true[:, 6] = true[:, 5]  # position 6 repeats it: no new evidence
-    other[:1000, 6] = 2
-    other[:1000, 5] = 2
-    weights = fitted_start_weights(true, other)
-    assert weights.shape == (20, 5) and not weights[:, 4].any()
-    assert weights[5].argmax() == 2 and weights[5, 2] - weights[5, :4].mean() > 1.0
-    noise = np.abs(weights[10:, :4] - weights[10:, :4].mean(axis=1, keepdims=True)).max()
-    assert noise < 0.3
-    # Independent log-odds count the repeated G twice; the joint fit shares it.
-    odds = start_profile(true, other)
-    joint = weights[5, 2] + weights[6, 2] - weights[5:7, :4].mean(axis=1).sum()
-    assert joint < odds[5, 2] + odds[6, 2] - odds[5:7, :4].mean(axis=1).sum()
-    assert fitted_start_weights(true, other[:0]) is None

@@ -112,7 +112,7 @@ def test_edge_bonus_at_zero_keeps_the_model_fingerprint():
     for name, dtype, shape, data in state_fingerprint_items(state):
         digest.update(f"{name}:{dtype}:{shape}\n".encode())
         digest.update(data)
-    later = ("edge_bonus", "rbs_weight", "rbs_min_strength", "fitted_start_weight")
+    later = ("edge_bonus", "rbs_weight", "rbs_min_strength")
     # Weights that leave every later field at 0 (the shipped ones use the RBS score).
     params, adapted = (dataclasses.replace(p, **dict.fromkeys(later, 0.0))
                        for p in (params, adapted))

@@ -40,15 +40,6 @@ def test_rbs_log_odds_read_back_and_checked(tmp_path):
     written.write(tmp_path / "r.trn")
     assert read_training(tmp_path / "r.trn").rbs_log_odds.tobytes() == \
         written.rbs_log_odds.tobytes()
-    both = statistics(rbs_log_odds=np.zeros(RBS_CLASSES),
-                      start_weights=np.random.default_rng(2).normal(size=(START_WINDOW, 5)))
-    both.write(tmp_path / "both.trn")
-    back = read_training(tmp_path / "both.trn")
-    assert back.start_weights.tobytes() == both.start_weights.tobytes()
-    assert back.rbs_log_odds.tobytes() == both.rbs_log_odds.tobytes()
-    statistics(start_weights=np.zeros((START_WINDOW - 1, 5))).write(tmp_path / "w.trn")
-    with pytest.raises(InvalidFileError, match=r"w\.trn: start_weights has shape"):
-        read_training(tmp_path / "w.trn")
     statistics(rbs_log_odds=np.zeros(5)).write(tmp_path / "bad.trn")
     with pytest.raises(InvalidFileError, match=r"bad\.trn: rbs_log_odds has shape"):
         read_training(tmp_path / "bad.trn")
