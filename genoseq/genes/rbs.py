@@ -61,6 +61,8 @@ def find_rbs(upstream: str) -> tuple[str, str]:
 #: in ``_MOTIFS`` order (longest first), bins in ``_SPACER_BINS`` order.
 RBS_CLASSES = 1 + len(_MOTIFS) * len(_SPACER_BINS)
 _BASE_CODES = {"A": 0, "C": 1, "G": 2, "T": 3}
+#: Windows classified at a time by :func:`rbs_classes`.
+RBS_ROWS = 1 << 16
 
 
 def rbs_class_names() -> list[str]:
@@ -87,6 +89,9 @@ def rbs_classes(windows: np.ndarray, codon_column: int) -> np.ndarray:
         (same ranking: longest motif, then a 5-10 bp spacer, then the
         nearest).
     """
+    if len(windows) > RBS_ROWS:  # bounded memory: the k-mer codes are 16 bytes per base
+        return np.concatenate([rbs_classes(windows[first:first + RBS_ROWS], codon_column)
+                               for first in range(0, len(windows), RBS_ROWS)])
     n = len(windows)
     longest = max(len(m) for m in _MOTIFS)
     farthest = max(high for _, high, _ in _SPACER_BINS)

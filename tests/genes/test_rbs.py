@@ -53,3 +53,12 @@ def test_log_odds_learn_a_planted_site():
     best = rbs_class_names()[int(np.argmax(odds))]
     assert best == "AGGAGG/5-10bp" and odds.max() > 2.0
     assert odds[0] < -2.0  # no site at all: rare among these starts
+
+
+def test_classes_in_blocks_equal_classes_at_once(monkeypatch):
+    from genoseq.genes import rbs
+
+    windows = windows_like_genes(np.random.default_rng(2), 1000)
+    whole = rbs_classes(windows, START_UPSTREAM)
+    monkeypatch.setattr(rbs, "RBS_ROWS", 64)
+    np.testing.assert_array_equal(rbs.rbs_classes(windows, START_UPSTREAM), whole)
