@@ -8,6 +8,7 @@ benchmarks/genes_vs_pyrodigal.py).
 from collections import Counter
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from conftest import DATA
 
@@ -55,10 +56,30 @@ def test_held_out_ecoli_slice(finder, ecoli_piece):
     assert prediction.adapted
     sensitivity, precision, f1, exact = score(prediction.genes, reference)
     assert f1 > 0.93, (sensitivity, precision, f1)
-    # The start network places the starts: 0.933 exact with the shipped weights, 0.831
-    # with the start network's weights randomly initialised (F1 0.945; session 13, the
-    # student coding model and the refitted decoder, measured with torch.manual_seed(0)).
+    # 0.934 exact with the shipped weights (session 15). With the start network's weights
+    # randomly initialised (torch.manual_seed(0)) 0.919 (F1 0.953): the genome's own start
+    # statistics (profile, start codon, Shine-Dalgarno score) now place most starts, so the
+    # start network's own test is the next one. (Session 13: 0.933 against 0.831.)
     assert exact > 0.9, exact
+
+
+def test_start_network_ranks_the_starts_of_held_out_genes(finder, ecoli_piece):
+    # Among the start codons of each reference gene's ORF on the held-out slice, the start
+    # network's logit alone puts the annotated start first in 0.769 of 450 ORFs with the
+    # shipped weights, 0.067 with its weights randomly initialised (torch.manual_seed(0);
+    # session 15).
+    record, reference = ecoli_piece
+    _, scored = finder.score_candidates(record.seq.upper(), all_starts=True)
+    c = scored.candidates
+    spans = {(g.strand, g.start, g.end) for g in reference}
+    true = np.array([span in spans for span in zip(c.strand.tolist(), c.start.tolist(),
+                                                    c.end.tolist(), strict=True)])
+    keep = np.isin(c.orf_id, c.orf_id[true]) & ~c.partial_5prime
+    orf, hit, logit = c.orf_id[keep], true[keep], scored.start[keep]
+    order = np.lexsort((-logit, orf))
+    first = np.r_[True, orf[order][1:] != orf[order][:-1]]
+    assert first.sum() > 400
+    assert hit[order][first].mean() > 0.7
 
 
 def test_coding_network_reads_the_frames_of_held_out_dna(finder, ecoli_piece):
