@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--genomes", type=Path, default=SHARED / "data" / "genomes_extra")
     parser.add_argument("--param", default="start_codon_weight",
-                        choices=("start_codon_weight", "rbs_weight"),
+                        choices=("start_codon_weight", "rbs_weight", "self_training_rounds"),
                         help="the decoder weight calibrated (default: start_codon_weight)")
     parser.add_argument("--values", default="0,0.5,1,1.5",
                         help="values of that weight tried (comma-separated)")
@@ -80,7 +80,8 @@ def main(argv=None) -> int:
     shipped = genomes[0][1].adapted_params
     pooled, per_genome = {}, {}
     for value in values:
-        params = replace(shipped, **{args.param: value[0]},
+        value_of = int if args.param == "self_training_rounds" else float
+        params = replace(shipped, **{args.param: value_of(value[0])},
                          gene_bias=shipped.gene_bias + value[1])
         for name, finder, records, pairs in genomes:
             finder.adapted_params = params
