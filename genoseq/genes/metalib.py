@@ -42,6 +42,7 @@ from genoseq.genes.adapt import (
     hexamer_points,
     hexamer_scores,
     learn_training,
+    start_codon_scores,
     start_profile_scores,
 )
 from genoseq.genes.decode import decode, decode_joined
@@ -250,12 +251,15 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
             # Each window's profile score is summed alone: one call over all windows.
             profiles = batch.split(np.where(short_partial_5, 0.0, start_profile_scores(
                 short_windows, profile)))
+            codons = batch.split(np.where(short_partial_5, 0.0, start_codon_scores(
+                short_windows, profile)))
             rbs_short = (None if rbs_odds is None else
                          batch.split(np.where(short_partial_5, 0.0, rbs_odds[short_classes])))
         for i, (index, scored) in zip(members, subset, strict=True):
             scored.rbs_strength = strength
             if i in slot:
                 scored.hexamer, scored.profile = hexamers[slot[i]], profiles[slot[i]]
+                scored.profile_codon = codons[slot[i]]
                 scored.rbs = None if rbs_short is None else rbs_short[slot[i]]
                 continue
             c = scored.candidates
@@ -267,6 +271,8 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
                                             codes=codes_of[i])
             scored.profile = np.where(c.partial_5prime, 0.0,
                                       start_profile_scores(windows_of[i], profile))
+            scored.profile_codon = np.where(c.partial_5prime, 0.0,
+                                            start_codon_scores(windows_of[i], profile))
             if rbs_odds is None:
                 scored.rbs = None
             else:
@@ -279,9 +285,11 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
                             strict=True):
             if best[i] is None or score > best[i][0]:
                 best[i] = (score, k, records[i][1].hexamer, records[i][1].profile,
-                           records[i][1].rbs, records[i][1].rbs_strength)
-    for (_, scored), (_, _, hexamer, profile, rbs, strength) in zip(records, best, strict=True):
-        scored.hexamer, scored.profile = hexamer, profile
+                           records[i][1].rbs, records[i][1].rbs_strength,
+                           records[i][1].profile_codon)
+    for (_, scored), (_, _, hexamer, profile, rbs, strength, codon) in zip(records, best,
+                                                                        strict=True):
+        scored.hexamer, scored.profile, scored.profile_codon = hexamer, profile, codon
         scored.rbs, scored.rbs_strength = rbs, strength
     return [choice[1] for choice in best]
 
@@ -397,6 +405,7 @@ class CalibrationContig:
     profile: np.ndarray | None = None
     rbs: np.ndarray | None = None
     rbs_strength: float = 0.0
+    profile_codon: np.ndarray | None = None
 
 
 def contig_counts(scored: ScoredCandidates, reference: set, chosen: np.ndarray
@@ -422,6 +431,7 @@ def library_figures(contigs: list[CalibrationContig], params: DecoderParams) -> 
     for contig in contigs:
         contig.scored.hexamer, contig.scored.profile = contig.hexamer, contig.profile
         contig.scored.rbs, contig.scored.rbs_strength = contig.rbs, contig.rbs_strength
+        contig.scored.profile_codon = contig.profile_codon
         counts = contig_counts(contig.scored, contig.reference, decode(contig.scored, params))
         per_genome[contig.genome] = per_genome.get(contig.genome, np.zeros(4, int)) + counts
 
@@ -449,6 +459,7 @@ def choose_entries(library: MetaLibrary, contigs: list[CalibrationContig], fill_
                           fill_starts, params, exclude=contig.genome)
         contig.hexamer, contig.profile = contig.scored.hexamer, contig.scored.profile
         contig.rbs, contig.rbs_strength = contig.scored.rbs, contig.scored.rbs_strength
+        contig.profile_codon = contig.scored.profile_codon
 
 
 def calibrate_library(library: MetaLibrary, contigs: list[CalibrationContig], fill_starts,
