@@ -94,8 +94,8 @@ VARIANTS = (
      "the self-trained pass's own genes (models with two or more rounds; in meta mode the "
      "shipped finder, which never self-trains there)"),
     ("start_codon_off", "start-codon weight off",
-     "`start_codon_weight` 0 in the self-trained pass: the genome's start-codon usage counts "
-     "only inside the whole start profile (meta mode: as shipped, the library has no such term)"),
+     "`start_codon_weight` 0 in the self-trained pass and in the library's weights: the "
+     "start-codon usage counts only inside the whole (own or borrowed) start profile"),
     ("rbs_off", "RBS score off",
      "`rbs_weight` 0 in the self-trained pass: no self-trained Shine-Dalgarno class score "
      "(it is on only in genomes whose starts show SD sites, `rbs_min_strength`; meta mode: as "
@@ -221,7 +221,8 @@ def variant_settings(models: GeneModels, params: DecoderParams, adapted: Decoder
         "phase_constant": (phase_zeroed(models, fold=True), params, adapted, library),
         "self_trained_off": (models, params, None, None),
         "orf_prior_off": (models, *both(orf_length_bias=0.0)),
-        "start_codon_off": (models, params, change(adapted, start_codon_weight=0.0), library),
+        "start_codon_off": (models, params, change(adapted, start_codon_weight=0.0),
+                            lib(start_codon_weight=0.0)),
         "rbs_off": (models, params, change(adapted, rbs_weight=0.0), library),
         "networks_only": (models, change(params, length_bias=0.0, orf_length_bias=0.0), None,
                           None),
