@@ -465,6 +465,15 @@ class SelfTraining:
     rbs_log_odds: np.ndarray | None = None
     source: str | None = None
 
+    @property
+    def rbs_strength(self) -> float:
+        """How strongly the starts show Shine-Dalgarno sites: minus the log-odds of "no site".
+
+        0 without RBS statistics; ``ScoredCandidates.rbs_strength`` of the
+        candidates they score, which ``DecoderParams.rbs_min_strength`` gates.
+        """
+        return 0.0 if self.rbs_log_odds is None else -float(self.rbs_log_odds[0])
+
     def write(self, target) -> None:
         """Save as a training file (path, ``-`` or open text stream): :mod:`genoseq.io.training`."""
         write_training_file(target, self)
@@ -533,6 +542,21 @@ def learn_training(records: list[tuple[np.ndarray, ScoredCandidates]],
         model=model, model_name=model_name)
 
 
+def rbs_scores(scored: ScoredCandidates, windows: np.ndarray,
+               log_odds: np.ndarray | None) -> np.ndarray | None:
+    """Each candidate's RBS score under ``log_odds`` (0 for 5'-partial; None without log-odds).
+
+    ``windows`` are the candidates' start windows; their Shine-Dalgarno
+    classes are computed once and kept on ``scored`` (``rbs_class``), so
+    every self-training round and every library entry reuses them.
+    """
+    if log_odds is None:
+        return None
+    if scored.rbs_class is None:
+        scored.rbs_class = rbs_classes(windows, START_UPSTREAM)
+    return np.where(scored.candidates.partial_5prime, 0.0, log_odds[scored.rbs_class])
+
+
 #: Columns of a start window holding the start codon.
 CODON_COLUMNS = slice(START_UPSTREAM, START_UPSTREAM + 3)
 
@@ -567,15 +591,8 @@ def apply_training(training: SelfTraining,
                                   start_profile_scores(windows, training.start_profile))
         scored.profile_codon = np.where(c.partial_5prime, 0.0,
                                         start_codon_scores(windows, training.start_profile))
-        if training.rbs_log_odds is None:
-            scored.rbs = None
-        else:
-            if scored.rbs_class is None:
-                scored.rbs_class = rbs_classes(windows, START_UPSTREAM)
-            scored.rbs = np.where(c.partial_5prime, 0.0,
-                                  training.rbs_log_odds[scored.rbs_class])
-        scored.rbs_strength = (0.0 if training.rbs_log_odds is None
-                               else -float(training.rbs_log_odds[0]))
+        scored.rbs = rbs_scores(scored, windows, training.rbs_log_odds)
+        scored.rbs_strength = training.rbs_strength
 
 
 def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],

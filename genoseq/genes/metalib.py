@@ -42,6 +42,7 @@ from genoseq.genes.adapt import (
     hexamer_points,
     hexamer_scores,
     learn_training,
+    rbs_scores,
     start_codon_scores,
     start_profile_scores,
 )
@@ -237,7 +238,6 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
                      else None)
     windows_of: dict[int, np.ndarray] = {}
     codes_of: dict[int, tuple] = {}
-    classes_of: dict[int, np.ndarray] = {}
     for k, entry in enumerate(library.entries):
         members = [i for i, ks in enumerate(tried) if k in ks]
         if not members:
@@ -245,7 +245,6 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
         subset = [records[i] for i in members]
         log_ratios, profile = entry.training.hexamer_log_ratios, entry.training.start_profile
         rbs_odds = entry.training.rbs_log_odds
-        strength = 0.0 if rbs_odds is None else -float(rbs_odds[0])
         if any(i in slot for i in members):
             hexamers = batch.split(batch.scores(log_ratios))
             # Each window's profile score is summed alone: one call over all windows.
@@ -256,7 +255,7 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
             rbs_short = (None if rbs_odds is None else
                          batch.split(np.where(short_partial_5, 0.0, rbs_odds[short_classes])))
         for i, (index, scored) in zip(members, subset, strict=True):
-            scored.rbs_strength = strength
+            scored.rbs_strength = entry.training.rbs_strength
             if i in slot:
                 scored.hexamer, scored.profile = hexamers[slot[i]], profiles[slot[i]]
                 scored.profile_codon = codons[slot[i]]
@@ -273,12 +272,7 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
                                       start_profile_scores(windows_of[i], profile))
             scored.profile_codon = np.where(c.partial_5prime, 0.0,
                                             start_codon_scores(windows_of[i], profile))
-            if rbs_odds is None:
-                scored.rbs = None
-            else:
-                if i not in classes_of:
-                    classes_of[i] = rbs_classes(windows_of[i], START_UPSTREAM)
-                scored.rbs = np.where(c.partial_5prime, 0.0, rbs_odds[classes_of[i]])
+            scored.rbs = rbs_scores(scored, windows_of[i], rbs_odds)
         fill_starts(subset, params)
         # Each record's prior (the same for every entry) is kept by its ScoredCandidates.
         for i, score in zip(members, chosen_scores([scored for _, scored in subset], params),
