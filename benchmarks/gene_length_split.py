@@ -20,13 +20,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
+from whole_genomes import evaluate_weights, score_whole_genomes
 
 import genoseq
-from genoseq.device import ComputeOptions, set_threads
-from genoseq.genes.dataset import read_genome_table
-from genoseq.genes.finder import GeneFinder
-from genoseq.genes.train import evaluate_params, objective
-from genoseq.io import read_fasta, read_gff3_cds
+from genoseq.device import set_threads
+from genoseq.genes.train import objective
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -47,36 +45,16 @@ def main(argv=None) -> int:
     folders = args.genomes or [SHARED / "data" / "genomes_extra"]
     names = set(args.names.split(",")) if args.names else None
     shifts = [float(v) for v in args.shifts.split(",")]
-    genomes = []
-    for folder in folders:
-        for entry in read_genome_table(folder):
-            if names and entry.name not in names:
-                continue
-            finder = GeneFinder(args.model, translation_table=entry.translation_table,
-                                compute=ComputeOptions(precision="fp32"))
-            reference: dict[str, set] = {}
-            for c in read_gff3_cds(entry.gff).cds:
-                reference.setdefault(c.seqid, set()).add((c.strand, c.start, c.end))
-            seqs = [(r.id, r.seq.upper()) for r in read_fasta(entry.fasta)]
-            records = finder.score_records([seq for _, seq in seqs], all_starts=True)
-            pairs = [(scored, reference.get(seqid, set()))
-                     for (seqid, _), (_, scored) in zip(seqs, records, strict=True)]
-            genomes.append((entry.name, finder, records, pairs))
-    shipped = genomes[0][1].adapted_params
+    genomes = score_whole_genomes(folders, names, args.model)
+    shipped = genomes[0].finder.adapted_params
     pooled, per_genome = {}, {}
     for d in shifts:
         params = replace(shipped, length_bias=shipped.length_bias + d,
                          orf_length_bias=shipped.orf_length_bias - d)
-        for name, finder, records, pairs in genomes:
-            finder.adapted_params = params
-            finder.self_train(records)
-            f = per_genome[d, name] = evaluate_params(finder, pairs, params)
-            print(f"{name} shift {d:g}: F1 {f['f1']:.4f} exact {f['exact_start']:.4f}",
-                  file=sys.stderr, flush=True)
-        pooled[d] = evaluate_params(finder, [p for *_, pairs in genomes for p in pairs],
-                                    params)
+        figures, pooled[d] = evaluate_weights(genomes, params, f"shift {d:g}")
+        per_genome.update({(d, name): f for name, f in figures.items()})
     best = max(shifts, key=lambda d: (round(objective(pooled[d]), 6), -abs(d)))
-    listed = [name for name, *_ in genomes]
+    listed = [g.name for g in genomes]
     lines = [
         "# Length prior moved from the gene's length to its ORF's (self-trained pass)",
         "",

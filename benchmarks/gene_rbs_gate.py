@@ -22,13 +22,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
+from whole_genomes import evaluate_weights, score_whole_genomes
 
 import genoseq
-from genoseq.device import ComputeOptions, set_threads
-from genoseq.genes.dataset import read_genome_table
-from genoseq.genes.finder import GeneFinder
-from genoseq.genes.train import evaluate_params, objective
-from genoseq.io import read_fasta, read_gff3_cds
+from genoseq.device import set_threads
+from genoseq.genes.train import objective
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -49,34 +47,17 @@ def main(argv=None) -> int:
                    for g in args.gates.split(",")]
     # A zero weight makes every gate the same: try it once.
     pairs_tried = [p for p in pairs_tried if p[0] or p[1] == float(args.gates.split(",")[0])]
-    genomes = []
-    for entry in read_genome_table(args.genomes):
-        # fp32 as the decoder calibration scores.
-        finder = GeneFinder(args.model, translation_table=entry.translation_table,
-                            compute=ComputeOptions(precision="fp32"))
-        reference: dict[str, set] = {}
-        for c in read_gff3_cds(entry.gff).cds:
-            reference.setdefault(c.seqid, set()).add((c.strand, c.start, c.end))
-        seqs = [(r.id, r.seq.upper()) for r in read_fasta(entry.fasta)]
-        records = finder.score_records([seq for _, seq in seqs], all_starts=True)
-        pairs = [(scored, reference.get(seqid, set()))
-                 for (seqid, _), (_, scored) in zip(seqs, records, strict=True)]
-        genomes.append((entry.name, finder, records, pairs))
-    shipped = genomes[0][1].adapted_params
+    genomes = score_whole_genomes([args.genomes], model=args.model)
+    shipped = genomes[0].finder.adapted_params
     pooled, per_genome, strength = {}, {}, {}
     for weight, gate in pairs_tried:
         params = replace(shipped, rbs_weight=weight, rbs_min_strength=gate)
-        for name, finder, records, pairs in genomes:
-            finder.adapted_params = params
-            finder.self_train(records)
-            strength[weight, gate, name] = records[0][1].rbs_strength
-            f = per_genome[weight, gate, name] = evaluate_params(finder, pairs, params)
-            print(f"{name} weight {weight:g} gate {gate:g} (strength "
-                  f"{records[0][1].rbs_strength:.2f}): F1 {f['f1']:.4f} exact "
-                  f"{f['exact_start']:.4f}", file=sys.stderr, flush=True)
-        pooled[weight, gate] = evaluate_params(
-            finder, [p for *_, pairs in genomes for p in pairs], params)
-    names = [name for name, *_ in genomes]
+        figures, pooled[weight, gate] = evaluate_weights(
+            genomes, params, f"weight {weight:g} gate {gate:g}")
+        for genome in genomes:
+            per_genome[weight, gate, genome.name] = figures[genome.name]
+            strength[weight, gate, genome.name] = genome.records[0][1].rbs_strength
+    names = [g.name for g in genomes]
     best = max(pairs_tried, key=lambda v: (round(objective(pooled[v]), 6), -v[0], v[1]))
     lines = [
         "# Shine-Dalgarno gate of the RBS score, on the calibration genomes",

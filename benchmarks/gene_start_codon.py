@@ -34,13 +34,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
+from whole_genomes import evaluate_weights, score_whole_genomes
 
 import genoseq
-from genoseq.device import ComputeOptions, set_threads
-from genoseq.genes.dataset import read_genome_table
-from genoseq.genes.finder import GeneFinder
-from genoseq.genes.train import evaluate_params, objective
-from genoseq.io import read_fasta, read_gff3_cds
+from genoseq.device import set_threads
+from genoseq.genes.train import objective
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -64,35 +62,17 @@ def main(argv=None) -> int:
     set_threads(args.threads)
     values = [(float(v), float(b)) for v in args.values.split(",")
               for b in args.gene_bias_shifts.split(",")]
-    genomes = []
-    for entry in read_genome_table(args.genomes):
-        # fp32 as the decoder calibration scores (a GPU's mixed precision would need the recheck).
-        finder = GeneFinder(translation_table=entry.translation_table,
-                            compute=ComputeOptions(precision="fp32"))
-        reference: dict[str, set] = {}
-        for c in read_gff3_cds(entry.gff).cds:
-            reference.setdefault(c.seqid, set()).add((c.strand, c.start, c.end))
-        seqs = [(r.id, r.seq.upper()) for r in read_fasta(entry.fasta)]
-        records = finder.score_records([seq for _, seq in seqs], all_starts=True)
-        pairs = [(scored, reference.get(seqid, set()))
-                 for (seqid, _), (_, scored) in zip(seqs, records, strict=True)]
-        genomes.append((entry.name, finder, records, pairs))
-    shipped = genomes[0][1].adapted_params
+    genomes = score_whole_genomes([args.genomes])
+    shipped = genomes[0].finder.adapted_params
     pooled, per_genome = {}, {}
     for value in values:
         value_of = int if args.param == "self_training_rounds" else float
         params = replace(shipped, **{args.param: value_of(value[0])},
                          gene_bias=shipped.gene_bias + value[1])
-        for name, finder, records, pairs in genomes:
-            finder.adapted_params = params
-            finder.self_train(records)
-            per_genome[value, name] = evaluate_params(finder, pairs, params)
-            f = per_genome[value, name]
-            print(f"{name} weight {value[0]:g} bias shift {value[1]:g}: F1 {f['f1']:.4f} "
-                  f"exact {f['exact_start']:.4f}", file=sys.stderr, flush=True)
-        pooled[value] = evaluate_params(finder, [p for *_, pairs in genomes for p in pairs],
-                                        params)
-    names = [name for name, *_ in genomes]
+        figures, pooled[value] = evaluate_weights(
+            genomes, params, f"weight {value[0]:g} bias shift {value[1]:g}")
+        per_genome.update({(value, name): f for name, f in figures.items()})
+    names = [g.name for g in genomes]
     best = max(values, key=lambda v: (round(objective(pooled[v]), 6), -v[0], -abs(v[1])))
     lines = [
         f"# {args.param} of the self-trained pass, on the calibration genomes",
