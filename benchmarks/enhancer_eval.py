@@ -26,7 +26,12 @@ Methods:
   distance leak per channel and direction) and its ablations, each changing
   one part: a sweet-spot or a monotone sigmoid readout, only the gene's
   tested elements kicking, no competition at all (each element read alone
-  with its promoter), and element-specific leaks (barriers).
+  with its promoter), and element-specific leaks (barriers);
+* the stacked link over each of those integrators
+  (``train_stacked_enhancer_model``): a logistic regression on the
+  logistic-regression baseline's inputs plus the log of the integrator's
+  cross-fitted effect, and the design chosen among the stacked rows by
+  nested CV.
 
 Each integrator is trained with ``train_enhancer_model`` on the training
 chromosomes of a fold only (early stopping on a fifth of them). Writes
@@ -44,6 +49,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -71,6 +77,7 @@ from genoseq.enhancers.train import (
     describe_model,
     ranking_metrics,
     train_enhancer_model,
+    train_stacked_enhancer_model,
 )
 from genoseq.io import atomic_write
 
@@ -85,6 +92,19 @@ GBM = "gradient boosting, same inputs (nested settings)"
 NESTED = "leaky integrator, design chosen by nested CV among the rows below"
 PAIR = ("leaky integrator + pair readout (log effect and the pair's own inputs in one "
         "logistic link)")
+STACK_PREFIX = "stacked link: "
+STACK = STACK_PREFIX + "logistic regression's inputs + log effect of the shipped integrator"
+NESTED_STACK = "stacked link, design chosen by nested CV among the stacked rows"
+
+
+def stacked_variants() -> dict[str, EnhancerModelConfig]:
+    """The stacked link over the shipped integrator and over each of its ablations."""
+    stacked = {}
+    for name, config in integrator_variants().items():
+        if name == PAIR:
+            continue
+        stacked[STACK if name == MAIN else STACK_PREFIX + name] = config
+    return stacked
 
 
 def integrator_variants() -> dict[str, EnhancerModelConfig]:
@@ -236,6 +256,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--variants", default="all",
                         help="comma-separated integrator variants to run (default: all)")
+    parser.add_argument("--stacked", default="all",
+                        help="comma-separated stacked rows to run, 'none' for none "
+                             "(default: all)")
     parser.add_argument("--no-nested-design", dest="nested_design", action="store_false",
                         help="skip the nested choice among the integrator variants "
                              "(about 4x the integrators' training time)")
@@ -252,6 +275,11 @@ def main(argv=None) -> int:
     variants = integrator_variants()
     if args.variants != "all":
         variants = {name: variants[name] for name in args.variants.split(",")}
+    stacked = stacked_variants()
+    if args.stacked == "none":
+        stacked = {}
+    elif args.stacked != "all":
+        stacked = {name: stacked[name] for name in args.stacked.split(",")}
     settings = EnhancerTrainConfig(seed=args.seed)
 
     activity, distance = activity_and_distance(table, source)
@@ -264,11 +292,17 @@ def main(argv=None) -> int:
     baseline_choices: dict[str, list] = {LOGISTIC: [], GBM: []}
     model_scores = {name: np.zeros(len(table)) for name in variants}
     negative = {name: 0 for name in variants}
-    per_fold: dict[str, list[float]] = {name: [] for name in [*baseline_scores, *variants]}
+    stacked_scores = {name: np.zeros(len(table)) for name in stacked}
+    per_fold: dict[str, list[float]] = {name: [] for name in [*baseline_scores, *variants,
+                                                              *stacked]}
     chosen_lengths, learnt = [], {name: [] for name in variants}
+    links: dict[str, list[dict]] = {name: [] for name in stacked}
     nested_scores, nested_choices, nested_inner = np.zeros(len(table)), [], []
+    nested_stack_scores, nested_stack_choices = np.zeros(len(table)), []
     if args.nested_design:
         per_fold[NESTED] = []
+    if stacked:
+        per_fold[NESTED_STACK] = []
     for fold in range(args.folds):
         test, train = fold_of == fold, fold_of != fold
         exp_scores[test], length = exp_decay_scores(table, train, test, y, source)
@@ -294,6 +328,23 @@ def main(argv=None) -> int:
             learnt[name].append({**describe_model(model), "steps": metadata["steps"]})
             print(f"fold {fold} {name}: held-out AUPRC {per_fold[name][-1]:.4f} "
                   f"({time.perf_counter() - tick:.0f} s)", file=sys.stderr, flush=True)
+        for name, config in stacked.items():
+            tick = time.perf_counter()
+            model, metadata = train_stacked_enhancer_model(table[train], config, settings,
+                                                           source=source)
+            stacked_scores[name][test] = element_scores(
+                model, loci_for(model, table[test], source), compute=ComputeOptions(device="cpu"))
+            per_fold[name].append(ranking_metrics(y[test], stacked_scores[name][test])["auprc"])
+            links[name].append(metadata["link"])
+            print(f"fold {fold} {name}: held-out AUPRC {per_fold[name][-1]:.4f}, inner "
+                  f"{metadata['link']['cv_auprc']:.4f} ({time.perf_counter() - tick:.0f} s)",
+                  file=sys.stderr, flush=True)
+        if stacked:
+            choice = max(stacked, key=lambda name: links[name][-1]["cv_auprc"])
+            nested_stack_scores[test] = stacked_scores[choice][test]
+            nested_stack_choices.append(choice)
+            per_fold[NESTED_STACK].append(
+                ranking_metrics(y[test], nested_stack_scores[test])["auprc"])
         if args.nested_design:
             tick = time.perf_counter()
             inner = {name: integrator_inner_auprc(table, train, y, config,
@@ -313,6 +364,9 @@ def main(argv=None) -> int:
     if args.nested_design:
         scores[NESTED] = nested_scores
     scores.update(model_scores)
+    if stacked:
+        scores[NESTED_STACK] = nested_stack_scores
+    scores.update(stacked_scores)
     metrics = {name: {**ranking_metrics(y, score),
                       "weighted_auprc": weighted_auprc(y, score, datasets)}
                for name, score in scores.items()}
@@ -362,6 +416,20 @@ def main(argv=None) -> int:
                        for fold, (choice, inner) in enumerate(zip(nested_choices, nested_inner,
                                                                  strict=True)))
            + " (inner AUPRCs in the order of the rows).", ""] if args.nested_design else []),
+        *([f"Stacked link (`train_stacked_enhancer_model`): stage 2 is a logistic regression "
+           f"on the logistic-regression baseline's inputs plus the log of the integrator's "
+           f"effect, cross-fitted over {settings.n_folds} chromosome groups of the training "
+           f"chromosomes, C from {', '.join(map(str, LOGISTIC_C))} by the pooled AUPRC over "
+           f"those groups. The nested choice among the stacked rows takes, per fold, the row "
+           f"of best stage-2 cross-validated AUPRC (never the held-out fold); chosen: "
+           + "; ".join(f"{fold}: {choice}" for fold, choice in enumerate(nested_stack_choices))
+           + ".", "", "Stacked links per fold (C, stage-2 CV AUPRC inside the training "
+           "chromosomes with / without the effect, weight of the log effect):", "",
+           *[f"* {name}: " + "; ".join(
+               f"fold {fold}: C {link['c']}, {link['cv_auprc']:.3f} / "
+               f"{link['cv_auprc_without_effect']:.3f}, {link['log_effect_weight']:.3f}"
+               for fold, link in enumerate(folds_links)) for name, folds_links in links.items()],
+           ""] if stacked else []),
         "Pairs whose integrator effect is negative (removing the element raises the "
         "promoter's response: the state sat above a sweet spot), summed over held-out folds: "
         + "; ".join(f"{name}: {count}" for name, count in negative.items()) + ".",
@@ -399,7 +467,8 @@ def main(argv=None) -> int:
         f"{platform.python_version()}, genoseq {genoseq.__version__}; load average at start "
         f"{load[0]:.2f}. Wall time {wall / 60:.1f} min.",
         f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. "
-        f"Command: `python benchmarks/enhancer_eval.py {' '.join(sys.argv[1:] if argv is None else argv)}`.",
+        f"Command: `python benchmarks/enhancer_eval.py "
+        f"{shlex.join(sys.argv[1:] if argv is None else argv)}`.",
     ]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(args.out) as handle:

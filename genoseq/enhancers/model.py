@@ -217,13 +217,26 @@ class EnhancerModel(nn.Module):
         effects = effects * bucket.is_element
         pair_logit = None
         if self.config.pair_readout:
-            distance = torch.log(bucket.positions.abs() + PAIR_DISTANCE_FLOOR_KB)
-            genes = bucket.gene_features.unsqueeze(1).expand(-1, scaled.shape[1], -1)
-            pair_logit = self.pair_net(torch.cat([scaled, distance.unsqueeze(-1), genes],
-                                                 dim=-1)).squeeze(-1) * bucket.is_element
+            pair_logit = self.pair_net(self._pair_inputs(bucket, scaled)).squeeze(-1)
+            pair_logit = pair_logit * bucket.is_element
         return LocusResponse(kicks=kicks, log_pass=log_pass, log_input=log_input,
                              contributions=contributions, effects=effects,
                              pair_logit=pair_logit)
+
+    def _pair_inputs(self, bucket: LocusBucket, scaled: torch.Tensor) -> torch.Tensor:
+        distance = torch.log(bucket.positions.abs() + PAIR_DISTANCE_FLOOR_KB)
+        genes = bucket.gene_features.unsqueeze(1).expand(-1, scaled.shape[1], -1)
+        return torch.cat([scaled, distance.unsqueeze(-1), genes], dim=-1)
+
+    def pair_inputs(self, bucket: LocusBucket) -> torch.Tensor:
+        """Each slot's own pair inputs, shape ``(n, length, features)``.
+
+        The element's standardised features, the log distance to the TSS
+        (kb) and the gene features: what the pair readout reads (and what a
+        logistic regression on the pair alone would read).
+        """
+        scaled = (bucket.element_features - self.feature_mean) / self.feature_scale
+        return self._pair_inputs(bucket, scaled)
 
     def regulated_logit(self, effects: torch.Tensor,
                         pair_logit: torch.Tensor | None = None) -> torch.Tensor:

@@ -56,6 +56,22 @@ def element_effects_and_scores(model: EnhancerModel, loci: Loci, *,
     return loci.scatter(effects), loci.scatter(scores)
 
 
+def pair_inputs(model: EnhancerModel, loci: Loci) -> np.ndarray:
+    """The pair readout's inputs per table row, ``(rows, features)`` (NaN rows: no TSS).
+
+    See :meth:`EnhancerModel.pair_inputs`; computed on the CPU.
+    """
+    model = model.cpu().eval()
+    columns = []
+    with torch.inference_mode():
+        per_bucket = [model.pair_inputs(bucket.to(torch.device("cpu")))
+                      for bucket in loci.buckets]
+    n_features = per_bucket[0].shape[-1] if per_bucket else 0
+    for column in range(n_features):
+        columns.append(loci.scatter([values[..., column] for values in per_bucket]))
+    return np.column_stack(columns) if columns else np.empty((loci.n_rows, 0))
+
+
 def element_effects(model: EnhancerModel, loci: Loci, *,
                     compute: ComputeOptions | None = None) -> np.ndarray:
     """The effects of :func:`element_effects_and_scores`."""

@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.preprocessing import StandardScaler
 from torch import nn
 from tqdm.auto import tqdm
 
 from genoseq.config import DictConfig
 from genoseq.device import ComputeOptions
 from genoseq.enhancers.loci import Loci, build_loci, labels
-from genoseq.enhancers.model import EnhancerModel, EnhancerModelConfig
-from genoseq.enhancers.predict import element_scores
+from genoseq.enhancers.model import EFFECT_FLOOR, EnhancerModel, EnhancerModelConfig
+from genoseq.enhancers.predict import element_effects, element_scores, loci_for, pair_inputs
 from genoseq.enhancers.table import has_tss
 from genoseq.io import GenoseqWarning
 
@@ -313,3 +315,108 @@ def describe_model(model: EnhancerModel) -> dict:
         if not model.config.readout.monotone:
             described["window_high_log"] = round(float(high), 6)
     return described
+
+
+#: Inverse L2 strengths tried for the stacked link (the logistic-regression baseline's grid).
+LINK_C = (0.01, 0.1, 1.0, 10.0)
+#: Smallest slope of the log effect in a stacked link (its weight is kept positive).
+LINK_MIN_SLOPE = 1e-6
+
+
+def _fit_link(x: np.ndarray, y: np.ndarray, c: float) -> tuple[StandardScaler,
+                                                                LogisticRegression]:
+    scaler = StandardScaler().fit(x)
+    return scaler, LogisticRegression(C=c, max_iter=5000).fit(scaler.transform(x), y)
+
+
+def _link_inputs(model: EnhancerModel, table: pd.DataFrame, effects: np.ndarray,
+                 source: str) -> np.ndarray:
+    """The pair's own inputs (as ``model`` reads them) and the log of its effect."""
+    log_effect = np.log(np.clip(np.abs(effects), EFFECT_FLOOR, None))
+    return np.column_stack([pair_inputs(model, loci_for(model, table, source)), log_effect])
+
+
+def train_stacked_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
+                                 settings: EnhancerTrainConfig, *, source: str = "<table>",
+                                 compute: ComputeOptions | None = None,
+                                 c_grid: Sequence[float] = LINK_C
+                                 ) -> tuple[EnhancerModel, dict]:
+    """The integrator's effect as one input of a logistic regression on the pair (stacking).
+
+    Stage 1 trains the integrator of ``config`` (without pair readout) with
+    :func:`train_enhancer_model` on all of ``table``. Stage 2 is a logistic
+    regression on each pair's own inputs (:meth:`EnhancerModel.pair_inputs`)
+    and the log of its element's effect, where the effects are
+    *cross-fitted*: the chromosomes are split into ``settings.n_folds``
+    balanced groups and each group's effects come from an integrator
+    trained without it. Stage 2's inverse L2 strength is the entry of
+    ``c_grid`` with the best AUPRC pooled over the same groups. The returned
+    model is the stage-1 integrator with the stage-2 weights folded into a
+    pair readout (``pair_readout=True``): its score is the stage-2 logit.
+
+    Returns the model (CPU, eval mode) and metadata: stage 1's, plus
+    ``link`` (the chosen C, its cross-validated AUPRC, the weight of the log
+    effect, and the cross-validated AUPRC without the effect).
+    """
+    placed = has_tss(table, source)
+    if not placed.all():
+        warnings.warn(f"{source}: {int((~placed).sum())} of {len(table)} pairs have no TSS "
+                      "(empty startTSS); left out of training", GenoseqWarning, stacklevel=2)
+        table = table[placed]
+    stage1 = replace(config, pair_readout=False)
+    model, metadata = train_enhancer_model(table, stage1, settings, source=source,
+                                           compute=compute)
+    n_groups = min(settings.n_folds, table["chrom"].nunique())
+    folds = chromosome_folds(table["chrom"], n_groups)
+    group = table["chrom"].map(folds).to_numpy()
+    if min(np.bincount(group, minlength=n_groups)) == 0 or n_groups < 3:
+        raise ValueError("the stacked link needs pairs on at least three chromosomes "
+                         "(cross-fitted effects, each with its own early-stopping group)")
+    effects = np.zeros(len(table))
+    for fold in range(n_groups):
+        held = group == fold
+        inner, _ = train_enhancer_model(table[~held], stage1, settings, source=source,
+                                        compute=compute)
+        effects[held] = element_effects(inner, loci_for(inner, table[held], source),
+                                        compute=compute)
+    y = labels(table, source)
+    x = _link_inputs(model, table, effects, source)
+
+    def cv_auprc(columns: np.ndarray, c: float) -> float:
+        pooled = np.zeros(len(y))
+        for fold in range(n_groups):
+            held = group == fold
+            scaler, fitted = _fit_link(columns[~held], y[~held], c)
+            pooled[held] = fitted.decision_function(scaler.transform(columns[held]))
+        return float(average_precision_score(y, pooled))
+
+    by_c = {c: cv_auprc(x, c) for c in c_grid}
+    best_c = max(by_c, key=by_c.get)
+    scaler, fitted = _fit_link(x, y, best_c)
+    weights = fitted.coef_[0] / scaler.scale_
+    bias = float(fitted.intercept_[0] - (weights * scaler.mean_).sum())
+    slope = float(weights[-1])
+    if slope < LINK_MIN_SLOPE:
+        warnings.warn(f"{source}: the stacked link gives the integrator's effect a weight of "
+                      f"{slope:.3g}; kept at {LINK_MIN_SLOPE:g}", GenoseqWarning, stacklevel=2)
+    stacked = EnhancerModel(replace(config, pair_readout=True))
+    state = {k: v for k, v in model.state_dict().items()}
+    missing = stacked.load_state_dict(state, strict=False)
+    if missing.unexpected_keys or set(missing.missing_keys) != {"pair_net.weight",
+                                                                  "pair_net.bias"}:
+        raise RuntimeError(f"stage-1 state does not fit the stacked model: {missing}")
+    with torch.no_grad():
+        stacked.pair_net.weight.copy_(torch.as_tensor(weights[:-1], dtype=torch.float32)[None])
+        stacked.pair_net.bias.zero_()
+        stacked.log_link_slope.fill_(float(np.log(max(slope, LINK_MIN_SLOPE))))
+        stacked.link_bias.fill_(bias)
+    metadata["link"] = {
+        "kind": "stacked",
+        "c": best_c,
+        "cv_auprc": by_c[best_c],
+        "cv_auprc_by_c": {str(c): v for c, v in by_c.items()},
+        "cv_auprc_without_effect": max(cv_auprc(x[:, :-1], c) for c in c_grid),
+        "log_effect_weight": slope,
+        "cross_fit_groups": n_groups,
+    }
+    return stacked.eval(), metadata
