@@ -45,6 +45,7 @@ def _run_train_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
         PAIR_READOUT_TRAINING,
         EnhancerTrainConfig,
         train_enhancer_model,
+        train_stacked_enhancer_model,
     )
     from genoseq.nn.leaky import SweetSpotConfig
 
@@ -54,6 +55,9 @@ def _run_train_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
     if table["chrom"].nunique() < 2:
         raise InvalidFileError(args.pairs, None, "training needs pairs on at least two "
                                "chromosomes (one is held out for early stopping)")
+    if args.stacked and table["chrom"].nunique() < 3:
+        raise InvalidFileError(args.pairs, None, "--stacked needs pairs on at least three "
+                               "chromosomes (cross-fitted effects)")
     defaults = EnhancerModelConfig()
     readout = SweetSpotConfig(**{**defaults.readout.to_dict(),
                                  "monotone": args.readout == "monotone"})
@@ -63,14 +67,20 @@ def _run_train_enhancer(args, stdout: TextIO, stderr: TextIO) -> int:
     optimiser = PAIR_READOUT_TRAINING if args.pair_readout else {}
     settings = EnhancerTrainConfig(seed=args.seed, **steps, **optimiser)
     with warnings_to(stderr):
-        model, metadata = train_enhancer_model(table, config, settings, source=args.pairs,
-                                               compute=compute_options(args, stderr))
+        train = train_stacked_enhancer_model if args.stacked else train_enhancer_model
+        model, metadata = train(table, config, settings, source=args.pairs,
+                                compute=compute_options(args, stderr))
     save_enhancer_model(model, args.out, metadata)
     validation = metadata["validation"]
     stdout.write(f"validation chromosomes {','.join(metadata['validation_chromosomes'])}: "
                  f"AUPRC {validation['auprc']:.4f}, AUROC {validation['auroc']:.4f} "
                  f"(best at step {metadata['steps']}; training stopped at step "
                  f"{metadata['steps_run']})\n")
+    if "link" in metadata:
+        link = metadata["link"]
+        stdout.write(f"stacked link: C {link['c']}, cross-validated AUPRC {link['cv_auprc']:.4f} "
+                     f"({link['cv_auprc_without_effect']:.4f} without the integrator's effect), "
+                     f"weight of the log effect {link['log_effect_weight']:.3f}\n")
     stdout.write(f"wrote {args.out}.pt and {args.out}.json\n")
     return 0
 
@@ -120,10 +130,15 @@ def register_training(train_tasks, parser_class) -> None:
                        help="promoter readout: log of the input (default; an effect is the "
                        "log-fold drop of the input), a sweet-spot window or a monotone "
                        "threshold on it")
-    train.add_argument("--pair-readout", action="store_true",
-                       help="the link to P(regulated) also reads the pair's own inputs "
-                            "(element features, log distance, gene flag) beside the log "
-                            "effect; the score is that logit (trained with AdamW)")
+    link = train.add_mutually_exclusive_group()
+    link.add_argument("--pair-readout", action="store_true",
+                      help="the link to P(regulated) also reads the pair's own inputs "
+                           "(element features, log distance, gene flag) beside the log "
+                           "effect; the score is that logit (trained with AdamW)")
+    link.add_argument("--stacked", action="store_true",
+                      help="after the integrator, fit a logistic regression on the pair's "
+                           "own inputs plus the log of the integrator's effect (cross-fitted "
+                           "over five chromosome groups); the score is its logit")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--max-steps", type=int, metavar="N",
                        help="most training steps (default: 300)")

@@ -319,8 +319,9 @@ def describe_model(model: EnhancerModel) -> dict:
 
 #: Inverse L2 strengths tried for the stacked link (the logistic-regression baseline's grid).
 LINK_C = (0.01, 0.1, 1.0, 10.0)
-#: Smallest slope of the log effect in a stacked link (its weight is kept positive).
-LINK_MIN_SLOPE = 1e-6
+#: Slope of the log effect in a stacked link whose regression gave it no positive weight
+#: (the link is then refitted without the effect; exp(log slope) must stay > 0).
+LINK_MIN_SLOPE = 1e-12
 
 
 def _fit_link(x: np.ndarray, y: np.ndarray, c: float) -> tuple[StandardScaler,
@@ -379,8 +380,26 @@ def train_stacked_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfi
                                         compute=compute)
         effects[held] = element_effects(inner, loci_for(inner, table[held], source),
                                         compute=compute)
+    stacked, metadata["link"] = fit_stacked_link(model, table, effects, group, source=source,
+                                                 c_grid=c_grid)
+    return stacked, metadata
+
+
+def fit_stacked_link(model: EnhancerModel, table: pd.DataFrame, effects: np.ndarray,
+                     group: np.ndarray, *, source: str = "<table>",
+                     c_grid: Sequence[float] = LINK_C) -> tuple[EnhancerModel, dict]:
+    """Stage 2 of :func:`train_stacked_enhancer_model`, given the effects it learns from.
+
+    Fits a logistic regression of ``Regulated`` on each pair's own inputs
+    (as ``model`` reads them) and ``log|effects|`` (one per table row,
+    cross-fitted by the caller), its inverse L2 strength the entry of
+    ``c_grid`` with the best AUPRC pooled over the row groups ``group``
+    (integers 0..k-1), and folds its weights into a copy of ``model`` with a
+    pair readout. Returns that model (eval mode) and the link's description.
+    """
     y = labels(table, source)
     x = _link_inputs(model, table, effects, source)
+    n_groups = int(group.max()) + 1
 
     def cv_auprc(columns: np.ndarray, c: float) -> float:
         pooled = np.zeros(len(y))
@@ -394,29 +413,35 @@ def train_stacked_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfi
     best_c = max(by_c, key=by_c.get)
     scaler, fitted = _fit_link(x, y, best_c)
     weights = fitted.coef_[0] / scaler.scale_
-    bias = float(fitted.intercept_[0] - (weights * scaler.mean_).sum())
     slope = float(weights[-1])
-    if slope < LINK_MIN_SLOPE:
+    if slope <= 0:
+        # A larger effect would lower P(regulated): the integrator is no use to the link,
+        # which is refitted without it (the effect's weight then ~0, not negative).
         warnings.warn(f"{source}: the stacked link gives the integrator's effect a weight of "
-                      f"{slope:.3g}; kept at {LINK_MIN_SLOPE:g}", GenoseqWarning, stacklevel=2)
-    stacked = EnhancerModel(replace(config, pair_readout=True))
-    state = {k: v for k, v in model.state_dict().items()}
-    missing = stacked.load_state_dict(state, strict=False)
-    if missing.unexpected_keys or set(missing.missing_keys) != {"pair_net.weight",
-                                                                  "pair_net.bias"}:
-        raise RuntimeError(f"stage-1 state does not fit the stacked model: {missing}")
+                      f"{slope:.3g}; the link is refitted without it", GenoseqWarning,
+                      stacklevel=2)
+        scaler, fitted = _fit_link(x[:, :-1], y, best_c)
+        weights = np.append(fitted.coef_[0] / scaler.scale_, 0.0)
+        scaler.mean_ = np.append(scaler.mean_, 0.0)
+    bias = float(fitted.intercept_[0] - (weights * scaler.mean_).sum())
+    stacked = EnhancerModel(replace(model.config, pair_readout=True))
+    result = stacked.load_state_dict(model.state_dict(), strict=False)
+    if result.unexpected_keys or set(result.missing_keys) != {"pair_net.weight",
+                                                                "pair_net.bias"}:
+        raise RuntimeError(f"stage-1 state does not fit the stacked model: {result}")
     with torch.no_grad():
         stacked.pair_net.weight.copy_(torch.as_tensor(weights[:-1], dtype=torch.float32)[None])
         stacked.pair_net.bias.zero_()
-        stacked.log_link_slope.fill_(float(np.log(max(slope, LINK_MIN_SLOPE))))
+        stacked.log_link_slope.fill_(float(np.log(max(weights[-1], LINK_MIN_SLOPE))))
         stacked.link_bias.fill_(bias)
-    metadata["link"] = {
+    link = {
         "kind": "stacked",
         "c": best_c,
         "cv_auprc": by_c[best_c],
         "cv_auprc_by_c": {str(c): v for c, v in by_c.items()},
         "cv_auprc_without_effect": max(cv_auprc(x[:, :-1], c) for c in c_grid),
-        "log_effect_weight": slope,
+        "log_effect_weight": float(weights[-1]),
+        "log_effect_weight_fitted": slope,
         "cross_fit_groups": n_groups,
     }
-    return stacked.eval(), metadata
+    return stacked.eval(), link
