@@ -208,6 +208,14 @@ def fit_enhancer_model(config: EnhancerModelConfig, train: Loci, train_y: np.nda
                                  for response, bucket, target
                                  in zip(responses, valid_buckets, valid_targets, strict=True))
                 scores = valid.scatter([model.pair_scores(response) for response in responses])
+            if not np.isfinite(scores).all() or not np.isfinite(loss.item()):
+                # The optimiser has left the region where the model is defined (a
+                # saturating readout can overflow): keep the best model so far.
+                if best["state"] is None:
+                    raise FloatingPointError("enhancer training diverged before its first "
+                                             "validation step")
+                history.append({"step": step, "diverged": True})
+                break
             valid_auprc = ranking_metrics(valid_y, scores)["auprc"]
             history.append({"step": step, "train_loss": loss.item(),
                             "valid_loss": float(valid_loss) / n_valid,
