@@ -158,8 +158,13 @@ def check_min_len(min_len: int) -> None:
         raise ValueError(f"{min_len} is too short: expected >= {MIN_GENE_LENGTH}")
 
 
-#: Decoder weights added after training files existed: left out of the fingerprint at 0.
-LATER_DECODER_FIELDS = ("edge_bonus", "rbs_weight", "rbs_min_strength")
+#: Decoder weights added after training files existed: left out of the fingerprint at
+#: their defaults (0 but for ``short_orf_length``, which counts only with ``short_orf_bias``).
+LATER_DECODER_FIELDS = ("edge_bonus", "rbs_weight", "rbs_min_strength", "short_orf_bias",
+                        "short_orf_length")
+
+
+DEFAULT_DECODER = DecoderParams().to_dict()
 
 
 def model_fingerprint(models: GeneModels | dict[str, np.ndarray], params: DecoderParams,
@@ -189,7 +194,7 @@ def model_fingerprint(models: GeneModels | dict[str, np.ndarray], params: Decode
             return None
         out = p.to_dict()
         for name in LATER_DECODER_FIELDS:
-            if not out[name]:
+            if out[name] == DEFAULT_DECODER[name]:
                 del out[name]
         return out
 

@@ -98,6 +98,11 @@ class DecoderParams(DictConfig):
     #: whether it uses SD sites: in a genome that does not (leaderless archaeal genes), the
     #: class log-odds are noise.
     rbs_min_strength: float = 0.0
+    #: Added to every candidate of an ORF shorter than ``short_orf_length`` bp, scaled by
+    #: how much shorter (``1 − orf_length / short_orf_length``): a prior for short genes that
+    #: the linear length terms cannot give without moving every start (session 16).
+    short_orf_bias: float = 0.0
+    short_orf_length: float = 300.0
     overlap: OverlapRules = field(default_factory=OverlapRules)
     #: Rounds of self-training (self-trained pass only): round 1 learns the genome's
     #: statistics from the first pass's genes, each further round from the genes that the
@@ -314,10 +319,13 @@ def prior_scores(scored: ScoredCandidates, params: DecoderParams) -> np.ndarray:
     if params.edge_bonus:
         prior = prior + params.edge_bonus * (c.partial_left.astype(np.float64)
                                              + c.partial_right)
-    if params.orf_length_bias:
+    if params.orf_length_bias or params.short_orf_bias:
         if scored.orf_length is None:
             scored.orf_length = orf_lengths(scored.candidates)
         prior = prior + params.orf_length_bias * (scored.orf_length / 1000.0)
+    if params.short_orf_bias:
+        shortfall = np.clip(1.0 - scored.orf_length / params.short_orf_length, 0.0, None)
+        prior = prior + params.short_orf_bias * shortfall
     prior = np.asarray(prior, dtype=np.float64)
     prior.flags.writeable = False
     if len(scored.priors) >= PRIORS_KEPT:  # calibration tries thousands of weights

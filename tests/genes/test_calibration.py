@@ -68,6 +68,28 @@ def test_orf_prior_is_the_same_for_every_start_of_an_orf():
         DecoderParams().gene_bias + 7.0 * orf / 1000.0)
 
 
+def test_short_orf_prior_lifts_only_short_orfs_and_all_their_starts_alike():
+    from genoseq.genes.scoring import orf_lengths, prior_scores
+
+    seq = next(read_fasta(DATA / "ecoli_k12_500kb.fna.gz")).seq[:20000]
+    candidates = find_orfs(seq, 11, min_len=90, closed=False)
+    scored = ScoredCandidates(candidates, np.zeros(len(candidates)),
+                              start=np.zeros(len(candidates)),
+                              start_known=np.ones(len(candidates), bool))
+    orf = orf_lengths(candidates)
+    base = prior_scores(scored, DecoderParams(gene_bias=-5.0, length_bias=10.0))
+    short = prior_scores(scored, DecoderParams(gene_bias=-5.0, length_bias=10.0,
+                                               short_orf_bias=3.0, short_orf_length=300.0))
+    lift = short - base
+    assert (orf < 300).any() and (orf >= 300).any()
+    np.testing.assert_allclose(lift[orf >= 300], 0.0)
+    np.testing.assert_allclose(lift[orf < 300], 3.0 * (1 - orf[orf < 300] / 300.0))
+    # The same lift for every start of an ORF: the choice among them is unchanged.
+    for orf_id in np.unique(candidates.orf_id)[:200]:
+        members = candidates.orf_id == orf_id
+        assert np.ptp(lift[members]) < 1e-12
+
+
 def test_objective_counts_exact_starts_per_reference_gene():
     from genoseq.genes.train import objective
 
