@@ -112,9 +112,12 @@ def test_edge_bonus_at_zero_keeps_the_model_fingerprint():
     for name, dtype, shape, data in state_fingerprint_items(state):
         digest.update(f"{name}:{dtype}:{shape}\n".encode())
         digest.update(data)
-    later = ("edge_bonus", "rbs_weight", "rbs_min_strength")
-    # Weights that leave every later field at 0 (the shipped ones use the RBS score).
-    params, adapted = (dataclasses.replace(p, **dict.fromkeys(later, 0.0))
+    later = ("edge_bonus", "rbs_weight", "rbs_min_strength", "short_orf_bias",
+             "short_orf_length")
+    # Weights that leave every later field at its default (0 but for short_orf_length; the
+    # shipped ones use the RBS score).
+    defaults = DecoderParams().to_dict()
+    params, adapted = (dataclasses.replace(p, **{name: defaults[name] for name in later})
                        for p in (params, adapted))
     old = {k: v for k, v in params.to_dict().items() if k not in later}
     old_adapted = {k: v for k, v in adapted.to_dict().items() if k not in later}
@@ -122,7 +125,7 @@ def test_edge_bonus_at_zero_keeps_the_model_fingerprint():
                              sort_keys=True).encode())
     assert model_fingerprint(state, params, adapted) == f"sha256:{digest.hexdigest()}"
     for name in later:
-        moved = dataclasses.replace(adapted, **{name: 1.0})
+        moved = dataclasses.replace(adapted, **{name: defaults[name] + 1.0})
         assert model_fingerprint(state, params, moved) != model_fingerprint(state, params,
                                                                             adapted)
 
