@@ -120,3 +120,32 @@ def test_stacked_and_pair_readout_exclude_each_other(tmp_path, capsys):
     assert main(["train", "enhancer", "--pairs", str(SLICE), "-o", str(tmp_path / "m"),
                  "--stacked", "--pair-readout"]) == 2
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_training_keeps_its_best_model_when_scores_turn_non_finite(table, monkeypatch):
+    """A fit whose validation scores become NaN (a diverged optimiser) stops there and
+    returns the best model so far instead of crashing the caller."""
+    from genoseq.enhancers.model import EnhancerModel as Model
+    from genoseq.enhancers.train import fit_enhancer_model
+
+    loci = loci_for(Model(EnhancerModelConfig()), table)
+    y = planted(table).astype(np.float64)
+    settings = EnhancerTrainConfig(max_steps=30, eval_every=5, patience=30, seed=0)
+    calls = {"n": 0}
+    original = Model.pair_scores
+
+    def failing(self, response):
+        scores = original(self, response)
+        if not self.training:
+            calls["n"] += 1
+        # Validation runs once per bucket; from the second evaluation on, NaN.
+        return scores * np.nan if calls["n"] > len(loci.buckets) else scores
+
+    monkeypatch.setattr(Model, "pair_scores", failing)
+    result = fit_enhancer_model(EnhancerModelConfig(), loci, y, loci, y, settings,
+                                compute=CPU)
+    assert result.steps == 5 and result.stopped == 10
+    assert result.history[-1] == {"step": 10, "diverged": True}
+    monkeypatch.setattr(Model, "pair_scores", original)
+    assert np.isfinite(score_enhancer_pairs(table, result.model, compute=CPU)
+                       ["genoseq_score"]).all()
