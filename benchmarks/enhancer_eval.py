@@ -97,13 +97,16 @@ STACK = STACK_PREFIX + "logistic regression's inputs + log effect of the shipped
 NESTED_STACK = "stacked link, design chosen by nested CV among the stacked rows"
 
 
-def stacked_variants() -> dict[str, EnhancerModelConfig]:
-    """The stacked link over the shipped integrator and over each of its ablations."""
+def stacked_variants() -> dict[str, tuple[str, EnhancerModelConfig]]:
+    """The stacked link over the shipped integrator and over each of its ablations.
+
+    Row name → (the integrator row whose fit is its stage 1, that integrator's config).
+    """
     stacked = {}
     for name, config in integrator_variants().items():
         if name == PAIR:
             continue
-        stacked[STACK if name == MAIN else STACK_PREFIX + name] = config
+        stacked[STACK if name == MAIN else STACK_PREFIX + name] = (name, config)
     return stacked
 
 
@@ -317,10 +320,12 @@ def main(argv=None) -> int:
             per_fold[name].append(ranking_metrics(y[test], baseline_scores[name][test])["auprc"])
         print(f"fold {fold} baselines: {time.perf_counter() - tick:.0f} s", file=sys.stderr,
               flush=True)
+        integrator_fits = {}
         for name, config in variants.items():
             tick = time.perf_counter()
             model, metadata = train_enhancer_model(table[train], config,
                                                    settings_for(name, settings), source=source)
+            integrator_fits[name] = model, metadata
             effects, model_scores[name][test] = element_effects_and_scores(
                 model, loci_for(model, table[test], source), compute=ComputeOptions(device="cpu"))
             negative[name] += int((effects < 0).sum())
@@ -328,10 +333,13 @@ def main(argv=None) -> int:
             learnt[name].append({**describe_model(model), "steps": metadata["steps"]})
             print(f"fold {fold} {name}: held-out AUPRC {per_fold[name][-1]:.4f} "
                   f"({time.perf_counter() - tick:.0f} s)", file=sys.stderr, flush=True)
-        for name, config in stacked.items():
+        for name, (integrator, config) in stacked.items():
             tick = time.perf_counter()
-            model, metadata = train_stacked_enhancer_model(table[train], config, settings,
-                                                           source=source)
+            # Stage 1 is that integrator row's fit (same rows, config and settings) when the
+            # row was run: the same model, not trained twice.
+            model, metadata = train_stacked_enhancer_model(
+                table[train], config, settings, source=source,
+                stage1=integrator_fits.get(integrator))
             stacked_scores[name][test] = element_scores(
                 model, loci_for(model, table[test], source), compute=ComputeOptions(device="cpu"))
             per_fold[name].append(ranking_metrics(y[test], stacked_scores[name][test])["auprc"])

@@ -240,6 +240,17 @@ def ranking_metrics(y: np.ndarray, score: np.ndarray) -> dict:
             "auroc": float(roc_auc_score(y, score))}
 
 
+def _placed_pairs(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The pairs of ``table`` whose gene has a TSS; one warning counts the others."""
+    placed = has_tss(table, source)
+    if not placed.all():
+        # stacklevel 3: the caller of the public training function.
+        warnings.warn(f"{source}: {int((~placed).sum())} of {len(table)} pairs have no TSS "
+                      "(empty startTSS); left out of training", GenoseqWarning, stacklevel=3)
+        table = table[placed]
+    return table
+
+
 def train_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
                          settings: EnhancerTrainConfig, *, source: str = "<table>",
                          compute: ComputeOptions | None = None) -> tuple[EnhancerModel, dict]:
@@ -270,11 +281,7 @@ def train_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
         Step count, validation chromosomes and their AUPRC/AUROC, pair
         counts, and the learnt leaks and window.
     """
-    placed = has_tss(table, source)
-    if not placed.all():
-        warnings.warn(f"{source}: {int((~placed).sum())} of {len(table)} pairs have no TSS "
-                      "(empty startTSS); left out of training", GenoseqWarning, stacklevel=2)
-        table = table[placed]
+    table = _placed_pairs(table, source)
     n_groups = min(settings.n_folds, table["chrom"].nunique())
     if n_groups < 2:
         raise ValueError("training needs pairs on at least two chromosomes "
@@ -348,7 +355,8 @@ def _link_inputs(model: EnhancerModel, table: pd.DataFrame, effects: np.ndarray,
 def train_stacked_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfig,
                                  settings: EnhancerTrainConfig, *, source: str = "<table>",
                                  compute: ComputeOptions | None = None,
-                                 c_grid: Sequence[float] = LINK_C
+                                 c_grid: Sequence[float] = LINK_C,
+                                 stage1: tuple[EnhancerModel, dict] | None = None
                                  ) -> tuple[EnhancerModel, dict]:
     """The integrator's effect as one input of a logistic regression on the pair (stacking).
 
@@ -363,28 +371,29 @@ def train_stacked_enhancer_model(table: pd.DataFrame, config: EnhancerModelConfi
     model is the stage-1 integrator with the stage-2 weights folded into a
     pair readout (``pair_readout=True``): its score is the stage-2 logit.
 
+    ``stage1``, if given, is the result of :func:`train_enhancer_model` with
+    the same table, ``config`` (``pair_readout`` False) and ``settings``,
+    already computed by the caller; it is used instead of training it again.
+
     Returns the model (CPU, eval mode) and metadata: stage 1's, plus
     ``link`` (the chosen C, its cross-validated AUPRC, the weight of the log
     effect, and the cross-validated AUPRC without the effect).
     """
-    placed = has_tss(table, source)
-    if not placed.all():
-        warnings.warn(f"{source}: {int((~placed).sum())} of {len(table)} pairs have no TSS "
-                      "(empty startTSS); left out of training", GenoseqWarning, stacklevel=2)
-        table = table[placed]
-    stage1 = replace(config, pair_readout=False)
-    model, metadata = train_enhancer_model(table, stage1, settings, source=source,
-                                           compute=compute)
+    table = _placed_pairs(table, source)
     n_groups = min(settings.n_folds, table["chrom"].nunique())
-    folds = chromosome_folds(table["chrom"], n_groups)
-    group = table["chrom"].map(folds).to_numpy()
-    if min(np.bincount(group, minlength=n_groups)) == 0 or n_groups < 3:
+    if n_groups < 3:
         raise ValueError("the stacked link needs pairs on at least three chromosomes "
                          "(cross-fitted effects, each with its own early-stopping group)")
+    integrator = replace(config, pair_readout=False)
+    model, metadata = stage1 if stage1 is not None else train_enhancer_model(
+        table, integrator, settings, source=source, compute=compute)
+    metadata = dict(metadata)
+    folds = chromosome_folds(table["chrom"], n_groups)
+    group = table["chrom"].map(folds).to_numpy()
     effects = np.zeros(len(table))
     for fold in range(n_groups):
         held = group == fold
-        inner, _ = train_enhancer_model(table[~held], stage1, settings, source=source,
+        inner, _ = train_enhancer_model(table[~held], integrator, settings, source=source,
                                         compute=compute)
         effects[held] = element_effects(inner, loci_for(inner, table[held], source),
                                         compute=compute)
