@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
-from whole_genomes import evaluate_weights, score_whole_genomes
+from whole_genomes import evaluate_weights, figure_cells, genome_cell, score_whole_genomes
 
 import genoseq
 from genoseq.device import set_threads
@@ -74,15 +74,13 @@ def main(argv=None) -> int:
     for d in shifts:
         f = pooled[d]
         mark = " (best)" if d == best else ""
-        lines.append(f"| {d:+g}{mark} | {f['sensitivity']:.4f} | {f['precision']:.4f} | "
-                     f"{f['f1']:.4f} | {f['exact_start']:.4f} | {objective(f):.4f} |")
+        lines.append(f"| {d:+g}{mark} | {figure_cells(f)} |")
     lines += ["", "Per genome, F1 / exact start:", "",
               "| genome | " + " | ".join(f"{d:+g}" for d in shifts) + " |",
               "|---|" + "---|" * len(shifts)]
     for name in listed:
         lines.append(f"| {name} | " + " | ".join(
-            f"{per_genome[d, name]['f1']:.4f} / {per_genome[d, name]['exact_start']:.4f}"
-            for d in shifts) + " |")
+            genome_cell(per_genome[d, name]) for d in shifts) + " |")
     args.out.write_text("\n".join(lines) + "\n")
     print(f"best shift {best:g}; wrote {args.out}", file=sys.stderr)
     return 0

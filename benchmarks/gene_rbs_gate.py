@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
-from whole_genomes import evaluate_weights, score_whole_genomes
+from whole_genomes import evaluate_weights, figure_cells, genome_cell, score_whole_genomes
 
 import genoseq
 from genoseq.device import set_threads
@@ -79,16 +79,13 @@ def main(argv=None) -> int:
     for v in pairs_tried:
         f = pooled[v]
         mark = " (best)" if v == best else ""
-        lines.append(f"| {v[0]:g}{mark} | {v[1]:g} | {f['sensitivity']:.4f} | "
-                     f"{f['precision']:.4f} | {f['f1']:.4f} | {f['exact_start']:.4f} | "
-                     f"{objective(f):.4f} |")
+        lines.append(f"| {v[0]:g}{mark} | {v[1]:g} | {figure_cells(f)} |")
     lines += ["", "Per genome, F1 / exact start (weight, gate); SD strength: minus the "
               "log-odds of no site, from the last self-training round at the best pair:", "",
               "| genome | SD strength | " + " | ".join(f"{w:g}, {g:g}" for w, g in pairs_tried)
               + " |", "|---|---|" + "---|" * len(pairs_tried)]
     for name in names:
-        cells = [f"{per_genome[v + (name,)]['f1']:.4f} / "
-                 f"{per_genome[v + (name,)]['exact_start']:.4f}" for v in pairs_tried]
+        cells = [genome_cell(per_genome[v + (name,)]) for v in pairs_tried]
         lines.append(f"| {name} | {strength[best + (name,)]:.2f} | " + " | ".join(cells) + " |")
     args.out.write_text("\n".join(lines) + "\n")
     print(f"best rbs_weight {best[0]:g}, rbs_min_strength {best[1]:g}; wrote {args.out}",

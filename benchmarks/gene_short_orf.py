@@ -25,12 +25,11 @@ from pathlib import Path
 
 import numpy as np
 from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
-from whole_genomes import score_whole_genomes
+from whole_genomes import figure_cells, genome_cell, score_whole_genomes
 
 import genoseq
 from genoseq.device import set_threads
-from genoseq.genes.decode import decode
-from genoseq.genes.train import objective
+from genoseq.genes.train import decoded_and_reference, objective
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -44,14 +43,7 @@ def figures(genome, params) -> dict:
     n_ref = n_pred = matched = exact = 0
     bins = np.zeros((len(BINS), 4), dtype=int)  # ref, ref found, pred, pred correct
     for scored, reference in genome.pairs:
-        chosen = decode(scored, params)
-        c = scored.candidates
-        pred = {}
-        for strand, start, end in zip(c.strand[chosen].tolist(), c.start[chosen].tolist(),
-                                      c.end[chosen].tolist(), strict=True):
-            pred[end if strand > 0 else -(start + 1)] = (start, end)
-        ref = {end if strand > 0 else -(start + 1): (start, end)
-               for strand, start, end in reference}
+        pred, ref = decoded_and_reference(scored, reference, params)
         n_ref, n_pred = n_ref + len(ref), n_pred + len(pred)
         for key, span in ref.items():
             hit = key in pred
@@ -137,16 +129,14 @@ def main(argv=None) -> int:
         b = f["bins"]
         mark = " (best)" if v == best else ""
         lines.append(
-            f"| {v[0]:g}{mark} | {v[1]:g} | {f['sensitivity']:.4f} | {f['precision']:.4f} | "
-            f"{f['f1']:.4f} | {f['exact_start']:.4f} | {objective(f):.4f} | "
+            f"| {v[0]:g}{mark} | {v[1]:g} | {figure_cells(f)} | "
             f"{rate(b[0, 1], b[0, 0])} | {rate(b[0, 3], b[0, 2])} | {rate(b[1, 1], b[1, 0])} | "
             f"{rate(b[1, 3], b[1, 2])} |")
     lines += ["", "Per genome, F1 / exact start (bias, length):", "",
               "| genome | " + " | ".join(f"{v[0]:g}, {v[1]:g}" for v in values) + " |",
               "|---|" + "---|" * len(values)]
     for name in names:
-        cells = [f"{per_genome[v, name]['f1']:.4f} / {per_genome[v, name]['exact_start']:.4f}"
-                 for v in values]
+        cells = [genome_cell(per_genome[v, name]) for v in values]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     args.out.write_text("\n".join(lines) + "\n")
     print(f"best short_orf_bias {best[0]:g}, length {best[1]:g}; wrote {args.out}",

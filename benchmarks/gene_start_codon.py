@@ -34,7 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
-from whole_genomes import evaluate_weights, score_whole_genomes
+from whole_genomes import evaluate_weights, figure_cells, genome_cell, score_whole_genomes
 
 import genoseq
 from genoseq.device import set_threads
@@ -94,16 +94,12 @@ def main(argv=None) -> int:
     for v in values:
         f = pooled[v]
         mark = " (best)" if v == best else ""
-        lines.append(f"| {v[0]:g}{mark} | {v[1]:+g} | {f['sensitivity']:.4f} | {f['precision']:.4f} | "
-                     f"{f['f1']:.4f} | {f['exact_start']:.4f} | {objective(f):.4f} |")
+        lines.append(f"| {v[0]:g}{mark} | {v[1]:+g} | {figure_cells(f)} |")
     lines += ["", "Per genome, F1 / exact start (weight, bias shift):", "",
               "| genome | " + " | ".join(f"{v[0]:g}, {v[1]:+g}" for v in values) + " |",
               "|---|" + "---|" * len(values)]
     for name in names:
-        cells = []
-        for v in values:
-            f = per_genome[v, name]
-            cells.append(f"{f['f1']:.4f} / {f['exact_start']:.4f}")
+        cells = [genome_cell(per_genome[v, name]) for v in values]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     args.out.write_text("\n".join(lines) + "\n")
     print(f"best {args.param} {best[0]:g}, gene_bias shift {best[1]:+g}; wrote {args.out}",

@@ -17,7 +17,7 @@ from genoseq.device import ComputeOptions
 from genoseq.genes.dataset import read_genome_table
 from genoseq.genes.finder import GeneFinder
 from genoseq.genes.scoring import DecoderParams
-from genoseq.genes.train import evaluate_params
+from genoseq.genes.train import evaluate_params, objective
 from genoseq.io import read_fasta, read_gff3_cds
 
 
@@ -70,3 +70,14 @@ def evaluate_weights(genomes: list[WholeGenome], params: DecoderParams,
               file=sys.stderr, flush=True)
     pooled = evaluate_params(genomes[-1].finder, [p for g in genomes for p in g.pairs], params)
     return per_genome, pooled
+
+
+def figure_cells(figures: dict) -> str:
+    """Sensitivity, precision, F1, exact start and objective as markdown table cells."""
+    return (f"{figures['sensitivity']:.4f} | {figures['precision']:.4f} | "
+            f"{figures['f1']:.4f} | {figures['exact_start']:.4f} | {objective(figures):.4f}")
+
+
+def genome_cell(figures: dict) -> str:
+    """One genome's "F1 / exact start" table cell."""
+    return f"{figures['f1']:.4f} / {figures['exact_start']:.4f}"

@@ -170,18 +170,28 @@ def score_for_calibration(finder: GeneFinder, records: list[LabelledRecord],
     return out
 
 
+def decoded_and_reference(scored: ScoredCandidates, reference: set, params: DecoderParams
+                          ) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
+    """The genes decoded under ``params`` and the reference genes, each stop key → (start, end).
+
+    Keys as :func:`stop_keys`; ``reference`` holds (strand, start, end) triples.
+    """
+    chosen = decode(scored, params)
+    c = scored.candidates
+    pred = dict(zip(stop_keys(c.strand[chosen], c.start[chosen], c.end[chosen]).tolist(),
+                    zip(c.start[chosen].tolist(), c.end[chosen].tolist(), strict=True),
+                    strict=True))
+    ref = {end if strand > 0 else -(start + 1): (start, end)
+           for strand, start, end in reference}
+    return pred, ref
+
+
 def match_counts(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]],
                  params: DecoderParams) -> tuple[int, int, int, int]:
     """(n_ref, n_pred, stop matches, exact starts among matches) over records."""
     n_ref = n_pred = matched = exact = 0
     for scored, reference in records:
-        chosen = decode(scored, params)
-        c = scored.candidates
-        pred = dict(zip(stop_keys(c.strand[chosen], c.start[chosen], c.end[chosen]).tolist(),
-                        zip(c.start[chosen].tolist(), c.end[chosen].tolist(), strict=True),
-                        strict=True))
-        ref = {end if strand > 0 else -(start + 1): (start, end)
-               for strand, start, end in reference}
+        pred, ref = decoded_and_reference(scored, reference, params)
         n_ref += len(ref)
         n_pred += len(pred)
         for key, span in ref.items():
