@@ -29,7 +29,7 @@ from whole_genomes import figure_cells, genome_cell, score_whole_genomes
 
 import genoseq
 from genoseq.device import set_threads
-from genoseq.genes.train import decoded_and_reference, objective
+from genoseq.genes.train import decoded_and_reference, match_figures, objective
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -62,11 +62,7 @@ def figures(genome, params) -> dict:
 
 
 def summary(counts: dict) -> dict:
-    sensitivity = counts["matched"] / max(counts["n_ref"], 1)
-    precision = counts["matched"] / max(counts["n_pred"], 1)
-    return {"sensitivity": sensitivity, "precision": precision,
-            "f1": 2 * sensitivity * precision / max(sensitivity + precision, 1e-9),
-            "exact_start": counts["exact"] / max(counts["matched"], 1)}
+    return match_figures(counts["n_ref"], counts["n_pred"], counts["matched"], counts["exact"])
 
 
 def main(argv=None) -> int:

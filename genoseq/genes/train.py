@@ -204,7 +204,11 @@ def match_counts(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]]
 def evaluate_params(finder: GeneFinder, records: list[tuple[ScoredCandidates, set]],
                     params: DecoderParams) -> dict:
     """Stop-level sensitivity, precision, F1 and exact-start rate of ``params`` on ``records``."""
-    n_ref, n_pred, matched, exact = match_counts(finder, records, params)
+    return match_figures(*match_counts(finder, records, params))
+
+
+def match_figures(n_ref: int, n_pred: int, matched: int, exact: int) -> dict:
+    """Sensitivity, precision, F1 and exact-start rate from the counts of :func:`match_counts`."""
     sensitivity = matched / max(n_ref, 1)
     precision = matched / max(n_pred, 1)
     return {"sensitivity": sensitivity, "precision": precision,
