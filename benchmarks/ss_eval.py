@@ -29,9 +29,9 @@ import torch
 from machine import cpu_name, shown_args  # benchmarks/machine.py: scripts run from this folder
 
 import genoseq
-from genoseq.device import PRECISIONS, ComputeOptions, resolve_precision, set_threads
+from genoseq.device import INT8, PRECISIONS, ComputeOptions, set_threads
 from genoseq.structure.data import read_ss_table
-from genoseq.structure.predict import load_ss_model, predict_secondary_structure
+from genoseq.structure.predict import load_ss_model, predict_secondary_structure, ss_precision
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -71,8 +71,24 @@ def time_prediction(model, sequences: list[tuple[str, str]], device: str,
     return best
 
 
+def precision_list(text: str) -> list[str]:
+    values = [value.strip() for value in text.split(",") if value.strip()]
+    for value in values:
+        if value not in (*PRECISIONS, INT8):
+            raise argparse.ArgumentTypeError(
+                f"{value!r}: expected {', '.join((*PRECISIONS, INT8))}")
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one precision")
+    return values
+
+
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}"
+
+
+def shown_precision(device: str, precision: str) -> str:
+    resolved = ss_precision(torch.device(device), precision)
+    return precision if resolved == precision else f"{precision} ({resolved})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2, help="timed runs, best kept")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="network arithmetic, as genoseq ss --precision (default: auto)")
+    parser.add_argument("--precision", type=precision_list, default=["auto"], metavar="P[,P...]",
+                        help="network arithmetic, as genoseq ss --precision; several, comma-"
+                        "separated, give a row each (default: auto)")
     args = parser.parse_args(argv)
     if not args.scorer.is_file():
         raise SystemExit(f"ss_eval.py: scorer {args.scorer} not found (--scorer)")
@@ -101,25 +118,32 @@ def main(argv: list[str] | None = None) -> int:
             chains = read_ss_table(path)
             sequences = [(c.id, c.sequence) for c in chains]
             timed_sequences = timed_sequences or (path, sequences)
-            frame = predict_secondary_structure(sequences, model=model,
-                                                compute=ComputeOptions(device="cpu", batch_size=args.batch_size, precision=args.precision))
-            predictions = Path(folder) / f"{path.name}.pred.tsv"
-            frame[["id", "sequence", "q3", "q8"]].to_csv(predictions, sep="\t", index=False)
-            figures = score(args.scorer, path, predictions)
-            rows.append((path, len(chains), figures))
-            print(f"{path.name}: Q3 {percent(figures['Q3']['per_residue_accuracy'])} "
-                  f"Q8 {percent(figures['Q8']['per_residue_accuracy'])}", flush=True)
+            for precision in args.precision:
+                frame = predict_secondary_structure(
+                    sequences, model=model, compute=ComputeOptions(
+                        device="cpu", batch_size=args.batch_size, precision=precision))
+                predictions = Path(folder) / f"{path.name}.{precision}.pred.tsv"
+                frame[["id", "sequence", "q3", "q8"]].to_csv(predictions, sep="\t", index=False)
+                figures = score(args.scorer, path, predictions)
+                rows.append((path, precision, len(chains), figures))
+                print(f"{path.name} ({precision}): Q3 "
+                      f"{percent(figures['Q3']['per_residue_accuracy'])} "
+                      f"Q8 {percent(figures['Q8']['per_residue_accuracy'])}", flush=True)
     speed_path, speed_sequences = timed_sequences
     residues = sum(len(s) for _, s in speed_sequences)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     speeds = []
     for device in devices:
-        seconds = time_prediction(model, speed_sequences, device, args.batch_size, args.repeats,
-                                  args.precision)
-        threads = str(args.threads) if device == "cpu" else "-"
-        speeds.append((device, threads, seconds, len(speed_sequences) / seconds,
-                       residues / seconds))
-        print(f"{device}: {len(speed_sequences) / seconds:.1f} proteins/s", flush=True)
+        for precision in args.precision:
+            if device != "cpu" and precision == INT8:
+                continue
+            seconds = time_prediction(model, speed_sequences, device, args.batch_size,
+                                      args.repeats, precision)
+            threads = str(args.threads) if device == "cpu" else "-"
+            speeds.append((device, shown_precision(device, precision), threads, seconds,
+                           len(speed_sequences) / seconds, residues / seconds))
+            print(f"{device} ({precision}): {len(speed_sequences) / seconds:.1f} proteins/s",
+                  flush=True)
 
     def architecture(tagger) -> str:
         return (f"conv {tagger.conv_layers}x{tagger.conv_channels} k{tagger.conv_kernel}, "
@@ -142,15 +166,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.model is None else f"Single-sequence prediction by the model `{args.model}`.",
         "Scored by `../shared/tools/score_ss.py`: per-residue accuracy over the residues with "
         "mask=1 (CB513: NetSurfP-2.0's evaluation mask, 84k of 144k residues; TS115: resolved "
-        "residues), and the mean of per-chain accuracies. Predicted on the CPU at precision "
-        f"{args.precision} ({resolve_precision('cpu', args.precision)} on this machine).",
+        "residues), and the mean of per-chain accuracies. Predicted on the CPU at the "
+        "precision of each row (`genoseq ss --precision`; \"auto\" shows what it is on this "
+        "machine).",
         "",
-        "| test set | chains | Q3 residues | Q3 % | Q8 % | per-chain Q3 % | per-chain Q8 % |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| test set | precision | chains | Q3 residues | Q3 % | Q8 % | per-chain Q3 % | "
+        "per-chain Q8 % |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for path, n_chains, figures in rows:
+    for path, precision, n_chains, figures in rows:
         q3, q8 = figures["Q3"], figures["Q8"]
-        lines.append(f"| {path.name} | {n_chains} | {q3['residues_evaluated']:,} | "
+        lines.append(f"| {path.name} | {shown_precision('cpu', precision)} | {n_chains} | "
+                     f"{q3['residues_evaluated']:,} | "
                      f"{percent(q3['per_residue_accuracy'])} | "
                      f"{percent(q8['per_residue_accuracy'])} | "
                      f"{percent(q3['per_chain_mean_accuracy'])} | "
@@ -162,15 +189,15 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"## Speed ({speed_path.name}: {len(speed_sequences)} chains, {residues:,} residues)",
         "",
-        f"`predict_secondary_structure`, batch size {args.batch_size}, precision "
-        f"{args.precision} (CPU: {resolve_precision('cpu', args.precision)}), best of "
-        f"{args.repeats} runs after a warm-up, model already loaded.",
+        f"`predict_secondary_structure`, batch size {args.batch_size}, best of "
+        f"{args.repeats} runs after a warm-up, model already loaded (int8: the quantized copy "
+        "is made in each run, as `genoseq ss` does).",
         "",
-        "| device | threads | seconds | proteins/s | residues/s |",
-        "|---|---:|---:|---:|---:|",
+        "| device | precision | threads | seconds | proteins/s | residues/s |",
+        "|---|---|---:|---:|---:|---:|",
     ]
-    lines += [f"| {device} | {threads} | {seconds:.1f} | {pps:.1f} | {rps:,.0f} |"
-              for device, threads, seconds, pps, rps in speeds]
+    lines += [f"| {device} | {precision} | {threads} | {seconds:.1f} | {pps:.1f} | {rps:,.0f} |"
+              for device, precision, threads, seconds, pps, rps in speeds]
     cuda = (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else
             ", no GPU")
     lines += [

@@ -67,16 +67,23 @@ def positive_int(text: str) -> int:
 
 def add_compute_arguments(parser: argparse.ArgumentParser, *, batch_size: int | None = None,
                           batch_help: str | None = None, precision: bool = False,
-                          quiet: str | None = "no progress bars") -> None:
+                          int8: bool = False, quiet: str | None = "no progress bars") -> None:
     """The options every model command shares, spelled and checked the same everywhere.
 
-    Adds ``--device``, optionally ``--precision``, ``--batch-size`` (when
+    Adds ``--device``, optionally ``--precision`` (with ``int8`` among its values when
+    ``int8``), ``--batch-size`` (when
     ``batch_help`` is given; default ``batch_size``), ``--threads`` and, unless
     ``quiet`` is None, ``-q/--quiet`` with that help text. :func:`compute_options`
     turns the parsed values into a :class:`genoseq.device.ComputeOptions`.
     """
     parser.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    if precision:
+    if precision and int8:
+        parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16", "int8"),
+                            default="auto",
+                            help="network arithmetic: auto (default) = mixed precision on "
+                                 "CUDA, bf16 on CPUs with native bf16 instructions, else "
+                                 "int8 (recurrent and output layers quantized; CPU only)")
+    elif precision:
         parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
                             help="network arithmetic: auto (default) = mixed precision on "
                                  "CUDA, bf16 on CPUs with native bf16 instructions, else fp32")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
-    "PRECISIONS", "ComputeOptions", "autocast_context", "cpu_has_native_bf16", "inference_autocast",
+    "INT8", "PRECISIONS", "ComputeOptions", "autocast_context", "cpu_has_native_bf16", "inference_autocast",
     "resolve_precision", "resolves_to_cpu",
     "free_cpus", "resolve_device", "set_threads",
 ]
@@ -187,6 +187,18 @@ def cpu_has_native_bf16() -> bool:
 
 #: Values of the ``precision`` option of genoseq's predictors.
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: A further ``precision`` of the secondary-structure predictor only: its recurrent and
+#: output layers dynamically quantized to 8-bit integers, on the CPU
+#: (:func:`genoseq.structure.predict.predict_probabilities`).
+INT8 = "int8"
+
+
+def _check_precision(precision: str) -> None:
+    if precision == INT8:
+        raise ValueError("precision 'int8' is offered by the secondary-structure predictor "
+                         "only; expected one of " + ", ".join(PRECISIONS))
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
 
 
 def resolve_precision(device: str | torch.device, precision: str = "auto") -> str:
@@ -197,8 +209,7 @@ def resolve_precision(device: str | torch.device, precision: str = "auto") -> st
     "fp32" elsewhere; on CUDA it stays "auto" (bf16 or fp16 mixed precision);
     on other devices it is "fp32". Other values are returned unchanged.
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    _check_precision(precision)
     kind = _device_type(device)
     if precision != "auto" or kind == "cuda":
         return precision
@@ -247,8 +258,7 @@ def inference_autocast(
     ValueError
         ``precision`` is not one of the above.
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    _check_precision(precision)
     if precision == "auto":
         return autocast_context(device)
     if precision == "fp32":
@@ -331,8 +341,9 @@ class ComputeOptions:
     device : str, torch.device or None
         None or "auto": CUDA when present, else MPS, else the CPU
         (:func:`resolve_device`).
-    precision : "auto", "fp32", "bf16" or "fp16"
-        Network arithmetic (:func:`resolve_precision`).
+    precision : "auto", "fp32", "bf16", "fp16" or "int8"
+        Network arithmetic (:func:`resolve_precision`); "int8" only for the
+        secondary-structure predictor (:data:`INT8`).
     batch_size : int or None
         Items per forward pass, in the unit of the model (windows, chains,
         sequences); None: the model's default.
@@ -350,9 +361,9 @@ class ComputeOptions:
     progress: bool = False
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
+        if self.precision not in (*PRECISIONS, INT8):
             raise ValueError(f"unknown precision {self.precision!r}: expected one of "
-                             f"{', '.join(PRECISIONS)}")
+                             f"{', '.join((*PRECISIONS, INT8))}")
         for name in ("batch_size", "threads"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):

@@ -122,7 +122,7 @@ def register(commands, parser_class) -> None:
                     help="also write per-residue probabilities, TSV (one line per residue)")
     ss.add_argument("--model", metavar="STEM", help="model STEM.pt/.json (default: shipped)")
     add_compute_arguments(ss, batch_size=64, batch_help="chains per batch, batched by length",
-                          precision=True, quiet="no progress bar")
+                          precision=True, int8=True, quiet="no progress bar")
     ss.set_defaults(run=_run_ss)
 
 
@@ -205,5 +205,5 @@ def register_training(train_tasks, parser_class) -> None:
     label.add_argument("--min-length", type=int, default=30, metavar="AA",
                        help="leave out proteins shorter than this (default: 30)")
     add_compute_arguments(label, batch_size=64, batch_help="chains per batch, batched by length",
-                          precision=True, quiet="no progress bar")
+                          precision=True, int8=True, quiet="no progress bar")
     label.set_defaults(run=_run_pseudo_label)

@@ -8,7 +8,9 @@ even titin (~35,000 residues) fits in a few hundred MB.
 
 from __future__ import annotations
 
+import copy
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import TextIO
 
@@ -16,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from genoseq.device import ComputeOptions, inference_autocast, resolve_precision
+from genoseq.device import INT8, ComputeOptions, inference_autocast, resolve_precision
 from genoseq.encoding import protein_to_index
 from genoseq.io.atomic import OutputSet
 from genoseq.io.fasta import SequenceRecord, read_fasta
@@ -104,6 +106,61 @@ def _named_sequences(sequences) -> list[tuple[str, bytes]]:
 BATCH_SIZE = 64
 
 
+def int8_available() -> bool:
+    """Whether this torch can run dynamically quantized LSTM and linear layers on the CPU."""
+    try:
+        from torch.ao.quantization import quantize_dynamic  # noqa: F401
+    except ImportError:
+        return False
+    return torch.backends.quantized.engine not in (None, "none")
+
+
+def ss_precision(device: torch.device, precision: str = "auto") -> str:
+    """The arithmetic the secondary-structure predictor uses for ``precision`` on ``device``.
+
+    As :func:`genoseq.device.resolve_precision`, except that "auto" on a CPU
+    without native bf16 instructions is "int8" (:func:`quantized_copy`)
+    where this torch can quantize, instead of "fp32": on an AVX2 CPU that
+    predicted CB513 1.3× faster at the same Q3 (``genoseq/weights/ss.md``).
+
+    Raises
+    ------
+    ValueError
+        "int8" on a device other than the CPU, or an unknown precision.
+    """
+    if precision == INT8:
+        if torch.device(device).type != "cpu":
+            raise ValueError(f"precision 'int8' runs on the CPU only, not on {device}: "
+                             "use auto, fp32, bf16 or fp16 there")
+        if not int8_available():
+            raise ValueError("precision 'int8' needs a torch with a quantized CPU engine "
+                             "(torch.backends.quantized); use auto or fp32")
+        return INT8
+    resolved = resolve_precision(device, precision)
+    if precision == "auto" and resolved == "fp32" and torch.device(device).type == "cpu" \
+            and int8_available():
+        return INT8
+    return resolved
+
+
+def quantized_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``model`` whose LSTM and linear layers hold 8-bit integer weights.
+
+    PyTorch's dynamic quantization (``torch.ao.quantization.quantize_dynamic``):
+    weights stored as int8 per tensor, activations quantized batch by batch,
+    accumulation in int32; the convolutions stay in float32. The LSTM takes
+    about 90% of the predictor's CPU time. ``model`` itself is left as it was.
+    """
+    model = copy.deepcopy(model).cpu().eval()
+    with warnings.catch_warnings():
+        # torch.ao.quantization announces its move to torchao, whose quantize_ has no LSTM.
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(model, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8,
+                                inplace=True)
+
+
 def predict_probabilities(model: SecondaryStructureModel, residues: list[np.ndarray], *,
                           compute: ComputeOptions | None = None) -> list[np.ndarray]:
     """Per-residue probabilities of both heads, chain by chain.
@@ -117,10 +174,10 @@ def predict_probabilities(model: SecondaryStructureModel, residues: list[np.ndar
         Device (None: CUDA if available, else CPU), threads, chains per batch
         (default 64, and at most ``batch_size * 512`` padded residues), a
         progress bar over batches, and the network arithmetic
-        (:func:`genoseq.device.resolve_precision`): "auto" is mixed precision
-        on CUDA, bf16 on CPUs with native bf16 instructions, fp32 elsewhere.
-        On CB513, bf16 on the CPU gave Q3 72.03% vs fp32's 72.04% (Q8
-        identical) at 1.6× the speed.
+        (:func:`ss_precision`): "auto" is mixed precision on CUDA, bf16 on
+        CPUs with native bf16 instructions, int8 (:func:`quantized_copy`) on
+        other CPUs. On CB513, bf16 on the CPU gave Q3 72.03% vs fp32's 72.04%
+        (Q8 identical) at 1.6× the speed; int8, see ``genoseq/weights/ss.md``.
 
     Returns
     -------
@@ -132,7 +189,11 @@ def predict_probabilities(model: SecondaryStructureModel, residues: list[np.ndar
     compute = ComputeOptions() if compute is None else compute
     batch_size = compute.batch(BATCH_SIZE)
     device = compute.torch_device()
-    model = model.to(device).eval()
+    precision = ss_precision(device, compute.precision)
+    if precision == INT8:
+        model, precision = quantized_copy(model), "fp32"
+    else:
+        model = model.to(device).eval()
 
     def forward(batch: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
         return head_probabilities(model(batch))  # the model finds lengths from the padding
@@ -141,8 +202,7 @@ def predict_probabilities(model: SecondaryStructureModel, residues: list[np.ndar
     return predict_positions(forward, residues, channels=11, device=device,
                              budget=batch_size * RESIDUES_PER_CHAIN, max_rows=batch_size,
                              pad_value=PAD_INDEX, input_dtype=torch.long,
-                             autocast=inference_autocast(
-                                 device, resolve_precision(device, compute.precision)),
+                             autocast=inference_autocast(device, precision),
                              progress=compute.progress, desc="batches of chains")
 
 

@@ -101,3 +101,21 @@ def test_train_ss_learns_a_planted_signal(planted_tables, tmp_path):
     scores = score_chains(model, read_ss_table(valid))
     assert scores == pytest.approx(metadata["valid_scores"])
     assert scores["q8"] > 0.95 and scores["q3"] > 0.95
+
+
+def test_ss_int8_precision_on_the_command_line(tiny_ss_model, tmp_path):
+    outputs = {}
+    for precision in ("fp32", "int8"):
+        outputs[precision] = tmp_path / f"{precision}.tsv"
+        code, _, err = run("ss", "-i", DATA / "ecoli_proteins.faa", "-o", outputs[precision],
+                           "--model", tiny_ss_model, "--precision", precision, "--threads", 1)
+        assert code == 0, err
+    fp32, int8 = (pd.read_csv(outputs[p], sep="\t", keep_default_na=False) for p in outputs)
+    assert list(fp32["id"]) == list(int8["id"])
+    same = sum(a == b for x, y in zip(fp32["q3"], int8["q3"], strict=True)
+               for a, b in zip(x, y, strict=True))
+    assert same / fp32["sequence"].str.len().sum() > 0.95
+    # The gene finder has no int8 arithmetic: argparse refuses it, exit code 2.
+    code, _, err = run("predict", "-i", DATA / "ecoli_k12_500kb.fna.gz", "-o",
+                       tmp_path / "g.gff", "--precision", "int8")
+    assert code == 2 and "int8" in err and not (tmp_path / "g.gff").exists()

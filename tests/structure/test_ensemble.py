@@ -1,8 +1,11 @@
 """Seed ensembles of the secondary-structure model: mean probabilities, saved like one model."""
 
 import numpy as np
+import pytest
 import torch
 
+import genoseq.device
+import genoseq.structure.predict
 from genoseq.cli import main
 from genoseq.device import ComputeOptions
 from genoseq.encoding import protein_to_index
@@ -13,6 +16,7 @@ from genoseq.structure.predict import (
     predict_probabilities,
     predict_secondary_structure,
     save_ss_model,
+    ss_precision,
 )
 
 CHAINS = [protein_to_index(s) for s in (b"MKTAYIAKQRQISFVKSHFSRQ", b"GAVLIPX*", b"MA")]
@@ -111,8 +115,6 @@ def test_train_ss_ensemble_combines_saved_models(planted_tables, tmp_path, capsy
 
 
 def test_precision_options_agree_and_auto_follows_the_cpu(monkeypatch):
-    import genoseq.device
-
     model = tiny(0)
     fp32 = predict_probabilities(model, CHAINS,
                                  compute=ComputeOptions(device="cpu", precision="fp32"))
@@ -120,13 +122,42 @@ def test_precision_options_agree_and_auto_follows_the_cpu(monkeypatch):
                                  compute=ComputeOptions(device="cpu", precision="bf16"))
     for a, b in zip(fp32, bf16, strict=True):
         np.testing.assert_allclose(a, b, atol=0.05)
-    # "auto" on a CPU without native bf16 is float32: the same numbers as fp32.
+    # "auto" on a CPU without native bf16 is int8 for this predictor (fp32 for the others),
+    # or fp32 where torch cannot quantize.
     monkeypatch.setattr(genoseq.device, "cpu_has_native_bf16", lambda: False)
     assert genoseq.device.resolve_precision("cpu", "auto") == "fp32"
+    assert ss_precision(torch.device("cpu"), "auto") == "int8"
+    int8 = predict_probabilities(model, CHAINS,
+                                 compute=ComputeOptions(device="cpu", precision="int8"))
+    auto = predict_probabilities(model, CHAINS,
+                                 compute=ComputeOptions(device="cpu", precision="auto"))
+    for a, b, c in zip(fp32, int8, auto, strict=True):
+        np.testing.assert_array_equal(b, c)
+        np.testing.assert_allclose(a, b, atol=0.05)
+        assert not np.array_equal(a, b)  # the quantized copy did run
+    monkeypatch.setattr(genoseq.structure.predict, "int8_available", lambda: False)
+    assert ss_precision(torch.device("cpu"), "auto") == "fp32"
     auto = predict_probabilities(model, CHAINS,
                                  compute=ComputeOptions(device="cpu", precision="auto"))
     for a, b in zip(fp32, auto, strict=True):
         np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="quantized CPU engine"):
+        ss_precision(torch.device("cpu"), "int8")
     monkeypatch.setattr(genoseq.device, "cpu_has_native_bf16", lambda: True)
     assert genoseq.device.resolve_precision("cpu", "auto") == "bf16"
+    assert ss_precision(torch.device("cpu"), "auto") == "bf16"
     assert genoseq.device.resolve_precision("cpu", "fp16") == "fp16"
+
+
+def test_int8_leaves_the_model_alone_and_is_for_the_cpu_only():
+    model = tiny(0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    predict_probabilities(model, CHAINS, compute=ComputeOptions(device="cpu", precision="int8"))
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert isinstance(model.tagger.lstm, torch.nn.LSTM)
+    with pytest.raises(ValueError, match="CPU only"):
+        ss_precision(torch.device("cuda"), "int8")
+    # Other models' arithmetic has no int8: a clear error, not a silent fp32.
+    with pytest.raises(ValueError, match="secondary-structure predictor only"):
+        genoseq.device.resolve_precision("cpu", "int8")
