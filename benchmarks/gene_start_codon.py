@@ -3,7 +3,9 @@
 
 By default the start-codon weight (``--param start_codon_weight``); with
 ``--param rbs_weight`` the weight of the self-trained Shine-Dalgarno class
-score (session 15), the same way.
+score (session 15), the same way; ``--param profile_pool`` how the start
+profile is learned (1: per position, 3: counts pooled over codon-length
+blocks outside the start codon; session 17).
 
 The self-trained start profile is a log-odds matrix over a 69-base window
 around each start codon, learned from the genome's own first-pass starts
@@ -48,7 +50,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--genomes", type=Path, default=SHARED / "data" / "genomes_extra")
     parser.add_argument("--param", default="start_codon_weight",
-                        choices=("start_codon_weight", "rbs_weight", "self_training_rounds"),
+                        choices=("start_codon_weight", "rbs_weight", "self_training_rounds",
+                                 "profile_pool"),
                         help="the decoder weight calibrated (default: start_codon_weight)")
     parser.add_argument("--values", default="0,0.5,1,1.5",
                         help="values of that weight tried (comma-separated)")
@@ -66,7 +69,7 @@ def main(argv=None) -> int:
     shipped = genomes[0].finder.adapted_params
     pooled, per_genome = {}, {}
     for value in values:
-        value_of = int if args.param == "self_training_rounds" else float
+        value_of = int if args.param in ("self_training_rounds", "profile_pool") else float
         params = replace(shipped, **{args.param: value_of(value[0])},
                          gene_bias=shipped.gene_bias + value[1])
         figures, pooled[value] = evaluate_weights(

@@ -341,8 +341,22 @@ class HexamerBatch:
                                                 strict=True)]
 
 
+def _profile_blocks(width: int, pool: int) -> list[slice]:
+    """Column blocks of a start window whose counts :func:`start_profile` pools.
+
+    The start codon's three columns stay apart; upstream of it, blocks of
+    ``pool`` columns end at the codon, downstream they begin after it (a
+    shorter block at a window's far end).
+    """
+    codon_end = START_UPSTREAM + 3
+    blocks = [slice(max(0, hi - pool), hi) for hi in range(START_UPSTREAM, 0, -pool)]
+    blocks += [slice(column, column + 1) for column in range(START_UPSTREAM, codon_end)]
+    blocks += [slice(lo, min(width, lo + pool)) for lo in range(codon_end, width, pool)]
+    return blocks
+
+
 def start_profile(true_windows: np.ndarray, other_windows: np.ndarray,
-                  pseudocount: float = 1.0) -> np.ndarray:
+                  pseudocount: float = 1.0, pool: int = 1) -> np.ndarray:
     """Position-specific log-odds of the bases around chosen starts against rival starts.
 
     Learned per genome from a first pass: ``true_windows`` are the windows of
@@ -356,6 +370,17 @@ def start_profile(true_windows: np.ndarray, other_windows: np.ndarray,
     true_windows, other_windows : np.ndarray, shape (n, width), uint8
         Start windows (:func:`genoseq.genes.starts.start_windows`), bases 0-4.
     pseudocount : float
+    pool : int
+        1: each position's own counts. ``k`` > 1: outside the start codon,
+        the counts of each block of ``k`` neighbouring positions are pooled
+        and every position of the block gets the block's log-odds
+        (:func:`_profile_blocks`). With 3, the profile no longer tells codon
+        positions apart around a start: per position, the rival starts inside
+        a gene make the upstream columns of a high-GC genome read "third codon
+        position G/C = not a start", which pulls starts upstream into any
+        open, coding-like stretch; pooled, it keeps the composition (an
+        AT-rich promoter or a purine-rich site) and drops the phase, which the
+        hexamer score already carries (session 17, ``genoseq/weights/genes.md``).
 
     Returns
     -------
@@ -364,11 +389,13 @@ def start_profile(true_windows: np.ndarray, other_windows: np.ndarray,
     """
     width = true_windows.shape[1]
     profile = np.zeros((width, 5), dtype=np.float64)
-    for column in range(width):
-        true_counts = np.bincount(true_windows[:, column], minlength=5)[:4] + pseudocount
-        other_counts = np.bincount(other_windows[:, column], minlength=5)[:4] + pseudocount
-        profile[column, :4] = (np.log(true_counts / true_counts.sum())
-                               - np.log(other_counts / other_counts.sum()))
+    blocks = ([slice(column, column + 1) for column in range(width)] if pool <= 1
+              or width != START_WINDOW else _profile_blocks(width, pool))
+    for block in blocks:
+        true_counts = np.bincount(true_windows[:, block].ravel(), minlength=5)[:4] + pseudocount
+        other_counts = np.bincount(other_windows[:, block].ravel(), minlength=5)[:4] + pseudocount
+        profile[block, :4] = (np.log(true_counts / true_counts.sum())
+                              - np.log(other_counts / other_counts.sum()))
     return profile
 
 
@@ -499,7 +526,7 @@ def read_training(path: str | os.PathLike) -> SelfTraining:
 def learn_training(records: list[tuple[np.ndarray, ScoredCandidates]],
                    first_pass: list[np.ndarray], *, translation_table: int = 11,
                    model: str = "", model_name: str = "",
-                   with_rbs: bool = True) -> SelfTraining:
+                   with_rbs: bool = True, profile_pool: int = 1) -> SelfTraining:
     """Learn the genome's statistics from a first pass's genes.
 
     The first pass's genes (``first_pass``: the chosen candidates of each
@@ -519,6 +546,8 @@ def learn_training(records: list[tuple[np.ndarray, ScoredCandidates]],
     with_rbs : bool
         Whether to learn the Shine-Dalgarno class log-odds (False: Prodigal's
         ``-n``, statistics that give no RBS score).
+    profile_pool : int
+        ``pool`` of :func:`start_profile` (``DecoderParams.profile_pool``).
     """
     genes = []
     true_windows, other_windows = [], []
@@ -534,7 +563,7 @@ def learn_training(records: list[tuple[np.ndarray, ScoredCandidates]],
     true_windows, other_windows = np.concatenate(true_windows), np.concatenate(other_windows)
     return SelfTraining(
         hexamer_log_ratios=hexamer_log_ratios([index for index, _ in records], genes),
-        start_profile=start_profile(true_windows, other_windows),
+        start_profile=start_profile(true_windows, other_windows, pool=profile_pool),
         rbs_log_odds=rbs_log_odds(true_windows, other_windows) if with_rbs else None,
         translation_table=translation_table,
         genome_length=sum(len(index) for index, _ in records), records=len(records),
@@ -602,8 +631,8 @@ def self_train(records: list[tuple[np.ndarray, ScoredCandidates]],
     :func:`learn_training` then :func:`apply_training`: every candidate's
     ``hexamer`` and ``profile`` are set in place; the statistics are
     returned. ``records``, ``first_pass`` and ``provenance``
-    (``translation_table``, ``model``, ``model_name``, ``with_rbs``) are as
-    for :func:`learn_training`.
+    (``translation_table``, ``model``, ``model_name``, ``with_rbs``,
+    ``profile_pool``) are as for :func:`learn_training`.
     """
     training = learn_training(records, first_pass, **provenance)
     apply_training(training, records)

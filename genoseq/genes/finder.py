@@ -161,7 +161,7 @@ def check_min_len(min_len: int) -> None:
 #: Decoder weights added after training files existed: left out of the fingerprint at
 #: their defaults (0 but for ``short_orf_length``, which counts only with ``short_orf_bias``).
 LATER_DECODER_FIELDS = ("edge_bonus", "rbs_weight", "rbs_min_strength", "short_orf_bias",
-                        "short_orf_length")
+                        "short_orf_length", "profile_pool")
 
 
 DEFAULT_DECODER = DecoderParams().to_dict()
@@ -697,8 +697,9 @@ class GeneFinder:
         """
         for _, scored in records:
             scored.hexamer = scored.profile = scored.profile_codon = scored.rbs = None
+        pool = (self.adapted_params or self.params).profile_pool
         provenance = dict(translation_table=self.translation_table, model=self.fingerprint,
-                          model_name=self.model_name)
+                          model_name=self.model_name, profile_pool=pool)
         training = self_train(records, self.choose(records, self.params),
                               with_rbs=self.use_sd, **provenance)
         rounds = 1 if self.adapted_params is None else self.adapted_params.self_training_rounds

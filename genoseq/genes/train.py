@@ -365,7 +365,7 @@ def calibrate_scored(finder: GeneFinder, scored: dict[str, list[CalibrationRecor
                                         compute=finder.compute)
         for records in scored.values():
             pairs = [(r.index, r.scored) for r in records]
-            self_train(pairs, second.choose(pairs, adapted))
+            self_train(pairs, second.choose(pairs, adapted), profile_pool=adapted.profile_pool)
         valid = [(r.valid_part(), r.reference) for records in scored.values() for r in records]
         adapted, adapted_figures = coordinate_search(finder, valid, adapted, adapted_names)
     adapted = replace(adapted, self_training_rounds=self_training_rounds)

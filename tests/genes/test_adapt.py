@@ -135,3 +135,50 @@ def test_start_codon_part_of_the_profile_and_its_weight():
     with_codon = replace(params, start_codon_weight=0.7)
     assert np.allclose(total_scores(scored, with_codon) - total_scores(scored, params),
                        0.7 * scored.profile_codon)
+
+
+def test_pooled_start_profile_keeps_composition_and_drops_codon_phase():
+    from genoseq.genes.adapt import start_profile
+    from genoseq.genes.starts import START_UPSTREAM, START_WINDOW
+
+    rng = np.random.default_rng(5)
+    true = rng.integers(0, 4, (600, START_WINDOW)).astype(np.uint8)
+    other = rng.integers(0, 4, (1800, START_WINDOW)).astype(np.uint8)
+    codon = slice(START_UPSTREAM, START_UPSTREAM + 3)
+    true[:, codon] = other[:, codon] = [0, 3, 2]  # ATG
+    # Rivals read upstream in frame: G at every third position (a GC-rich third codon base).
+    third = np.arange(START_UPSTREAM - 1, -1, -3)
+    other[:, third] = np.where(rng.random((1800, len(third))) < 0.8, 2, other[:, third])
+    # Real starts sit after an A-rich stretch at -15..-10 (a composition, not a phase).
+    true[:, START_UPSTREAM - 15:START_UPSTREAM - 9] = np.where(
+        rng.random((600, 6)) < 0.7, 0, true[:, START_UPSTREAM - 15:START_UPSTREAM - 9])
+
+    own = start_profile(true, other)
+    pooled = start_profile(true, other, pool=3)
+    np.testing.assert_array_equal(own, start_profile(true, other, pool=1))
+    # Per position the profile reads the phase: G at a third position says "not a start".
+    assert own[third, 2].max() < -1.0
+    plain = third[third < START_UPSTREAM - 16] + 1  # the next position, outside the A stretch
+    assert np.abs(own[plain, 2]).max() < 0.5
+    # Pooled, each codon-length block upstream and downstream has one row, and the codon
+    # columns keep their own.
+    for hi in range(START_UPSTREAM, 0, -3):
+        block = pooled[hi - 3:hi]
+        assert (block == block[0]).all()
+    np.testing.assert_array_equal(pooled[codon], own[codon])
+    for lo in range(START_UPSTREAM + 3, START_WINDOW, 3):
+        assert (pooled[lo:lo + 3] == pooled[lo]).all()
+    # The phase signal is diluted three-fold; the A-rich stretch is still read.
+    outside = plain - 1
+    assert (pooled[outside, 2] > own[outside, 2] + 0.4).all()
+    assert pooled[START_UPSTREAM - 15:START_UPSTREAM - 9, 0].min() > 0.4
+    assert (pooled[:, 4] == 0).all()
+
+
+def test_profile_pool_is_a_decoder_field_that_old_models_leave_at_one():
+    from genoseq.genes.finder import DEFAULT_DECODER, LATER_DECODER_FIELDS
+    from genoseq.genes.scoring import DecoderParams
+
+    assert DecoderParams().profile_pool == 1 == DEFAULT_DECODER["profile_pool"]
+    assert "profile_pool" in LATER_DECODER_FIELDS  # a default leaves old fingerprints alone
+    assert DecoderParams.from_dict({"profile_pool": 3}).profile_pool == 3
