@@ -4,8 +4,9 @@
 By default the start-codon weight (``--param start_codon_weight``); with
 ``--param rbs_weight`` the weight of the self-trained Shine-Dalgarno class
 score (session 15), the same way; ``--param profile_pool`` how the start
-profile is learned (1: per position, 3: counts pooled over codon-length
-blocks outside the start codon; session 17).
+profile scores a candidate (1: per position; 3: the starts of an ORF ranked
+by the profile averaged over codon-length blocks, the ORF keeping its best
+per-position score; session 17).
 
 The self-trained start profile is a log-odds matrix over a 69-base window
 around each start codon, learned from the genome's own first-pass starts

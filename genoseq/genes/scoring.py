@@ -103,10 +103,11 @@ class DecoderParams(DictConfig):
     #: the linear length terms cannot give without moving every start (session 16).
     short_orf_bias: float = 0.0
     short_orf_length: float = 300.0
-    #: How the self-trained start profile is learned (the ``pool`` of
-    #: :func:`genoseq.genes.adapt.start_profile`): 1, each position's own base counts; 3,
-    #: counts pooled over codon-length blocks outside the start codon, so that the profile
-    #: holds the composition around starts and not the codon phase (session 17).
+    #: How the self-trained start profile scores a candidate
+    #: (:func:`genoseq.genes.adapt.start_profile_part`): 1, its per-position log-odds; 3,
+    #: the starts of an ORF ranked by the profile averaged over codon-length blocks (the
+    #: composition around a start, not the codon phase), the ORF keeping its best
+    #: per-position score (session 17).
     profile_pool: int = 1
     overlap: OverlapRules = field(default_factory=OverlapRules)
     #: Rounds of self-training (self-trained pass only): round 1 learns the genome's

@@ -1,9 +1,11 @@
 """Hexamer self-training statistics: codes, in-frame sums on both strands, learned bias."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from genoseq.encoding import reverse_complement_index
+from genoseq.encoding import dna_to_index, reverse_complement_index
 from genoseq.genes.adapt import (
     HexamerBatch,
     hexamer_codes,
@@ -13,6 +15,8 @@ from genoseq.genes.adapt import (
     hexamer_scores,
 )
 from genoseq.genes.orfs import find_orfs
+
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def code_of(text):
@@ -138,7 +142,7 @@ def test_start_codon_part_of_the_profile_and_its_weight():
 
 
 def test_pooled_start_profile_keeps_composition_and_drops_codon_phase():
-    from genoseq.genes.adapt import start_profile
+    from genoseq.genes.adapt import pooled_profile, start_profile
     from genoseq.genes.starts import START_UPSTREAM, START_WINDOW
 
     rng = np.random.default_rng(5)
@@ -154,17 +158,17 @@ def test_pooled_start_profile_keeps_composition_and_drops_codon_phase():
         rng.random((600, 6)) < 0.7, 0, true[:, START_UPSTREAM - 15:START_UPSTREAM - 9])
 
     own = start_profile(true, other)
-    pooled = start_profile(true, other, pool=3)
-    np.testing.assert_array_equal(own, start_profile(true, other, pool=1))
+    pooled = pooled_profile(own, 3)
+    assert pooled_profile(own, 1) is own
     # Per position the profile reads the phase: G at a third position says "not a start".
     assert own[third, 2].max() < -1.0
     plain = third[third < START_UPSTREAM - 16] + 1  # the next position, outside the A stretch
     assert np.abs(own[plain, 2]).max() < 0.5
-    # Pooled, each codon-length block upstream and downstream has one row, and the codon
-    # columns keep their own.
+    # Pooled, each codon-length block upstream and downstream has one row (the mean), and
+    # the codon columns keep their own.
     for hi in range(START_UPSTREAM, 0, -3):
-        block = pooled[hi - 3:hi]
-        assert (block == block[0]).all()
+        np.testing.assert_allclose(pooled[hi - 3:hi], np.repeat(
+            own[hi - 3:hi].mean(0, keepdims=True), 3, axis=0))
     np.testing.assert_array_equal(pooled[codon], own[codon])
     for lo in range(START_UPSTREAM + 3, START_WINDOW, 3):
         assert (pooled[lo:lo + 3] == pooled[lo]).all()
@@ -173,6 +177,35 @@ def test_pooled_start_profile_keeps_composition_and_drops_codon_phase():
     assert (pooled[outside, 2] > own[outside, 2] + 0.4).all()
     assert pooled[START_UPSTREAM - 15:START_UPSTREAM - 9, 0].min() > 0.4
     assert (pooled[:, 4] == 0).all()
+
+
+def test_pooled_profile_ranks_the_starts_and_the_orf_keeps_its_best_score():
+    from genoseq.genes.adapt import pooled_profile, start_profile_part, start_profile_scores
+    from genoseq.genes.starts import START_WINDOW, gene_start_positions, start_windows
+    from genoseq.io.fasta import read_fasta
+
+    record = next(iter(read_fasta(DATA / "ecoli_k12_500kb.fna.gz")))
+    seq = bytes(record.seq[:60_000]).upper()
+    index = dna_to_index(seq)
+    c = find_orfs(seq, 11)
+    windows = start_windows(index, gene_start_positions(c), c.strand)
+    profile = np.random.default_rng(6).normal(0, 0.5, (START_WINDOW, 5))
+    profile[:, 4] = 0
+    own = start_profile_part(windows, profile, c, 1)
+    np.testing.assert_array_equal(
+        own, np.where(c.partial_5prime, 0.0, start_profile_scores(windows, profile)))
+    part = start_profile_part(windows, profile, c, 3)
+    pooled = np.where(c.partial_5prime, 0.0,
+                      start_profile_scores(windows, pooled_profile(profile, 3)))
+    several = 0
+    for orf in np.unique(c.orf_id):
+        members = np.flatnonzero(c.orf_id == orf)
+        # Within an ORF the pooled profile orders the starts; the ORF's best equals its best
+        # per-position score.
+        np.testing.assert_allclose(np.diff(part[members]), np.diff(pooled[members]), atol=1e-9)
+        assert part[members].max() == pytest.approx(own[members].max())
+        several += len(members) > 1 and np.argmax(pooled[members]) != np.argmax(own[members])
+    assert several > 0  # the two profiles do disagree on some ORF's best start
 
 
 def test_profile_pool_is_a_decoder_field_that_old_models_leave_at_one():

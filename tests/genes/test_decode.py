@@ -113,7 +113,7 @@ def test_edge_bonus_at_zero_keeps_the_model_fingerprint():
         digest.update(f"{name}:{dtype}:{shape}\n".encode())
         digest.update(data)
     later = ("edge_bonus", "rbs_weight", "rbs_min_strength", "short_orf_bias",
-             "short_orf_length")
+             "short_orf_length", "profile_pool")
     # Weights that leave every later field at its default (0 but for short_orf_length; the
     # shipped ones use the RBS score).
     defaults = DecoderParams().to_dict()
