@@ -100,6 +100,11 @@ VARIANTS = (
      "`rbs_weight` 0 in the self-trained pass: no self-trained Shine-Dalgarno class score "
      "(it is on only in genomes whose starts show SD sites, `rbs_min_strength`; meta mode: as "
      "shipped)"),
+    ("profile_pool_off", "start profile per position",
+     "`profile_pool` 1 in the self-trained pass: the starts of an ORF ranked by the start "
+     "profile's per-position log-odds (which read the codon phase upstream of a start) instead "
+     "of its codon-length block means (the shipped finder since session 17; meta mode: as "
+     "shipped, its library never pooled)"),
     ("orf_prior_off", "ORF-length prior off",
      "`orf_length_bias` 0 in both passes: the prior loses its term in the ORF's length (the "
      "same for every start of an ORF) and keeps its term in the gene's length, which favours "
@@ -224,6 +229,7 @@ def variant_settings(models: GeneModels, params: DecoderParams, adapted: Decoder
         "start_codon_off": (models, params, change(adapted, start_codon_weight=0.0),
                             lib(start_codon_weight=0.0)),
         "rbs_off": (models, params, change(adapted, rbs_weight=0.0), library),
+        "profile_pool_off": (models, params, change(adapted, profile_pool=1), library),
         "networks_only": (models, change(params, length_bias=0.0, orf_length_bias=0.0), None,
                           None),
     }

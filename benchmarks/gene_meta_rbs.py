@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     parser.add_argument("--names", help="comma-separated genomes of those folders (default: all)")
     parser.add_argument("--model", help="gene model stem (default: shipped)")
     parser.add_argument("--param", default="rbs_weight",
-                        choices=("rbs_weight", "start_codon_weight"),
+                        choices=("rbs_weight", "start_codon_weight", "profile_pool"),
                         help="the library weight tried (start_codon_weight: the borrowed "
                              "profile's start-codon columns once more; the gate then unused)")
     parser.add_argument("--weights", default="0,0.5,1,1.5")
@@ -85,8 +85,12 @@ def main(argv=None) -> int:
     base = replace(library.params, edge_bonus=0.0)
     results = {}
     for weight, gate, shift in tried:
-        params = (replace(base, rbs_weight=weight, rbs_min_strength=gate)
-                  if args.param == "rbs_weight" else replace(base, start_codon_weight=weight))
+        if args.param == "rbs_weight":
+            params = replace(base, rbs_weight=weight, rbs_min_strength=gate)
+        elif args.param == "profile_pool":
+            params = replace(base, profile_pool=int(weight))
+        else:
+            params = replace(base, start_codon_weight=weight)
         params = replace(params, gene_bias=params.gene_bias + shift)
         choose_entries(library, contigs, lambda records, params: None, params)
         results[weight, gate, shift] = f = library_figures(contigs, params)

@@ -422,7 +422,12 @@ def start_profile_part(windows: np.ndarray, profile: np.ndarray, candidates: Orf
         return own
     pooled = np.where(candidates.partial_5prime, 0.0,
                       start_profile_scores(windows, pooled_profile(profile, pool)))
-    return pooled + _orf_maxima(own, candidates.orf_id) - _orf_maxima(pooled, candidates.orf_id)
+    return ranked_by_pooled(own, pooled, candidates.orf_id)
+
+
+def ranked_by_pooled(own: np.ndarray, pooled: np.ndarray, orf_id: np.ndarray) -> np.ndarray:
+    """``pooled + (ORF's best own − ORF's best pooled)``: see :func:`start_profile_part`."""
+    return pooled + _orf_maxima(own, orf_id) - _orf_maxima(pooled, orf_id)
 
 
 def rbs_log_odds(true_windows: np.ndarray, other_windows: np.ndarray,

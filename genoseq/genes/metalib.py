@@ -42,8 +42,11 @@ from genoseq.genes.adapt import (
     hexamer_points,
     hexamer_scores,
     learn_training,
+    pooled_profile,
+    ranked_by_pooled,
     rbs_scores,
     start_codon_scores,
+    start_profile_part,
     start_profile_scores,
 )
 from genoseq.genes.decode import decode, decode_joined
@@ -250,6 +253,11 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
             # Each window's profile score is summed alone: one call over all windows.
             profiles = batch.split(np.where(short_partial_5, 0.0, start_profile_scores(
                 short_windows, profile)))
+            if params.profile_pool > 1:
+                pooled = batch.split(np.where(short_partial_5, 0.0, start_profile_scores(
+                    short_windows, pooled_profile(profile, params.profile_pool))))
+                profiles = [ranked_by_pooled(own, pool, records[i][1].candidates.orf_id)
+                            for i, own, pool in zip(short, profiles, pooled, strict=True)]
             codons = batch.split(np.where(short_partial_5, 0.0, start_codon_scores(
                 short_windows, profile)))
             rbs_short = (None if rbs_odds is None else
@@ -268,8 +276,8 @@ def choose_statistics(library: MetaLibrary, records: list[tuple[np.ndarray, Scor
                                hexamer_codes(reverse_complement_index(index)))
             scored.hexamer = hexamer_scores(index, log_ratios, c.start, c.end, c.strand,
                                             codes=codes_of[i])
-            scored.profile = np.where(c.partial_5prime, 0.0,
-                                      start_profile_scores(windows_of[i], profile))
+            scored.profile = start_profile_part(windows_of[i], profile, c,
+                                                params.profile_pool)
             scored.profile_codon = np.where(c.partial_5prime, 0.0,
                                             start_codon_scores(windows_of[i], profile))
             scored.rbs = rbs_scores(scored, windows_of[i], rbs_odds)

@@ -316,3 +316,24 @@ def test_missing_starts_of_many_records_equal_each_alone(statistics):
         np.testing.assert_array_equal(a, b)
     assert all(np.array_equal(a, np.flatnonzero(~s.start_known))
                for a, s in zip(missing_starts_many(scored, None), scored, strict=True))
+
+
+@pytest.mark.parametrize("pool", [1, 3])
+def test_pooled_profile_in_meta_mode_equals_applying_the_entry_alone(genome_folder, library,
+                                                                      pool):
+    """Short records (scored together) and a long one get apply_training's profile scores."""
+    from genoseq.genes.adapt import MANY_MAX_BASES, apply_training
+
+    finder = GeneFinder(procedure="meta", compute=FP32, meta_library=False)
+    seq = (genome_folder / "p1.fna").read_text().split("\n", 1)[1].replace("\n", "")
+    pieces = [seq[:2_000], seq[2_000:9_000], seq[9_000:]]
+    assert len(pieces[0]) <= MANY_MAX_BASES < len(pieces[2])
+    records = finder.score_records([piece.encode() for piece in pieces])
+    params = dataclasses.replace(library.params, profile_pool=pool)
+    one = MetaLibrary([library.entries[1]], params)
+    assert choose_statistics(one, records, 11, finder.fill_start_logits_many) == [0, 0, 0]
+    for index, scored in records:
+        expected = dataclasses.replace(scored)
+        apply_training(library.entries[1].training, [(index, expected)], profile_pool=pool)
+        np.testing.assert_allclose(scored.profile, expected.profile, rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(scored.profile_codon, expected.profile_codon)
