@@ -50,7 +50,8 @@ def main(argv=None) -> int:
     parser.add_argument("--names", help="comma-separated genomes of those folders (default: all)")
     parser.add_argument("--model", help="gene model stem (default: shipped)")
     parser.add_argument("--param", default="rbs_weight",
-                        choices=("rbs_weight", "start_codon_weight", "profile_pool"),
+                        choices=("rbs_weight", "start_codon_weight", "profile_pool",
+                                 "short_orf_bias"),
                         help="the library weight tried (start_codon_weight: the borrowed "
                              "profile's start-codon columns once more; the gate then unused)")
     parser.add_argument("--weights", default="0,0.5,1,1.5")
@@ -89,6 +90,8 @@ def main(argv=None) -> int:
             params = replace(base, rbs_weight=weight, rbs_min_strength=gate)
         elif args.param == "profile_pool":
             params = replace(base, profile_pool=int(weight))
+        elif args.param == "short_orf_bias":
+            params = replace(base, short_orf_bias=weight)
         else:
             params = replace(base, start_codon_weight=weight)
         params = replace(params, gene_bias=params.gene_bias + shift)
