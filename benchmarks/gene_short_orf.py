@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
-from whole_genomes import figure_cells, genome_cell, score_whole_genomes
+from whole_genomes import figure_cells, per_genome_lines, score_whole_genomes
 
 import genoseq
 from genoseq.device import set_threads
@@ -128,12 +128,8 @@ def main(argv=None) -> int:
             f"| {v[0]:g}{mark} | {v[1]:g} | {figure_cells(f)} | "
             f"{rate(b[0, 1], b[0, 0])} | {rate(b[0, 3], b[0, 2])} | {rate(b[1, 1], b[1, 0])} | "
             f"{rate(b[1, 3], b[1, 2])} |")
-    lines += ["", "Per genome, F1 / exact start (bias, length):", "",
-              "| genome | " + " | ".join(f"{v[0]:g}, {v[1]:g}" for v in values) + " |",
-              "|---|" + "---|" * len(values)]
-    for name in names:
-        cells = [genome_cell(per_genome[v, name]) for v in values]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += per_genome_lines("bias, length", names, [f"{v[0]:g}, {v[1]:g}" for v in values],
+                              lambda k, name: per_genome[values[k], name])
     args.out.write_text("\n".join(lines) + "\n")
     print(f"best short_orf_bias {best[0]:g}, length {best[1]:g}; wrote {args.out}",
           file=sys.stderr)

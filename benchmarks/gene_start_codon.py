@@ -37,7 +37,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from machine import machine_line  # benchmarks/machine.py: scripts run from this folder
-from whole_genomes import evaluate_weights, figure_cells, genome_cell, score_whole_genomes
+from whole_genomes import evaluate_weights, figure_cells, per_genome_lines, score_whole_genomes
 
 import genoseq
 from genoseq.device import set_threads
@@ -99,12 +99,9 @@ def main(argv=None) -> int:
         f = pooled[v]
         mark = " (best)" if v == best else ""
         lines.append(f"| {v[0]:g}{mark} | {v[1]:+g} | {figure_cells(f)} |")
-    lines += ["", "Per genome, F1 / exact start (weight, bias shift):", "",
-              "| genome | " + " | ".join(f"{v[0]:g}, {v[1]:+g}" for v in values) + " |",
-              "|---|" + "---|" * len(values)]
-    for name in names:
-        cells = [genome_cell(per_genome[v, name]) for v in values]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += per_genome_lines("weight, bias shift", names,
+                              [f"{v[0]:g}, {v[1]:+g}" for v in values],
+                              lambda k, name: per_genome[values[k], name])
     args.out.write_text("\n".join(lines) + "\n")
     print(f"best {args.param} {best[0]:g}, gene_bias shift {best[1]:+g}; wrote {args.out}",
           file=sys.stderr)

@@ -9,7 +9,7 @@ mask=1 residues, and the per-chain mean. Speed: proteins/s and residues/s of
 ``--threads`` threads and on CUDA when present. Writes benchmarks/results/ss.md.
 
     python benchmarks/ss_eval.py --threads 1
-    python benchmarks/ss_eval.py --test my_set.tsv.gz --model runs/ss/ss --out /tmp/ss.md
+    python benchmarks/ss_eval.py --test my_set.tsv.gz --model runs/ss/ss --out ss_my_set.md
 """
 
 from __future__ import annotations

@@ -81,3 +81,16 @@ def figure_cells(figures: dict) -> str:
 def genome_cell(figures: dict) -> str:
     """One genome's "F1 / exact start" table cell."""
     return f"{figures['f1']:.4f} / {figures['exact_start']:.4f}"
+
+
+def per_genome_lines(what: str, names: list[str], labels: list[str], cells) -> list[str]:
+    """The "Per genome, F1 / exact start (``what``):" table: a row per genome, a column per label.
+
+    ``cells(label_index, name)`` gives a genome's figures for the setting of that column.
+    """
+    lines = ["", f"Per genome, F1 / exact start ({what}):", "",
+             "| genome | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+    for name in names:
+        lines.append(f"| {name} | " + " | ".join(genome_cell(cells(k, name))
+                                                  for k in range(len(labels))) + " |")
+    return lines

@@ -77,16 +77,14 @@ def add_compute_arguments(parser: argparse.ArgumentParser, *, batch_size: int | 
     turns the parsed values into a :class:`genoseq.device.ComputeOptions`.
     """
     parser.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
-    if precision and int8:
-        parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16", "int8"),
-                            default="auto",
+    if precision:
+        otherwise = ("int8 (recurrent and output layers quantized; CPU only)" if int8
+                     else "fp32")
+        parser.add_argument("--precision", default="auto",
+                            choices=("auto", "fp32", "bf16", "fp16") + (("int8",) if int8 else ()),
                             help="network arithmetic: auto (default) = mixed precision on "
                                  "CUDA, bf16 on CPUs with native bf16 instructions, else "
-                                 "int8 (recurrent and output layers quantized; CPU only)")
-    elif precision:
-        parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
-                            help="network arithmetic: auto (default) = mixed precision on "
-                                 "CUDA, bf16 on CPUs with native bf16 instructions, else fp32")
+                                 + otherwise)
     if batch_help is not None:
         default = "" if batch_size is None else f" (default: {batch_size})"
         parser.add_argument("--batch-size", type=positive_int, default=batch_size, metavar="N",

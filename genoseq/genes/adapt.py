@@ -29,7 +29,7 @@ from genoseq import __version__
 from genoseq.encoding import reverse_complement_index
 from genoseq.genes.orfs import OrfCandidates
 from genoseq.genes.rbs import RBS_CLASSES, rbs_classes
-from genoseq.genes.scoring import ScoredCandidates
+from genoseq.genes.scoring import ScoredCandidates, orf_maxima
 from genoseq.genes.starts import START_UPSTREAM, START_WINDOW, gene_start_positions, start_windows
 from genoseq.io.errors import InvalidFileError
 from genoseq.io.training import read_training_file, write_training_file
@@ -393,14 +393,6 @@ def pooled_profile(profile: np.ndarray, pool: int) -> np.ndarray:
     return out
 
 
-def _orf_maxima(values: np.ndarray, orf_id: np.ndarray) -> np.ndarray:
-    """Each candidate's ORF's largest value (the candidates of an ORF are contiguous)."""
-    if not len(values):
-        return values
-    first = np.flatnonzero(np.r_[True, orf_id[1:] != orf_id[:-1]])
-    return np.repeat(np.maximum.reduceat(values, first), np.diff(np.r_[first, len(values)]))
-
-
 def start_profile_part(windows: np.ndarray, profile: np.ndarray, candidates: OrfCandidates,
                        pool: int = 1) -> np.ndarray:
     """The start profile's score of each candidate (0 for 5'-partial ones).
@@ -427,7 +419,7 @@ def start_profile_part(windows: np.ndarray, profile: np.ndarray, candidates: Orf
 
 def ranked_by_pooled(own: np.ndarray, pooled: np.ndarray, orf_id: np.ndarray) -> np.ndarray:
     """``pooled + (ORF's best own − ORF's best pooled)``: see :func:`start_profile_part`."""
-    return pooled + _orf_maxima(own, orf_id) - _orf_maxima(pooled, orf_id)
+    return pooled + orf_maxima(own, orf_id) - orf_maxima(pooled, orf_id)
 
 
 def rbs_log_odds(true_windows: np.ndarray, other_windows: np.ndarray,

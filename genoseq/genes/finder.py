@@ -698,8 +698,7 @@ class GeneFinder:
         for _, scored in records:
             scored.hexamer = scored.profile = scored.profile_codon = scored.rbs = None
         provenance = dict(translation_table=self.translation_table, model=self.fingerprint,
-                          model_name=self.model_name,
-                          profile_pool=(self.adapted_params or self.params).profile_pool)
+                          model_name=self.model_name, profile_pool=self._profile_pool)
         training = self_train(records, self.choose(records, self.params),
                               with_rbs=self.use_sd, **provenance)
         rounds = 1 if self.adapted_params is None else self.adapted_params.self_training_rounds
@@ -719,7 +718,12 @@ class GeneFinder:
             # doing the same here gives the second pass the very scores it has there, so an
             # input predicted with the statistics learned from itself gets identical genes.
             self.choose(records, self.params)
-        apply_training(self.training, records, (self.adapted_params or self.params).profile_pool)
+        apply_training(self.training, records, self._profile_pool)
+
+    @property
+    def _profile_pool(self) -> int:
+        """How the self-trained pass scores the start profile (``DecoderParams.profile_pool``)."""
+        return (self.adapted_params or self.params).profile_pool
 
     @staticmethod
     def _sequences(records) -> list[tuple[str, bytes]]:

@@ -286,18 +286,24 @@ class CodingSums:
         return values[self.n:] - values[:self.n]
 
 
+def orf_maxima(values: np.ndarray, orf_id: np.ndarray) -> np.ndarray:
+    """Each candidate's ORF's largest value, shape (n_candidates,).
+
+    The candidates of one ORF are contiguous (:class:`OrfCandidates`), so the
+    maxima are reduced over runs of equal ``orf_id``.
+    """
+    if not len(values):
+        return values
+    first = np.flatnonzero(np.r_[True, orf_id[1:] != orf_id[:-1]])
+    return np.repeat(np.maximum.reduceat(values, first), np.diff(np.r_[first, len(values)]))
+
+
 def orf_lengths(candidates: OrfCandidates) -> np.ndarray:
     """Length in bp of each candidate's ORF: its longest candidate (the most upstream start).
 
-    The candidates of one ORF are contiguous (:class:`OrfCandidates`); the
-    result has shape (n_candidates,), int64.
+    Shape (n_candidates,), int64.
     """
-    length = candidates.end - candidates.start
-    if not len(length):
-        return length
-    first = np.flatnonzero(np.r_[True, candidates.orf_id[1:] != candidates.orf_id[:-1]])
-    longest = np.maximum.reduceat(length, first)
-    return np.repeat(longest, np.diff(np.r_[first, len(length)]))
+    return orf_maxima(candidates.end - candidates.start, candidates.orf_id)
 
 
 #: Decoder weights whose priors a ScoredCandidates keeps (the latest ones).
